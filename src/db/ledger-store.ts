@@ -1,0 +1,161 @@
+/**
+ * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
+ * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
+ */
+import type { SupabaseClient } from "@supabase/supabase-js";
+import type { InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
+import { ok, type Result } from "../ledger/result.ts";
+import type { PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
+import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
+import { callRpc } from "./rpc.ts";
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
+  return result.ok ? ok(map(result.value)) : result;
+}
+
+type OutcomeRow<O> = { outcome: O; order: OrderRow | null };
+
+const toOutcome = <O>(row: OutcomeRow<O>) => ({ outcome: row.outcome, order: toOrderOrNull(row.order) });
+
+export function createSupabaseLedgerStore(client: SupabaseClient): LedgerStore {
+  const rpc = <T>(fn: string, args: Record<string, unknown>) => callRpc<T>(client, fn, args);
+  const transition = async (fn: string, input: { orderId: string; reason: string; nowMs: number }) =>
+    mapValue(
+      await rpc<OutcomeRow<TransitionResult["outcome"]>>(fn, {
+        p_order_id: input.orderId,
+        p_reason: input.reason,
+        p_now: iso(input.nowMs),
+      }),
+      toOutcome,
+    );
+
+  return {
+    async createOrder(input) {
+      const result = await rpc<OrderRow>("create_order", {
+        p_user_id: input.userId,
+        p_package_id: input.packageId,
+        p_provider: input.provider,
+        p_now: iso(input.nowMs),
+        p_order_id: input.orderId ?? null,
+      });
+      return mapValue(result, toOrder);
+    },
+    async getOrder(orderId) {
+      return mapValue(await rpc<OrderRow | null>("get_order", { p_order_id: orderId }), toOrderOrNull);
+    },
+    async findOrderByProviderRef(provider, providerRef) {
+      const result = await rpc<OrderRow | null>("find_order_by_provider_ref", {
+        p_provider: provider,
+        p_provider_ref: providerRef,
+      });
+      return mapValue(result, toOrderOrNull);
+    },
+    async findOrderByPaymentRef(provider, paymentRef) {
+      const result = await rpc<OrderRow | null>("find_order_by_payment_ref", {
+        p_provider: provider,
+        p_payment_ref: paymentRef,
+      });
+      return mapValue(result, toOrderOrNull);
+    },
+    async setProviderRef(input) {
+      const result = await rpc<OrderRow>("set_provider_ref", {
+        p_order_id: input.orderId,
+        p_provider_ref: input.providerRef,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, toOrder);
+    },
+    async applyPayment(input) {
+      const result = await rpc<OutcomeRow<PaymentOutcome>>("apply_payment", {
+        p_provider: input.provider,
+        p_order_id: input.orderId,
+        p_payment_ref: input.paymentRef,
+        p_amount_minor: input.amountMinor,
+        p_currency: input.currency,
+        p_paid_at: iso(input.paidAtMs),
+        p_source: input.source,
+        p_now: iso(input.nowMs),
+        p_metadata: input.metadata
+          ? { user_id: input.metadata.userId, package_id: input.metadata.packageId }
+          : null,
+      });
+      return mapValue(result, toOutcome);
+    },
+    async applyRefund(input) {
+      const result = await rpc<OutcomeRow<RefundOutcome>>("apply_refund", {
+        p_provider: input.provider,
+        p_order_id: input.orderId,
+        p_refund_ref: input.refundRef,
+        p_amount_minor: input.amountMinor,
+        p_currency: input.currency,
+        p_source: input.source,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, toOutcome);
+    },
+    async recordCheck(input) {
+      const result = await rpc<OrderRow | null>("record_check", {
+        p_order_id: input.orderId,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, toOrderOrNull);
+    },
+    expireOrder: (input) => transition("expire_order", input),
+    failOrder: (input) => transition("fail_order", input),
+    flagOrder: (input) => transition("flag_order", input),
+    async leaseDueOrders(input) {
+      const result = await rpc<OrderRow[]>("lease_due_orders", {
+        p_limit: input.limit,
+        p_lease_seconds: input.leaseSeconds,
+        p_now: iso(input.nowMs),
+        p_provider: input.provider ?? null,
+      });
+      return mapValue(result, (rows) => rows.map(toOrder));
+    },
+    async recordEvent(input) {
+      const result = await rpc<{ status: InboxStatus }>("record_event", {
+        p_provider: input.provider,
+        p_event_id: input.eventId,
+        p_event_type: input.eventType,
+        p_order_id: input.orderId,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, (row) => row.status);
+    },
+    async finishEvent(input) {
+      const result = await rpc<null>("finish_event", {
+        p_provider: input.provider,
+        p_event_id: input.eventId,
+        p_status: input.status,
+        p_error: input.error ?? null,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, () => undefined);
+    },
+    async openIncident(input) {
+      return rpc<{ id: number; opened: boolean }>("open_incident", {
+        p_key: input.key,
+        p_kind: input.kind,
+        p_severity: input.severity,
+        p_summary: input.summary,
+        p_detail: input.detail,
+        p_now: iso(input.nowMs),
+      });
+    },
+    async resolveIncident(input) {
+      return rpc<{ resolved: boolean }>("resolve_incident", { p_key: input.key, p_now: iso(input.nowMs) });
+    },
+    async recordJobRun(input) {
+      const result = await rpc<null>("record_job_run", {
+        p_job: input.job,
+        p_started_at: iso(input.startedAtMs),
+        p_finished_at: iso(input.finishedAtMs),
+        p_status: input.status,
+        p_detail: input.detail,
+      });
+      return mapValue(result, () => undefined);
+    },
+  };
+}

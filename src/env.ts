@@ -1,0 +1,135 @@
+/**
+ * Configuration, parsed once per isolate from the Worker bindings. Everything downstream takes a typed
+ * slice of `Config`, never raw `env`. A missing or invalid variable is reported by name at the first
+ * request, so a misconfigured deployment fails loudly instead of silently dropping payments.
+ */
+import type { Provider } from "./ledger/types.ts";
+
+export interface StripeConfig {
+  secretKey: string;
+  /** Current secret first; the previous one is accepted during rotation. */
+  webhookSecrets: string[];
+  /** Empty = api.stripe.com; otherwise a sandbox such as http://127.0.0.1:12111. */
+  apiBase: string;
+}
+
+export interface Config {
+  publicBaseUrl: string;
+  supabaseUrl: string;
+  supabaseServiceRoleKey: string;
+  adminToken: string;
+  providers: Provider[];
+  stripe: StripeConfig | null;
+  alerts: {
+    slackWebhookUrl: string | null;
+    dingtalkWebhookUrl: string | null;
+    dingtalkSecret: string | null;
+    wecomWebhookUrl: string | null;
+  };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+const ADMIN_TOKEN_LENGTH_MIN = 24;
+const KNOWN_PROVIDERS: readonly Provider[] = ["stripe", "wechatpay"];
+
+type RawEnv = Record<string, unknown>;
+
+function text(env: RawEnv, name: string): string {
+  const value = env[name];
+  return typeof value === "string" ? value.trim() : "";
+}
+
+function optional(env: RawEnv, name: string): string | null {
+  return text(env, name) || null;
+}
+
+function checkUrl(env: RawEnv, name: string, problems: string[], required: boolean): string {
+  const value = text(env, name);
+  if (!value) {
+    if (required) problems.push(`${name} is missing`);
+    return "";
+  }
+  if (!URL.canParse(value)) problems.push(`${name} is not a valid URL`);
+  return value.replace(/\/+$/, "");
+}
+
+function parseProviders(env: RawEnv, problems: string[]): Provider[] {
+  const names = text(env, "PROVIDERS")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) problems.push("PROVIDERS is missing (comma-separated: stripe, wechatpay)");
+  const unknown = names.filter((name) => !KNOWN_PROVIDERS.includes(name as Provider));
+  if (unknown.length > 0) problems.push(`PROVIDERS has unknown provider(s): ${unknown.join(", ")}`);
+  return names.filter((name): name is Provider => KNOWN_PROVIDERS.includes(name as Provider));
+}
+
+function parseStripe(env: RawEnv, problems: string[]): StripeConfig {
+  const secretKey = text(env, "STRIPE_SECRET_KEY");
+  if (!secretKey) problems.push("STRIPE_SECRET_KEY is missing");
+  const current = text(env, "STRIPE_WEBHOOK_SECRET");
+  if (!current) problems.push("STRIPE_WEBHOOK_SECRET is missing");
+  else if (!current.startsWith("whsec_")) problems.push("STRIPE_WEBHOOK_SECRET must start with whsec_");
+  const previous = text(env, "STRIPE_WEBHOOK_SECRET_PREVIOUS");
+  const apiBase = checkUrl(env, "STRIPE_API_BASE", problems, false);
+  return { secretKey, webhookSecrets: [current, previous].filter(Boolean), apiBase };
+}
+
+/** Pure: same env in, same result out. Collects every problem instead of stopping at the first. */
+export function parseConfig(env: RawEnv): ConfigResult {
+  const problems: string[] = [];
+  const publicBaseUrl = checkUrl(env, "PUBLIC_BASE_URL", problems, true);
+  const supabaseUrl = checkUrl(env, "SUPABASE_URL", problems, true);
+  const supabaseServiceRoleKey = text(env, "SUPABASE_SERVICE_ROLE_KEY");
+  if (!supabaseServiceRoleKey) problems.push("SUPABASE_SERVICE_ROLE_KEY is missing");
+  const adminToken = text(env, "ADMIN_TOKEN");
+  if (adminToken.length < ADMIN_TOKEN_LENGTH_MIN) {
+    problems.push(`ADMIN_TOKEN is missing or shorter than ${ADMIN_TOKEN_LENGTH_MIN} characters`);
+  }
+  const providers = parseProviders(env, problems);
+  const stripe = providers.includes("stripe") ? parseStripe(env, problems) : null;
+  const dingtalkWebhookUrl = optional(env, "DINGTALK_WEBHOOK_URL");
+  const dingtalkSecret = optional(env, "DINGTALK_SECRET");
+  if (dingtalkWebhookUrl && !dingtalkSecret)
+    problems.push("DINGTALK_SECRET is missing (DINGTALK_WEBHOOK_URL is set)");
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      publicBaseUrl,
+      supabaseUrl,
+      supabaseServiceRoleKey,
+      adminToken,
+      providers,
+      stripe,
+      alerts: {
+        slackWebhookUrl: optional(env, "SLACK_WEBHOOK_URL"),
+        dingtalkWebhookUrl,
+        dingtalkSecret,
+        wecomWebhookUrl: optional(env, "WECOM_WEBHOOK_URL"),
+      },
+    },
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`payguard configuration is invalid: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const parsed = new WeakMap<object, Config>();
+
+/** Parses once per env object (one per isolate in production) and throws ConfigError naming each problem. */
+export function loadConfig(env: object): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = parseConfig(env as RawEnv);
+  if (!result.ok) throw new ConfigError(result.problems);
+  parsed.set(env, result.config);
+  return result.config;
+}

@@ -1,0 +1,13 @@
+/** The Hono app: one router per resource, mounted here; errors mapped in one place. */
+import { Hono } from "hono";
+import { onError, onNotFound } from "./errors.ts";
+import { healthRoutes } from "./health.ts";
+import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
+
+export function createApp() {
+  return new Hono<{ Bindings: Env }>()
+    .route("/health", healthRoutes)
+    .route("/webhooks/stripe", stripeWebhookRoutes)
+    .onError(onError)
+    .notFound(onNotFound);
+}

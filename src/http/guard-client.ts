@@ -1,0 +1,21 @@
+/**
+ * Sends a fact to its order's OrderGuard. A Durable Object that throws (reset, overloaded, deployed
+ * mid-call) is reported as a transient failure, so the caller answers 5xx and the fact is retried.
+ */
+import type { InfraError, Result } from "../ledger/result.ts";
+import { err } from "../ledger/result.ts";
+import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
+
+export async function settleThroughGuard(
+  env: Env,
+  fact: PaymentFact,
+  source: SettleSource,
+  nowMs: number,
+): Promise<Result<SettleResult, InfraError>> {
+  const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(fact.orderId));
+  try {
+    return await stub.settle(fact, source, nowMs);
+  } catch (error) {
+    return err({ kind: "transient", code: "ORDER_GUARD", message: (error as Error).message });
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Ports: the only ways the core reaches the outside world. Adapters (src/db, src/providers, src/alerts)
+ * implement them as factories returning object literals, so tests can swap any of them.
+ */
+import type { InfraError, Result } from "./result.ts";
+import type {
+  Order,
+  OrderMetadata,
+  PaymentFact,
+  PaymentOutcome,
+  Provider,
+  RefundOutcome,
+  SettleSource,
+} from "./types.ts";
+
+export type StoreResult<T> = Promise<Result<T, InfraError>>;
+
+export type InboxStatus = "new" | "duplicate" | "retry";
+export type InboxFinish = "processed" | "ignored" | "failed";
+
+export interface AuditFinding {
+  kind:
+    | "balance_mismatch"
+    | "fulfilled_without_grant"
+    | "grant_without_fulfilled_order"
+    | "pending_past_expiry"
+    | "needs_review"
+    | "failed_inbox_event";
+  /** Stable id of the thing found (user id, order id, event key): the incident dedup key. */
+  subject: string;
+  detail: Record<string, unknown>;
+}
+
+export interface IncidentInput {
+  key: string;
+  kind: string;
+  severity: "info" | "warning" | "critical";
+  summary: string;
+  detail: Record<string, unknown>;
+}
+
+/** The ledger as the Postgres functions expose it (supabase/migrations). Every write is one transaction. */
+export interface LedgerStore {
+  createOrder(input: {
+    userId: string;
+    packageId: string;
+    provider: Provider;
+    orderId?: string;
+    nowMs: number;
+  }): StoreResult<Order>;
+  getOrder(orderId: string): StoreResult<Order | null>;
+  findOrderByProviderRef(provider: Provider, providerRef: string): StoreResult<Order | null>;
+  findOrderByPaymentRef(provider: Provider, paymentRef: string): StoreResult<Order | null>;
+  setProviderRef(input: { orderId: string; providerRef: string; nowMs: number }): StoreResult<Order>;
+  applyPayment(input: {
+    provider: Provider;
+    orderId: string;
+    paymentRef: string;
+    amountMinor: number;
+    currency: string;
+    paidAtMs: number;
+    source: SettleSource;
+    metadata?: OrderMetadata;
+    nowMs: number;
+  }): StoreResult<{ outcome: PaymentOutcome; order: Order | null }>;
+  applyRefund(input: {
+    provider: Provider;
+    orderId: string;
+    refundRef: string;
+    amountMinor: number;
+    currency: string;
+    source: SettleSource;
+    nowMs: number;
+  }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  recordCheck(input: { orderId: string; nowMs: number }): StoreResult<Order | null>;
+  expireOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
+  failOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
+  flagOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
+  leaseDueOrders(input: {
+    limit: number;
+    leaseSeconds: number;
+    nowMs: number;
+    provider?: Provider;
+  }): StoreResult<Order[]>;
+  recordEvent(input: {
+    provider: Provider;
+    eventId: string;
+    eventType: string;
+    orderId: string | null;
+    nowMs: number;
+  }): StoreResult<InboxStatus>;
+  finishEvent(input: {
+    provider: Provider;
+    eventId: string;
+    status: InboxFinish;
+    error?: string;
+    nowMs: number;
+  }): StoreResult<void>;
+  openIncident(input: IncidentInput & { nowMs: number }): StoreResult<{ id: number; opened: boolean }>;
+  resolveIncident(input: { key: string; nowMs: number }): StoreResult<{ resolved: boolean }>;
+  recordJobRun(input: {
+    job: string;
+    startedAtMs: number;
+    finishedAtMs: number;
+    status: "ok" | "error";
+    detail: Record<string, unknown>;
+  }): StoreResult<void>;
+}
+
+export interface TransitionResult {
+  outcome: "expired" | "failed" | "needs_review" | "noop";
+  order: Order | null;
+}
+
+/** What the core may ask a payment provider about one order. */
+export interface ProviderApi {
+  provider: Provider;
+  /** Current truth for an order, as a fact (paid / pending / failed / expired). */
+  queryOrder(order: Order, nowMs: number): Promise<Result<PaymentFact, InfraError>>;
+  /** Close an unpaid order at the provider so it can no longer be paid. */
+  closeOrder(order: Order, nowMs: number): Promise<Result<void, InfraError>>;
+}
+
+/** Where incidents go (the AlertDesk Durable Object, which fans out to Slack / DingTalk / WeCom). */
+export interface AlertSink {
+  raise(incident: IncidentInput, nowMs: number): Promise<void>;
+  resolve(key: string, nowMs: number): Promise<void>;
+}

@@ -1,0 +1,145 @@
+/**
+ * Turns a verified Stripe event into what payguard should do with it. Pure: the event in, a plan out.
+ * Shapes are narrowed from `unknown` field by field, so an API-version change shows up as a clear
+ * "malformed" instead of a wrong credit.
+ */
+import type { OrderMetadata, PaymentFact } from "../../ledger/types.ts";
+
+/** How to find our order: by our id (client_reference_id / metadata), or by a Stripe object id. */
+export type OrderLocator =
+  | { by: "order_id"; orderId: string; sessionId?: string }
+  | { by: "session"; sessionId: string }
+  | { by: "payment_intent"; paymentIntentId: string };
+
+export type StripeEventPlan =
+  | { action: "ignore"; reason: string }
+  | { action: "settle"; locator: OrderLocator; facts: FactDraft[] };
+
+/** A fact whose orderId is filled in once the locator is resolved. */
+export type FactDraft = DistributiveOmit<PaymentFact, "orderId">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface StripeEventInput {
+  id: string;
+  type: string;
+  created: number;
+  data: { object: unknown };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (value: unknown): value is Obj => typeof value === "object" && value !== null;
+const str = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
+const int = (value: unknown): number | null => (Number.isSafeInteger(value) ? (value as number) : null);
+const idOf = (value: unknown): string | null => str(value) ?? (isObj(value) ? str(value.id) : null);
+
+function metadataOf(object: Obj): OrderMetadata | undefined {
+  const metadata = isObj(object.metadata) ? object.metadata : {};
+  const userId = str(metadata.user_id);
+  const packageId = str(metadata.package_id);
+  return userId && packageId ? { userId, packageId } : undefined;
+}
+
+function sessionLocator(session: Obj, sessionId: string): OrderLocator {
+  const metadata = isObj(session.metadata) ? session.metadata : {};
+  const orderId = str(session.client_reference_id) ?? str(metadata.order_id);
+  return orderId ? { by: "order_id", orderId, sessionId } : { by: "session", sessionId };
+}
+
+function planSession(event: StripeEventInput, session: Obj): StripeEventPlan {
+  const sessionId = str(session.id);
+  if (!sessionId) return { action: "ignore", reason: "malformed: session without id" };
+  const locator = sessionLocator(session, sessionId);
+  switch (event.type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded":
+      return planPaidSession(event, session, locator, sessionId);
+    case "checkout.session.async_payment_failed":
+      return {
+        action: "settle",
+        locator,
+        facts: [{ kind: "failed", provider: "stripe", reason: "async_payment_failed" }],
+      };
+    case "checkout.session.expired":
+      return { action: "settle", locator, facts: [{ kind: "expired", provider: "stripe" }] };
+    default:
+      return { action: "ignore", reason: `unhandled type ${event.type}` };
+  }
+}
+
+function planPaidSession(
+  event: StripeEventInput,
+  session: Obj,
+  locator: OrderLocator,
+  sessionId: string,
+): StripeEventPlan {
+  // completed with payment_status "unpaid" is an async method still in flight: the result comes later.
+  if (session.payment_status !== "paid") return { action: "ignore", reason: "payment not completed yet" };
+  const amountMinor = int(session.amount_total);
+  const currency = str(session.currency);
+  if (amountMinor === null || !currency)
+    return { action: "ignore", reason: "malformed: paid session without amount" };
+  const fact: FactDraft = {
+    kind: "paid",
+    provider: "stripe",
+    // The payment intent is the payment; sessions in `payment` mode always have one once paid.
+    paymentRef: idOf(session.payment_intent) ?? sessionId,
+    amountMinor,
+    currency: currency.toUpperCase(),
+    paidAtMs: event.created * 1000,
+    metadata: metadataOf(session),
+  };
+  return { action: "settle", locator, facts: [fact] };
+}
+
+function refundDraft(refund: Obj, createdS: number): FactDraft | null {
+  const refundRef = str(refund.id);
+  const amountMinor = int(refund.amount);
+  const currency = str(refund.currency);
+  // Only a succeeded refund moves money back; pending ones are settled by their later update event.
+  if (!refundRef || amountMinor === null || !currency || refund.status !== "succeeded") return null;
+  const refundedAtMs = (int(refund.created) ?? createdS) * 1000;
+  return {
+    kind: "refunded",
+    provider: "stripe",
+    refundRef,
+    amountMinor,
+    currency: currency.toUpperCase(),
+    refundedAtMs,
+  };
+}
+
+function refundLocator(object: Obj): OrderLocator | null {
+  const metadata = isObj(object.metadata) ? object.metadata : {};
+  const orderId = str(metadata.order_id);
+  if (orderId) return { by: "order_id", orderId };
+  const paymentIntentId = idOf(object.payment_intent);
+  return paymentIntentId ? { by: "payment_intent", paymentIntentId } : null;
+}
+
+function planCharge(event: StripeEventInput, charge: Obj): StripeEventPlan {
+  const locator = refundLocator(charge);
+  if (!locator) return { action: "ignore", reason: "malformed: charge without payment intent" };
+  const refunds = isObj(charge.refunds) && Array.isArray(charge.refunds.data) ? charge.refunds.data : [];
+  const facts = refunds.filter(isObj).flatMap((refund) => refundDraft(refund, event.created) ?? []);
+  if (facts.length === 0) return { action: "ignore", reason: "no succeeded refund listed" };
+  return { action: "settle", locator, facts };
+}
+
+function planRefund(event: StripeEventInput, refund: Obj): StripeEventPlan {
+  const locator = refundLocator(refund);
+  if (!locator) return { action: "ignore", reason: "malformed: refund without payment intent" };
+  const fact = refundDraft(refund, event.created);
+  if (!fact) return { action: "ignore", reason: `refund status ${String(refund.status)}` };
+  return { action: "settle", locator, facts: [fact] };
+}
+
+const REFUND_EVENT_TYPES = new Set(["refund.created", "refund.updated", "charge.refund.updated"]);
+
+export function planStripeEvent(event: StripeEventInput): StripeEventPlan {
+  const object = event.data.object;
+  if (!isObj(object)) return { action: "ignore", reason: "malformed: no data.object" };
+  if (event.type.startsWith("checkout.session.")) return planSession(event, object);
+  if (event.type === "charge.refunded") return planCharge(event, object);
+  if (REFUND_EVENT_TYPES.has(event.type)) return planRefund(event, object);
+  return { action: "ignore", reason: `unhandled type ${event.type}` };
+}

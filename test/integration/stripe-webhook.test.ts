@@ -1,0 +1,218 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STRIPE_WEBHOOK_BODY_MAX_BYTES } from "../../src/http/webhooks-stripe.ts";
+import { seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
+import {
+  createOrder,
+  deliverStripe,
+  inboxCount,
+  ledgerOf,
+  orderStatus,
+  postSignedStripe,
+  postStripe,
+  signStripe,
+  stripeScenario,
+} from "../support/worker/stripe.ts";
+
+const newUser = () => crypto.randomUUID();
+
+async function paidDeliveries(orderId: string, extra: Record<string, unknown> = {}) {
+  return stripeScenario("pay", { orderId, amountMinor: 1999, currency: "usd", ...extra });
+}
+
+beforeAll(seedPackage);
+
+describe("Stripe webhook: exactly-once credits", () => {
+  it("credits a paid Checkout Session once", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("fulfilled");
+    expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+
+  it("credits once when the same event arrives 20 times at once, plus the async success event", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId, { async: "succeeded" });
+    const types = deliveries.map((d) => (JSON.parse(d.body) as { type: string }).type);
+    expect(types).toEqual(["checkout.session.completed", "checkout.session.async_payment_succeeded"]);
+    const [completed, succeeded] = deliveries as [(typeof deliveries)[0], (typeof deliveries)[0]];
+    const storm = Array.from({ length: 20 }, () => deliverStripe(succeeded));
+    const responses = await Promise.all([...storm, deliverStripe(completed)]);
+    expect(responses.map((r) => r.status)).toEqual(Array(21).fill(200));
+    expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+
+  it("rebuilds an order whose row was never written from the session metadata, and credits it", async () => {
+    const user = newUser();
+    const orderId = `ord_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    const { deliveries } = await paidDeliveries(orderId, {
+      metadata: { user_id: user, package_id: "credits_100" },
+    });
+    for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("fulfilled");
+    expect((await ledgerOf(user)).balance).toBe(100);
+    const timeline = await sql<{ kind: string }>("select kind from public.order_events where order_id = $1", [
+      orderId,
+    ]);
+    expect(timeline.map((e) => e.kind)).toContain("created_from_metadata");
+  });
+
+  it("marks a payment of the wrong amount for review, answers 2xx and credits nothing", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId, { amountMinor: 999 });
+    for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("needs_review");
+    expect((await ledgerOf(user)).balance).toBe(0);
+    const incidents = await sql<{ severity: string }>(
+      "select severity from public.incidents where key = $1",
+      [`mismatch:${orderId}`],
+    );
+    expect(incidents).toEqual([{ severity: "critical" }]);
+  });
+
+  it("accepts events signed with the previous secret during rotation", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    const body = deliveries[0]?.body ?? "";
+    const response = await postStripe(body, await signStripe(body, env.STRIPE_WEBHOOK_SECRET_PREVIOUS));
+    expect(response.status).toBe(200);
+    expect((await ledgerOf(user)).balance).toBe(100);
+  });
+
+  it("acknowledges unknown event types and records them as ignored", async () => {
+    const response = await postSignedStripe({
+      id: "evt_unknown_type_1",
+      object: "event",
+      type: "customer.created",
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: "cus_1", object: "customer" } },
+    });
+    expect(response.status).toBe(200);
+    const rows = await sql<{ status: string }>(
+      "select status from public.webhook_events where event_id = $1",
+      ["evt_unknown_type_1"],
+    );
+    expect(rows).toEqual([{ status: "ignored" }]);
+  });
+});
+
+describe("Stripe webhook: bad input changes nothing", () => {
+  async function expectRejected(body: string, signature: string | null, status = 400) {
+    const user = newUser();
+    const inboxBefore = await inboxCount();
+    const response = await postStripe(body, signature);
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ error: expect.any(String) });
+    expect(await inboxCount()).toBe(inboxBefore);
+    expect((await ledgerOf(user)).balance).toBe(0);
+  }
+
+  async function validBody() {
+    const orderId = await createOrder(newUser());
+    const { deliveries } = await paidDeliveries(orderId);
+    return { orderId, body: deliveries[0]?.body ?? "" };
+  }
+
+  it("rejects a forged signature", async () => {
+    const { body, orderId } = await validBody();
+    await expectRejected(body, `t=${Math.floor(Date.now() / 1000)},v1=${"ab".repeat(32)}`);
+    expect(await orderStatus(orderId)).toBe("pending");
+  });
+
+  it("rejects a payload signed with the wrong secret", async () => {
+    const { body } = await validBody();
+    await expectRejected(body, await signStripe(body, "whsec_not_ours"));
+  });
+
+  it("rejects a tampered body", async () => {
+    const { body } = await validBody();
+    const signature = await signStripe(body, env.STRIPE_WEBHOOK_SECRET);
+    await expectRejected(body.replace('"amount_total":1999', '"amount_total":1'), signature);
+  });
+
+  it("rejects a stale timestamp", async () => {
+    const { body } = await validBody();
+    const staleS = Math.floor(Date.now() / 1000) - 301;
+    await expectRejected(body, await signStripe(body, env.STRIPE_WEBHOOK_SECRET, staleS));
+  });
+
+  it("rejects a missing signature header", async () => {
+    const { body } = await validBody();
+    await expectRejected(body, null);
+  });
+
+  it("rejects malformed JSON even with a valid signature", async () => {
+    const body = '{"id": "evt_broken", "type": ';
+    await expectRejected(body, await signStripe(body, env.STRIPE_WEBHOOK_SECRET));
+  });
+
+  it("rejects an oversized body with 413 before verifying anything", async () => {
+    const body = JSON.stringify({ padding: "x".repeat(STRIPE_WEBHOOK_BODY_MAX_BYTES) });
+    await expectRejected(body, await signStripe(body, env.STRIPE_WEBHOOK_SECRET), 413);
+  });
+});
+
+describe("Stripe webhook: failures are retried, never lost", () => {
+  it("answers 5xx while the database is down and credits once when the event is redelivered", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    const delivery = deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    await setDatabaseDown(true);
+    try {
+      expect((await deliverStripe(delivery)).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await setDatabaseDown(false);
+    }
+    expect(await orderStatus(orderId)).toBe("pending");
+    expect((await deliverStripe(delivery)).status).toBe(200);
+    expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+});
+
+describe("Stripe webhook: refunds claw back once", () => {
+  async function paidOrder() {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    for (const delivery of deliveries) await deliverStripe(delivery);
+    return { user, orderId };
+  }
+
+  it("claws back a partial refund once, even delivered twice and through both event families", async () => {
+    const { user, orderId } = await paidOrder();
+    const { deliveries } = await stripeScenario("refund", { orderId, amountMinor: 1000 });
+    const types = deliveries.map((d) => (JSON.parse(d.body) as { type: string }).type).sort();
+    expect(types).toEqual(expect.arrayContaining(["charge.refunded", "refund.created"]));
+    for (const delivery of [...deliveries, ...deliveries])
+      expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("partially_refunded");
+    const ledger = await ledgerOf(user);
+    expect(ledger.rows).toEqual([
+      { kind: "purchase", credits: 100 },
+      { kind: "clawback", credits: -50 },
+    ]);
+    expect(ledger.balance).toBe(50);
+  });
+
+  it("claws back the whole grant on a full refund, once", async () => {
+    const { user, orderId } = await paidOrder();
+    const { deliveries } = await stripeScenario("refund", { orderId, amountMinor: 1999 });
+    await Promise.all([...deliveries, ...deliveries].map(deliverStripe));
+    expect(await orderStatus(orderId)).toBe("refunded");
+    expect(await ledgerOf(user)).toEqual({
+      balance: 0,
+      rows: [
+        { kind: "purchase", credits: 100 },
+        { kind: "clawback", credits: -100 },
+      ],
+    });
+  });
+});

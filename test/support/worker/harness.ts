@@ -1,0 +1,74 @@
+/**
+ * Test-side helpers that run inside workerd: talk to the stand-in and the sandbox over HTTP (their
+ * test-only control endpoints) and send requests to the worker under test.
+ */
+import { env, exports } from "cloudflare:workers";
+import { inject } from "vitest";
+
+export const BASE_URL = "https://payguard.test";
+
+/** Runs SQL as the database owner through the stand-in's test-only endpoint. */
+export async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
+  const { url, serviceRoleKey } = inject("standIn");
+  const response = await fetch(`${url}/__standin/sql`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ sql: query, params }),
+  });
+  if (!response.ok) throw new Error(`stand-in sql failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T[];
+}
+
+export async function setDatabaseDown(down: boolean): Promise<void> {
+  const { url, serviceRoleKey } = inject("standIn");
+  const response = await fetch(`${url}/__standin/unavailable`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ down }),
+  });
+  if (!response.ok) throw new Error(`stand-in control failed: ${response.status}`);
+}
+
+/** Calls a sandbox control endpoint (`/_control/...`) and returns its JSON answer. */
+export async function sandbox<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${inject("sandboxUrl")}/_control/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`sandbox ${path} failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export interface Delivery {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends a provider delivery to the worker under test, at the path the sandbox addressed it to. */
+export function deliver(delivery: Delivery, path: string): Promise<Response> {
+  return exports.default.fetch(
+    new Request(`${BASE_URL}${path}`, { method: "POST", headers: delivery.headers, body: delivery.body }),
+  );
+}
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE_URL}${path}`, init));
+}
+
+export const adminHeaders = (): Record<string, string> => ({ authorization: `Bearer ${env.ADMIN_TOKEN}` });
+
+let packageSeeded = false;
+
+/** A purchasable package every test can use: 19.99 USD for 100 credits. */
+export async function seedPackage(): Promise<void> {
+  if (packageSeeded) return;
+  await sql(
+    `insert into public.credit_packages (id, name, amount_minor, currency, credits, active)
+     values ('credits_100', '100 credits', 1999, 'USD', 100, true),
+            ('credits_cny', '100 credits (CNY)', 990, 'CNY', 100, true)
+     on conflict (id) do nothing`,
+  );
+  packageSeeded = true;
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseConfig } from "../../src/env.ts";
+
+const valid = {
+  PUBLIC_BASE_URL: "https://pay.example.com/",
+  SUPABASE_URL: "https://abc.supabase.co",
+  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+  ADMIN_TOKEN: "a".repeat(32),
+  PROVIDERS: "stripe",
+  STRIPE_SECRET_KEY: "sk_test_123",
+  STRIPE_WEBHOOK_SECRET: "whsec_current",
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous",
+  STRIPE_API_BASE: "",
+};
+
+describe("configuration", () => {
+  it("parses a complete configuration and keeps both webhook secrets for rotation", () => {
+    const result = parseConfig(valid);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.publicBaseUrl).toBe("https://pay.example.com");
+    expect(result.config.stripe?.webhookSecrets).toEqual(["whsec_current", "whsec_previous"]);
+    expect(result.config.alerts.slackWebhookUrl).toBeNull();
+  });
+
+  it("names every missing or invalid variable at once", () => {
+    const result = parseConfig({
+      ...valid,
+      SUPABASE_URL: "",
+      ADMIN_TOKEN: "short",
+      STRIPE_WEBHOOK_SECRET: "nope",
+    });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        "SUPABASE_URL is missing",
+        "ADMIN_TOKEN is missing or shorter than 24 characters",
+        "STRIPE_WEBHOOK_SECRET must start with whsec_",
+      ],
+    });
+  });
+
+  it("rejects unknown providers and requires a DingTalk secret with its webhook", () => {
+    const result = parseConfig({
+      ...valid,
+      PROVIDERS: "stripe,paypal",
+      DINGTALK_WEBHOOK_URL: "https://x.test",
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toContain("PROVIDERS has unknown provider(s): paypal");
+    expect(result.problems).toContain("DINGTALK_SECRET is missing (DINGTALK_WEBHOOK_URL is set)");
+  });
+
+  it("does not require Stripe settings when Stripe is not enabled", () => {
+    const { STRIPE_SECRET_KEY: _a, STRIPE_WEBHOOK_SECRET: _b, ...rest } = valid;
+    expect(parseConfig(rest).ok).toBe(false);
+    expect(parseConfig({ ...rest, PROVIDERS: "wechatpay" }).ok).toBe(true);
+  });
+
+  it("loadConfig throws a ConfigError whose message names the variable", () => {
+    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(ConfigError);
+    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(
+      /SUPABASE_SERVICE_ROLE_KEY is missing/,
+    );
+  });
+});
