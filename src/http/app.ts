@@ -2,12 +2,14 @@
 import { Hono } from "hono";
 import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { orderRoutes } from "./orders.ts";
 import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
 
 export function createApp() {
   return new Hono<{ Bindings: Env }>()
     .route("/health", healthRoutes)
     .route("/webhooks/stripe", stripeWebhookRoutes)
+    .route("/api/orders", orderRoutes)
     .onError(onError)
     .notFound(onNotFound);
 }

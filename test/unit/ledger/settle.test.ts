@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import type { AlertSink, IncidentInput, LedgerStore } from "../../../src/ledger/ports.ts";
+import { ok } from "../../../src/ledger/result.ts";
+import { incidentFor, settleFact } from "../../../src/ledger/settle.ts";
+import type { Order, PaymentFact } from "../../../src/ledger/types.ts";
+
+const NOW_MS = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+const order = (status: Order["status"]): Order => ({
+  id: "ord_1",
+  userId: "u1",
+  packageId: "p1",
+  provider: "stripe",
+  status,
+  amountMinor: 1999,
+  currency: "USD",
+  credits: 100,
+  providerRef: null,
+  paymentRef: null,
+  createdAtMs: NOW_MS,
+  expiresAtMs: NOW_MS,
+  nextCheckAtMs: null,
+  checkAttempts: 0,
+});
+
+const paid: PaymentFact = {
+  kind: "paid",
+  provider: "stripe",
+  orderId: "ord_1",
+  paymentRef: "pi_1",
+  amountMinor: 1999,
+  currency: "USD",
+  paidAtMs: NOW_MS,
+};
+
+function recordingSink(): AlertSink & { raised: IncidentInput[] } {
+  const raised: IncidentInput[] = [];
+  return { raised, raise: async (incident) => void raised.push(incident), resolve: async () => undefined };
+}
+
+/** A store where only the methods a test touches exist; anything else fails the test loudly. */
+function storeWith(methods: Partial<LedgerStore>): LedgerStore {
+  return new Proxy(methods as LedgerStore, {
+    get: (target, name) => {
+      const method = target[name as keyof LedgerStore];
+      if (!method) throw new Error(`unexpected store call ${String(name)}`);
+      return method;
+    },
+  });
+}
+
+describe("settleFact", () => {
+  it("applies a paid fact with its source and time and raises nothing when it fulfils", async () => {
+    const calls: unknown[] = [];
+    const store = storeWith({
+      applyPayment: async (input) => {
+        calls.push(input);
+        return ok({ outcome: "fulfilled", order: order("fulfilled") });
+      },
+    });
+    const alerts = recordingSink();
+    const result = await settleFact(paid, "webhook", NOW_MS, { store, alerts });
+    expect(result).toEqual({ ok: true, value: { orderId: "ord_1", outcome: "fulfilled", status: "fulfilled" } });
+    expect(calls).toEqual([{ ...paid, source: "webhook", nowMs: NOW_MS }]);
+    expect(alerts.raised).toEqual([]);
+  });
+
+  it("raises a critical incident keyed by outcome and order when the payment does not match", async () => {
+    const store = storeWith({ applyPayment: async () => ok({ outcome: "mismatch", order: order("needs_review") }) });
+    const alerts = recordingSink();
+    await settleFact(paid, "reconcile", NOW_MS, { store, alerts });
+    expect(alerts.raised).toEqual([
+      expect.objectContaining({ key: "mismatch:ord_1", kind: "mismatch", severity: "critical" }),
+    ]);
+  });
+
+  it("passes infrastructure failures through untouched so the caller can answer 5xx", async () => {
+    const failure = { kind: "transient", code: "NETWORK", message: "down" } as const;
+    const store = storeWith({ applyPayment: async () => ({ ok: false, error: failure }) });
+    const alerts = recordingSink();
+    expect(await settleFact(paid, "webhook", NOW_MS, { store, alerts })).toEqual({ ok: false, error: failure });
+    expect(alerts.raised).toEqual([]);
+  });
+
+  it("records a pending fact as a check, and says when the order is unknown", async () => {
+    const store = storeWith({ recordCheck: async () => ok(null) });
+    const pending: PaymentFact = { kind: "pending", provider: "wechatpay", orderId: "ord_x" };
+    const result = await settleFact(pending, "reconcile", NOW_MS, { store, alerts: recordingSink() });
+    expect(result).toEqual({ ok: true, value: { orderId: "ord_x", outcome: "unknown_order", status: null } });
+  });
+});
+
+describe("incidentFor", () => {
+  it.each([
+    ["late_payment", "warning"],
+    ["created_from_metadata", "warning"],
+    ["exceeds_grant", "critical"],
+    ["unknown_order", "critical"],
+  ] as const)("raises %s as %s", (outcome, severity) => {
+    expect(incidentFor(paid, { outcome, order: null })).toMatchObject({ kind: outcome, severity });
+  });
+
+  it("stays quiet for normal outcomes", () => {
+    for (const outcome of ["fulfilled", "duplicate", "expired", "failed", "still_pending", "noop"] as const) {
+      expect(incidentFor(paid, { outcome, order: null })).toBeNull();
+    }
+  });
+});
