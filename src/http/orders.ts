@@ -22,7 +22,8 @@ const publicView = (order: Order) => ({
 
 export const orderRoutes = new Hono<{ Bindings: Env }>().get("/:id", async (c) => {
   const orderId = c.req.param("id");
-  if (!ORDER_ID_PATTERN.test(orderId)) return failureResponse(c, { kind: "bad_request", detail: "order id format" });
+  if (!ORDER_ID_PATTERN.test(orderId))
+    return failureResponse(c, { kind: "bad_request", detail: "order id format" });
   const deps = getDeps(c.env);
   const found = await deps.store.getOrder(orderId);
   if (!found.ok) return failureResponse(c, { kind: "unavailable", detail: found.error.message });

@@ -5,6 +5,7 @@
  * including for event types payguard does not handle (Stripe disables endpoints that keep failing).
  */
 import { Hono } from "hono";
+import { createStoreAlertSink } from "../alerts/store-sink.ts";
 import type { Deps } from "../deps.ts";
 import { getDeps } from "../deps.ts";
 import type { SettleResult } from "../ledger/types.ts";
@@ -57,7 +58,20 @@ async function processEvent(
   if (plan.action === "ignore") return { ok: true, results: [], note: plan.reason };
   const located = await locateOrder(deps, plan.locator);
   if (located.error) return { ok: false, transient: true, error: located.error };
-  if (!located.orderId) return { ok: false, transient: false, error: "order not found for event" };
+  if (!located.orderId) {
+    // Money moved (or a refund happened) for an order we cannot find and cannot rebuild: a human must look.
+    await createStoreAlertSink(deps.store).raise(
+      {
+        key: `unknown_order:stripe:${event.id}`,
+        kind: "unknown_order",
+        severity: "critical",
+        summary: `Stripe event ${event.id} (${event.type}) matches no order`,
+        detail: { event_id: event.id, type: event.type, locator: plan.locator },
+      },
+      nowMs,
+    );
+    return { ok: false, transient: false, error: "order not found for event" };
+  }
   return settleAll(env, located.orderId, plan.facts, nowMs);
 }
 

@@ -14,7 +14,10 @@ function streamed(parts: string[], headers: Record<string, string> = {}): Reques
 
 describe("readBodyLimited", () => {
   it("returns the exact text, byte for byte, across chunks", async () => {
-    expect(await readBodyLimited(streamed(['{"a":', ' "é"}\n']), 100)).toEqual({ ok: true, text: '{"a": "é"}\n' });
+    expect(await readBodyLimited(streamed(['{"a":', ' "é"}\n']), 100)).toEqual({
+      ok: true,
+      text: '{"a": "é"}\n',
+    });
   });
 
   it("refuses a declared length over the limit without reading", async () => {

@@ -50,9 +50,18 @@ export function createStripeProviderApi(stripe: Stripe): ProviderApi {
               ? "checkout.session.completed"
               : null;
         if (!type) return ok({ kind: "pending", provider: "stripe", orderId: order.id });
-        const plan = planStripeEvent({ id: "retrieve", type, created: Math.floor(nowMs / 1000), data: { object: session } });
+        const plan = planStripeEvent({
+          id: "retrieve",
+          type,
+          created: Math.floor(nowMs / 1000),
+          data: { object: session },
+        });
         const draft = plan.action === "settle" ? plan.facts[0] : undefined;
-        return ok(draft ? { ...draft, orderId: order.id } : { kind: "pending", provider: "stripe", orderId: order.id });
+        return ok(
+          draft
+            ? { ...draft, orderId: order.id }
+            : { kind: "pending", provider: "stripe", orderId: order.id },
+        );
       } catch (error) {
         return err(toInfraError(error));
       }

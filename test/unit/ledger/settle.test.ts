@@ -60,13 +60,18 @@ describe("settleFact", () => {
     });
     const alerts = recordingSink();
     const result = await settleFact(paid, "webhook", NOW_MS, { store, alerts });
-    expect(result).toEqual({ ok: true, value: { orderId: "ord_1", outcome: "fulfilled", status: "fulfilled" } });
+    expect(result).toEqual({
+      ok: true,
+      value: { orderId: "ord_1", outcome: "fulfilled", status: "fulfilled" },
+    });
     expect(calls).toEqual([{ ...paid, source: "webhook", nowMs: NOW_MS }]);
     expect(alerts.raised).toEqual([]);
   });
 
   it("raises a critical incident keyed by outcome and order when the payment does not match", async () => {
-    const store = storeWith({ applyPayment: async () => ok({ outcome: "mismatch", order: order("needs_review") }) });
+    const store = storeWith({
+      applyPayment: async () => ok({ outcome: "mismatch", order: order("needs_review") }),
+    });
     const alerts = recordingSink();
     await settleFact(paid, "reconcile", NOW_MS, { store, alerts });
     expect(alerts.raised).toEqual([
@@ -78,7 +83,10 @@ describe("settleFact", () => {
     const failure = { kind: "transient", code: "NETWORK", message: "down" } as const;
     const store = storeWith({ applyPayment: async () => ({ ok: false, error: failure }) });
     const alerts = recordingSink();
-    expect(await settleFact(paid, "webhook", NOW_MS, { store, alerts })).toEqual({ ok: false, error: failure });
+    expect(await settleFact(paid, "webhook", NOW_MS, { store, alerts })).toEqual({
+      ok: false,
+      error: failure,
+    });
     expect(alerts.raised).toEqual([]);
   });
 

@@ -1,0 +1,30 @@
+// The record of every API call the sandbox answered (Stripe, WeChat Pay, alert receivers, hosted
+// Checkout), so tests can assert what payguard asked for and how often: `GET /_control/calls`.
+
+export const CALL_LOG_MAX = 10_000;
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  query: string;
+  /** 0 when a timeout fault hung the call and no answer was sent */
+  status: number;
+  atMs: number;
+  fault: "5xx" | "429" | "timeout" | null;
+}
+
+export function createCallLog() {
+  const calls: ApiCall[] = [];
+  return {
+    add(call: ApiCall): void {
+      calls.push(call);
+      if (calls.length > CALL_LOG_MAX) calls.shift();
+    },
+    list: (): readonly ApiCall[] => calls,
+    clear(): void {
+      calls.length = 0;
+    },
+  };
+}
+
+export type CallLog = ReturnType<typeof createCallLog>;

@@ -1,0 +1,100 @@
+// `/_control/stripe/*`: Stripe scenario steps. `pay` finds the open Checkout Session of an order (by
+// client_reference_id) or creates one, completes it and emits the events; `abandon` leaves it open to
+// expire by itself; `expire`, `refund` and `refund/finish` do what a merchant or Stripe would.
+import { badRequest, type ControlBody, type ControlDeps, type ControlRoute, emitting } from "./control.ts";
+import { json } from "./http.ts";
+import type { PayInput } from "./stripe/index.ts";
+import type { Metadata } from "./stripe/types.ts";
+
+const str = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+const int = (value: unknown): number | undefined =>
+  Number.isSafeInteger(value) ? (value as number) : undefined;
+
+function metadataOf(value: unknown): Metadata | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, String(entry)]));
+}
+
+function payInput(body: ControlBody): PayInput | string {
+  const orderId = str(body.orderId);
+  if (!orderId) return "orderId is required";
+  const async = body.async;
+  if (async !== undefined && async !== "succeeded" && async !== "failed")
+    return 'async must be "succeeded" or "failed"';
+  return {
+    orderId,
+    sessionId: str(body.sessionId),
+    amountMinor: int(body.amountMinor),
+    currency: str(body.currency),
+    metadata: metadataOf(body.metadata),
+    async,
+  };
+}
+
+function pay(deps: ControlDeps, body: ControlBody) {
+  const input = payInput(body);
+  return typeof input === "string" ? badRequest(input) : emitting(deps, body, () => deps.stripe.pay(input));
+}
+
+function abandon(deps: ControlDeps, body: ControlBody) {
+  const input = payInput(body);
+  return typeof input === "string"
+    ? badRequest(input)
+    : emitting(deps, body, () => deps.stripe.abandon(input));
+}
+
+function refund(deps: ControlDeps, body: ControlBody) {
+  const orderId = str(body.orderId);
+  if (!orderId) return badRequest("orderId is required");
+  const status = body.status;
+  if (status !== undefined && status !== "succeeded" && status !== "pending")
+    return badRequest('status must be "succeeded" or "pending"');
+  return emitting(deps, body, () =>
+    deps.stripe.refund({ orderId, amountMinor: int(body.amountMinor), status }),
+  );
+}
+
+function finishRefund(deps: ControlDeps, body: ControlBody) {
+  const refundId = str(body.refundId);
+  const status = body.status;
+  if (!refundId || (status !== "succeeded" && status !== "failed"))
+    return badRequest('refundId and status ("succeeded" | "failed") are required');
+  return emitting(deps, body, () => deps.stripe.finishRefund({ refundId, status }));
+}
+
+function sign(deps: ControlDeps, body: ControlBody) {
+  const eventId = str(body.eventId);
+  if (!eventId) return badRequest("eventId is required");
+  const delivery = deps.stripe.signEvent(eventId, int(body.atMs) ?? deps.clock.now(), str(body.secret));
+  return delivery ? json(200, { delivery }) : json(404, { error: `no such event ${eventId}` });
+}
+
+export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
+  return [
+    { method: "POST", path: "/_control/stripe/pay", run: (body) => pay(deps, body) },
+    { method: "POST", path: "/_control/stripe/abandon", run: (body) => abandon(deps, body) },
+    {
+      method: "POST",
+      path: "/_control/stripe/expire",
+      run: (body) =>
+        emitting(deps, body, () =>
+          deps.stripe.expire({ orderId: str(body.orderId), sessionId: str(body.sessionId) }),
+        ),
+    },
+    { method: "POST", path: "/_control/stripe/refund", run: (body) => refund(deps, body) },
+    { method: "POST", path: "/_control/stripe/refund/finish", run: (body) => finishRefund(deps, body) },
+    { method: "POST", path: "/_control/stripe/sign", run: (body) => sign(deps, body) },
+    {
+      method: "GET",
+      path: "/_control/stripe/sessions",
+      run: (_body, request) => {
+        const orderId = request.query.get("orderId");
+        const sessions = [...deps.stripe.state.sessions.values()];
+        return json(200, {
+          sessions: orderId ? sessions.filter((s) => s.client_reference_id === orderId) : sessions,
+        });
+      },
+    },
+  ];
+}

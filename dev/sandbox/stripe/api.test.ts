@@ -1,0 +1,241 @@
+// The Stripe simulator driven by the real stripe-node client: if stripe-node accepts these answers,
+// payguard's Stripe adapter will too.
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Sandbox, startSandbox } from "../index.ts";
+
+let sandbox: Sandbox;
+let stripe: Stripe;
+
+const clientFor = (key: string) => {
+  const { port } = new URL(sandbox.url);
+  return new Stripe(key, { host: "127.0.0.1", port: Number(port), protocol: "http", maxNetworkRetries: 0 });
+};
+
+const control = async (path: string, body: unknown) => {
+  const response = await fetch(`${sandbox.url}/_control/${path}`, {
+    method: "POST",
+    body: JSON.stringify(body),
+  });
+  return (await response.json()) as Record<string, unknown> & { eventIds: string[] };
+};
+
+const newSession = (orderId: string, extra: Partial<Stripe.Checkout.SessionCreateParams> = {}) =>
+  stripe.checkout.sessions.create({
+    mode: "payment",
+    client_reference_id: orderId,
+    line_items: [
+      { quantity: 2, price_data: { currency: "usd", unit_amount: 750, product_data: { name: "Credits" } } },
+    ],
+    metadata: { order_id: orderId, user_id: "u1", package_id: "credits_100" },
+    payment_intent_data: { metadata: { order_id: orderId } },
+    success_url: "https://app.example.com/ok?session={CHECKOUT_SESSION_ID}",
+    ...extra,
+  });
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ seed: 11 });
+  stripe = clientFor(sandbox.stripe.secretKey);
+});
+afterAll(() => sandbox.close());
+
+describe("Checkout Sessions", () => {
+  it("creates, retrieves and expires a session shaped like Stripe's", async () => {
+    const created = await newSession("ord_api_1");
+    expect(created).toMatchObject({
+      object: "checkout.session",
+      amount_total: 1500,
+      currency: "usd",
+      client_reference_id: "ord_api_1",
+      livemode: false,
+      mode: "payment",
+      payment_status: "unpaid",
+      status: "open",
+      metadata: { order_id: "ord_api_1", user_id: "u1", package_id: "credits_100" },
+    });
+    expect(created.id).toMatch(/^cs_test_/);
+    expect(created.url?.startsWith(`${sandbox.url}/`)).toBe(true);
+    expect(created.expires_at - created.created).toBe(24 * 60 * 60);
+    expect((await stripe.checkout.sessions.retrieve(created.id)).id).toBe(created.id);
+    const expired = await stripe.checkout.sessions.expire(created.id);
+    expect(expired).toMatchObject({ status: "expired", url: null });
+  });
+
+  it("refuses to expire a session that is not open, with Stripe's error shape", async () => {
+    const created = await newSession("ord_api_2");
+    await stripe.checkout.sessions.expire(created.id);
+    const error = await stripe.checkout.sessions.expire(created.id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect((error as Stripe.errors.StripeError).statusCode).toBe(400);
+  });
+
+  it("answers 404 resource_missing for an unknown session", async () => {
+    const error = (await stripe.checkout.sessions
+      .retrieve("cs_test_nope")
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error.statusCode).toBe(404);
+    expect(error.code).toBe("resource_missing");
+    expect(error.param).toBe("session");
+  });
+
+  it("rejects expires_at outside 30 minutes to 24 hours with param expires_at", async () => {
+    const tooSoon = Math.floor(Date.now() / 1000) + 60;
+    const error = (await newSession("ord_api_3", { expires_at: tooSoon }).catch(
+      (e: unknown) => e,
+    )) as Stripe.errors.StripeError;
+    expect(error.statusCode).toBe(400);
+    expect(error.param).toBe("expires_at");
+  });
+
+  it("shows a paid session with its payment intent after the customer pays", async () => {
+    const created = await newSession("ord_api_4");
+    await control("stripe/pay", { orderId: "ord_api_4" });
+    const paid = await stripe.checkout.sessions.retrieve(created.id);
+    expect(paid).toMatchObject({ status: "complete", payment_status: "paid" });
+    expect(paid.payment_intent).toMatch(/^pi_/);
+  });
+});
+
+describe("hosted Checkout page", () => {
+  it("shows the amount, and paying redirects to success_url with the session id", async () => {
+    const created = await newSession("ord_api_6");
+    const page = await fetch(created.url as string);
+    expect(await page.text()).toContain("Pay 15.00 USD");
+    const paid = await fetch(created.url as string, { method: "POST", redirect: "manual" });
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`https://app.example.com/ok?session=${created.id}`);
+    expect(await stripe.checkout.sessions.retrieve(created.id)).toMatchObject({
+      status: "complete",
+      payment_status: "paid",
+    });
+    const { data } = await stripe.events.list({ limit: 1, types: ["checkout.session.completed"] });
+    expect(data.map((event) => (event.data.object as Stripe.Checkout.Session).id)).toEqual([created.id]);
+  });
+});
+
+describe("authentication and idempotency", () => {
+  it("answers a wrong API key with Stripe's 401", async () => {
+    const error = (await clientFor("sk_test_wrong_key_123456")
+      .events.list()
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
+    expect(error.statusCode).toBe(401);
+    expect(error.type).toBe("StripeAuthenticationError");
+    expect(error.message).toMatch(/^Invalid API Key provided: sk_test_\*+3456$/);
+  });
+
+  it("answers a request without a key with 401 and the Stripe envelope", async () => {
+    const response = await fetch(`${sandbox.url}/v1/events`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({
+      error: { type: "invalid_request_error", message: expect.any(String) },
+    });
+  });
+
+  it("replays the first answer for a repeated Idempotency-Key and refuses other parameters under it", async () => {
+    const params = (unitAmount: number): Stripe.Checkout.SessionCreateParams => ({
+      mode: "payment",
+      client_reference_id: "ord_api_5",
+      line_items: [
+        {
+          quantity: 1,
+          price_data: { currency: "usd", unit_amount: unitAmount, product_data: { name: "x" } },
+        },
+      ],
+    });
+    const idempotencyKey = "idem-order-5";
+    const first = await stripe.checkout.sessions.create(params(100), { idempotencyKey });
+    const replay = await stripe.checkout.sessions.create(params(100), { idempotencyKey });
+    expect(replay.id).toBe(first.id);
+    expect(replay.lastResponse.headers["idempotent-replayed"]).toBe("true");
+    const other = await stripe.checkout.sessions.create(params(100));
+    expect(other.id).not.toBe(first.id);
+    const conflict = await stripe.checkout.sessions
+      .create(params(200), { idempotencyKey })
+      .catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
+  });
+});
+
+describe("events.list", () => {
+  it("pages newest first with starting_after and ending_before, and filters by types[]", async () => {
+    for (const orderId of ["ord_ev_1", "ord_ev_2", "ord_ev_3"]) await control("stripe/pay", { orderId });
+    await control("stripe/refund", { orderId: "ord_ev_1", amountMinor: 100 });
+    const types = ["checkout.session.completed"];
+    const first = await stripe.events.list({ limit: 2, types });
+    expect(first.data.map((e) => e.type)).toEqual(types.concat(types));
+    expect(first.has_more).toBe(true);
+    const orderOf = (event: Stripe.Event) =>
+      (event.data.object as Stripe.Checkout.Session).client_reference_id;
+    const all = await stripe.events.list({ limit: 100, types });
+    const ours = all.data.map(orderOf).filter((id) => id?.startsWith("ord_ev_"));
+    expect(ours).toEqual(["ord_ev_3", "ord_ev_2", "ord_ev_1"]);
+    const last = first.data[1] as Stripe.Event;
+    const next = await stripe.events.list({ limit: 2, types, starting_after: last.id });
+    expect(next.data[0]?.created).toBeLessThanOrEqual(last.created);
+    expect(next.data.map((e) => e.id)).not.toContain(last.id);
+    const back = await stripe.events.list({ limit: 2, types, ending_before: next.data[0]?.id });
+    expect(back.data.map((e) => e.id)).toEqual(first.data.map((e) => e.id));
+    const refunds = await stripe.events.list({ types: ["charge.refunded", "refund.created"] });
+    expect(refunds.data.map((e) => e.type).sort()).toEqual(["charge.refunded", "refund.created"]);
+  });
+
+  it("walks every page with the client's auto-pagination", async () => {
+    const seen: string[] = [];
+    for await (const event of stripe.events.list({ limit: 3 })) seen.push(event.id);
+    const all = await stripe.events.list({ limit: 100 });
+    expect(seen).toEqual(all.data.map((e) => e.id));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("filters by created range and retrieves a single event with api_version", async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const recent = await stripe.events.list({ created: { gte: nowS - 600 }, limit: 1 });
+    const event = recent.data[0] as Stripe.Event;
+    expect(await stripe.events.retrieve(event.id)).toMatchObject({
+      id: event.id,
+      object: "event",
+      livemode: false,
+    });
+    expect(event.api_version).toBe("2026-10-28.endive");
+    expect((await stripe.events.list({ created: { lt: nowS - 600 } })).data).toEqual([]);
+  });
+});
+
+describe("refunds", () => {
+  it("refunds part of a payment by payment_intent and retrieves the refund", async () => {
+    const paid = await control("stripe/pay", { orderId: "ord_rf_1", amountMinor: 2000 });
+    const refund = await stripe.refunds.create({ payment_intent: String(paid.paymentIntentId), amount: 500 });
+    expect(refund).toMatchObject({ object: "refund", amount: 500, currency: "usd", status: "succeeded" });
+    expect(refund.id).toMatch(/^re_/);
+    expect((await stripe.refunds.retrieve(refund.id)).charge).toMatch(/^ch_/);
+    const tooMuch = (await stripe.refunds
+      .create({ payment_intent: String(paid.paymentIntentId), amount: 1501 })
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(tooMuch.statusCode).toBe(400);
+    expect(tooMuch.param).toBe("amount");
+  });
+});
+
+describe("webhook endpoints", () => {
+  it("creates, lists and updates endpoints; the secret is shown only at creation", async () => {
+    const created = await stripe.webhookEndpoints.create({
+      url: "https://payguard.example/webhooks/stripe",
+      enabled_events: ["checkout.session.completed"],
+    });
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await stripe.webhookEndpoints.list();
+    const mine = listed.data.find((endpoint) => endpoint.id === created.id);
+    expect(mine).toMatchObject({ status: "enabled", enabled_events: ["checkout.session.completed"] });
+    expect(mine?.secret).toBeUndefined();
+    const updated = await stripe.webhookEndpoints.update(created.id, {
+      disabled: true,
+      enabled_events: ["checkout.session.completed", "charge.refunded"],
+      url: "https://payguard.example/v2/webhooks/stripe",
+    });
+    expect(updated).toMatchObject({ status: "disabled", url: "https://payguard.example/v2/webhooks/stripe" });
+    expect(updated.enabled_events).toEqual(["checkout.session.completed", "charge.refunded"]);
+    await stripe.webhookEndpoints.del(created.id);
+    expect((await stripe.webhookEndpoints.list()).data.map((e) => e.id)).not.toContain(created.id);
+  });
+});

@@ -1,0 +1,220 @@
+// Checkout Sessions: create (mode=payment with price_data line items), complete (the customer paid,
+// synchronously or by an async method), settle an async payment, expire. Each state change emits the
+// event Stripe emits for it.
+import type { SandboxResponse } from "../http.ts";
+import { invalidParam, stripeError } from "./errors.ts";
+import { type EmittedEvent, emitEvent } from "./events.ts";
+import { type FormObject, formList, formObject, formString, formStringMap } from "./form.ts";
+import { newId, nowSeconds, type StripeContext } from "./state.ts";
+import type { Charge, CheckoutSession, Metadata, PaymentIntent } from "./types.ts";
+
+/** Stripe accepts `expires_at` between 30 minutes and 24 hours ahead; 24 hours is the default. */
+export const SESSION_EXPIRY_MIN_S = 30 * 60;
+export const SESSION_EXPIRY_MAX_S = 24 * 60 * 60;
+
+export interface NewSession {
+  amountMinor: number;
+  /** lower-case, as on Stripe's wire */
+  currency: string;
+  clientReferenceId: string | null;
+  metadata: Metadata;
+  intentMetadata: Metadata;
+  successUrl: string | null;
+  cancelUrl: string | null;
+  customerEmail: string | null;
+  expiresAtS?: number;
+}
+
+export function createSession(context: StripeContext, input: NewSession): CheckoutSession {
+  const created = nowSeconds(context);
+  const id = newId(context, "cs_test_");
+  const session: CheckoutSession = {
+    id,
+    object: "checkout.session",
+    amount_subtotal: input.amountMinor,
+    amount_total: input.amountMinor,
+    cancel_url: input.cancelUrl,
+    client_reference_id: input.clientReferenceId,
+    created,
+    currency: input.currency,
+    customer_details: null,
+    customer_email: input.customerEmail,
+    expires_at: input.expiresAtS ?? created + SESSION_EXPIRY_MAX_S,
+    livemode: false,
+    metadata: input.metadata,
+    mode: "payment",
+    payment_intent: null,
+    payment_method_types: ["card"],
+    payment_status: "unpaid",
+    status: "open",
+    success_url: input.successUrl,
+    ui_mode: "hosted",
+    url: `${context.baseUrl()}/c/pay/${id}`,
+  };
+  context.state.sessions.set(id, session);
+  context.state.intentMetadata.set(id, input.intentMetadata);
+  return session;
+}
+
+type LineTotal = { amountMinor: number; currency: string } | { param: string; message: string };
+
+function lineItemsTotal(items: ReturnType<typeof formList>): LineTotal {
+  if (!items || items.length === 0)
+    return { param: "line_items", message: "You must specify `line_items` in `payment` mode." };
+  let amountMinor = 0;
+  let currency: string | undefined;
+  for (const [index, raw] of items.entries()) {
+    const item = formObject(raw);
+    const priceData = formObject(item?.price_data);
+    const param = `line_items[${index}][price_data]`;
+    if (!item || !priceData)
+      return { param, message: "This sandbox supports line items with `price_data` only." };
+    const unitAmount = Number(formString(priceData.unit_amount));
+    const quantity = Number(formString(item.quantity) ?? "1");
+    const itemCurrency = formString(priceData.currency)?.toLowerCase();
+    if (!Number.isSafeInteger(unitAmount) || unitAmount < 0)
+      return { param: `${param}[unit_amount]`, message: "Invalid integer" };
+    if (!Number.isSafeInteger(quantity) || quantity < 1)
+      return { param: `line_items[${index}][quantity]`, message: "Invalid integer" };
+    if (!itemCurrency) return { param: `${param}[currency]`, message: "Missing required param: currency." };
+    if (currency && currency !== itemCurrency)
+      return { param: `${param}[currency]`, message: "All line items must share one currency." };
+    currency = itemCurrency;
+    amountMinor += unitAmount * quantity;
+  }
+  return { amountMinor, currency: currency ?? "usd" };
+}
+
+/** `POST /v1/checkout/sessions` parameters → a session, or the Stripe error for the first bad one. */
+export function createSessionFromForm(
+  context: StripeContext,
+  form: FormObject,
+): SandboxResponse | CheckoutSession {
+  const mode = formString(form.mode);
+  if (mode === undefined) return invalidParam("mode", "Missing required param: mode.", "parameter_missing");
+  if (mode !== "payment")
+    return invalidParam("mode", "This sandbox supports `mode=payment` only.", "parameter_invalid");
+  const total = lineItemsTotal(formList(form.line_items));
+  if ("param" in total) return invalidParam(total.param, total.message, "parameter_invalid");
+  const nowS = nowSeconds(context);
+  const expiresRaw = formString(form.expires_at);
+  const expiresAtS = expiresRaw === undefined ? undefined : Number(expiresRaw);
+  if (
+    expiresAtS !== undefined &&
+    (!Number.isInteger(expiresAtS) ||
+      expiresAtS < nowS + SESSION_EXPIRY_MIN_S ||
+      expiresAtS > nowS + SESSION_EXPIRY_MAX_S)
+  ) {
+    return invalidParam(
+      "expires_at",
+      "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
+      "parameter_invalid",
+    );
+  }
+  const intentData = formObject(form.payment_intent_data);
+  return createSession(context, {
+    amountMinor: total.amountMinor,
+    currency: total.currency,
+    clientReferenceId: formString(form.client_reference_id) ?? null,
+    metadata: formStringMap(form.metadata),
+    intentMetadata: formStringMap(intentData?.metadata),
+    successUrl: formString(form.success_url) ?? null,
+    cancelUrl: formString(form.cancel_url) ?? null,
+    customerEmail: formString(form.customer_email) ?? null,
+    expiresAtS,
+  });
+}
+
+function createCharge(context: StripeContext, intent: PaymentIntent): Charge {
+  const id = newId(context, "ch_");
+  const charge: Charge = {
+    id,
+    object: "charge",
+    amount: intent.amount,
+    amount_captured: intent.amount,
+    amount_refunded: 0,
+    captured: true,
+    created: nowSeconds(context),
+    currency: intent.currency,
+    livemode: false,
+    metadata: { ...intent.metadata },
+    paid: true,
+    payment_intent: intent.id,
+    refunded: false,
+    refunds: { object: "list", data: [], has_more: false, total_count: 0, url: `/v1/charges/${id}/refunds` },
+    status: "succeeded",
+  };
+  context.state.charges.set(id, charge);
+  intent.latest_charge = id;
+  intent.amount_received = intent.amount;
+  intent.status = "succeeded";
+  return charge;
+}
+
+/** The customer finished Checkout. `async` methods (bank debits) complete unpaid and settle later. */
+export function completeSession(
+  context: StripeContext,
+  session: CheckoutSession,
+  async: boolean,
+): EmittedEvent {
+  const intent: PaymentIntent = {
+    id: newId(context, "pi_"),
+    object: "payment_intent",
+    amount: session.amount_total,
+    amount_received: 0,
+    created: nowSeconds(context),
+    currency: session.currency,
+    latest_charge: null,
+    livemode: false,
+    metadata: { ...(context.state.intentMetadata.get(session.id) ?? {}) },
+    status: "processing",
+  };
+  context.state.paymentIntents.set(intent.id, intent);
+  if (!async) createCharge(context, intent);
+  session.status = "complete";
+  session.payment_status = async ? "unpaid" : "paid";
+  session.payment_intent = intent.id;
+  session.url = null;
+  session.customer_details = { email: session.customer_email ?? "buyer@example.com", name: "Sandbox Buyer" };
+  return emitEvent(context, "checkout.session.completed", session);
+}
+
+export function settleAsyncPayment(
+  context: StripeContext,
+  session: CheckoutSession,
+  outcome: "succeeded" | "failed",
+): EmittedEvent {
+  const intent = session.payment_intent
+    ? context.state.paymentIntents.get(session.payment_intent)
+    : undefined;
+  if (!intent) throw new Error(`session ${session.id} has no payment intent to settle`);
+  if (outcome === "succeeded") {
+    createCharge(context, intent);
+    session.payment_status = "paid";
+    return emitEvent(context, "checkout.session.async_payment_succeeded", session);
+  }
+  intent.status = "requires_payment_method";
+  return emitEvent(context, "checkout.session.async_payment_failed", session);
+}
+
+export function expireSession(context: StripeContext, session: CheckoutSession): EmittedEvent {
+  session.status = "expired";
+  session.url = null;
+  return emitEvent(context, "checkout.session.expired", session);
+}
+
+export function notOpen(session: CheckoutSession): SandboxResponse {
+  return stripeError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "checkout_session_not_open",
+    message: `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${session.status}\`.`,
+  });
+}
+
+/** Sessions still open after `expires_at` expire by themselves, as on Stripe. */
+export function expireDueSessions(context: StripeContext): EmittedEvent[] {
+  const nowS = nowSeconds(context);
+  const due = [...context.state.sessions.values()].filter((s) => s.status === "open" && s.expires_at <= nowS);
+  return due.map((session) => expireSession(context, session));
+}

@@ -1,0 +1,63 @@
+// The Stripe simulator: the REST API (./api.ts), the hosted Checkout page, and the scenario steps
+// (./scenarios.ts) tests drive through `/_control/stripe/*`. Every state change emits Stripe's events;
+// their signed deliveries go to the `deliver` callback.
+import type { Clock, QueuedDelivery, SandboxRequest, SandboxResponse } from "../http.ts";
+import type { Random } from "../rng.ts";
+import { handleStripeApi } from "./api.ts";
+import { expireDueSessions } from "./checkout.ts";
+import { addEndpoint, PAYGUARD_EVENT_TYPES } from "./endpoints.ts";
+import { handleHostedCheckout } from "./hosted.ts";
+import * as scenarios from "./scenarios.ts";
+import { clearStripeState, createStripeState, type StripeContext } from "./state.ts";
+
+export type { PayInput } from "./scenarios.ts";
+
+export interface StripeSandboxOptions {
+  secretKey: string;
+  webhookSecret: string;
+  clock: Clock;
+  random: Random;
+  baseUrl(): string;
+  deliver(delivery: QueuedDelivery): void;
+}
+
+export function createStripeSandbox(options: StripeSandboxOptions) {
+  const state = createStripeState();
+  const context: StripeContext = {
+    state,
+    clock: options.clock,
+    random: options.random,
+    baseUrl: options.baseUrl,
+    webhookSecret: options.webhookSecret,
+    deliver: options.deliver,
+  };
+  return {
+    state,
+    handle(request: SandboxRequest): SandboxResponse | null {
+      return handleStripeApi(context, options.secretKey, request) ?? handleHostedCheckout(context, request);
+    },
+    /** The endpoint payguard would register, signed with the shared webhook secret. */
+    registerEndpoint(url: string) {
+      return addEndpoint(context, {
+        url,
+        enabledEvents: PAYGUARD_EVENT_TYPES,
+        description: "payguard (sandbox)",
+        secret: options.webhookSecret,
+      });
+    },
+    pay: (input: scenarios.PayInput) => scenarios.pay(context, input),
+    abandon: (input: scenarios.PayInput) => scenarios.abandon(context, input),
+    expire: (input: { orderId?: string; sessionId?: string }) => scenarios.expire(context, input),
+    refund: (input: Parameters<typeof scenarios.refund>[1]) => scenarios.refund(context, input),
+    finishRefund: (input: Parameters<typeof scenarios.finishRefund>[1]) =>
+      scenarios.finishRefund(context, input),
+    signEvent: (eventId: string, atMs: number, secret?: string) =>
+      scenarios.signEvent(context, eventId, atMs, secret),
+    /** Time-driven transitions: open sessions past `expires_at` expire. */
+    tick: (): string[] => scenarios.eventIds(expireDueSessions(context)),
+    /** Forgets objects and events; registered webhook endpoints stay. */
+    reset: () => clearStripeState(state),
+  };
+}
+
+export type StripeSandbox = ReturnType<typeof createStripeSandbox>;

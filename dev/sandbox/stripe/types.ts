@@ -1,0 +1,114 @@
+// Stripe objects as the sandbox stores and serves them: field names and shapes follow Stripe's API
+// reference (snake_case, unix seconds, lower-case currency, `livemode: false`), so JSON.stringify of a
+// record is the wire format.
+
+export type Metadata = Record<string, string>;
+
+export interface CheckoutSession {
+  id: string;
+  object: "checkout.session";
+  amount_subtotal: number;
+  amount_total: number;
+  cancel_url: string | null;
+  client_reference_id: string | null;
+  created: number;
+  currency: string;
+  customer_details: { email: string | null; name: string | null } | null;
+  customer_email: string | null;
+  expires_at: number;
+  livemode: false;
+  metadata: Metadata;
+  mode: "payment";
+  payment_intent: string | null;
+  payment_method_types: string[];
+  payment_status: "paid" | "unpaid" | "no_payment_required";
+  status: "open" | "complete" | "expired";
+  success_url: string | null;
+  ui_mode: "hosted";
+  url: string | null;
+}
+
+export interface PaymentIntent {
+  id: string;
+  object: "payment_intent";
+  amount: number;
+  amount_received: number;
+  created: number;
+  currency: string;
+  latest_charge: string | null;
+  livemode: false;
+  metadata: Metadata;
+  status: "processing" | "succeeded" | "requires_payment_method";
+}
+
+export interface Refund {
+  id: string;
+  object: "refund";
+  amount: number;
+  balance_transaction: string | null;
+  charge: string;
+  created: number;
+  currency: string;
+  metadata: Metadata;
+  payment_intent: string;
+  reason: string | null;
+  status: "pending" | "succeeded" | "failed" | "canceled";
+}
+
+export interface StripeList<T> {
+  object: "list";
+  data: T[];
+  has_more: boolean;
+  url: string;
+  total_count?: number;
+}
+
+export interface Charge {
+  id: string;
+  object: "charge";
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  captured: true;
+  created: number;
+  currency: string;
+  livemode: false;
+  metadata: Metadata;
+  paid: boolean;
+  payment_intent: string;
+  refunded: boolean;
+  refunds: StripeList<Refund>;
+  status: "succeeded" | "pending" | "failed";
+}
+
+export interface StripeEvent {
+  id: string;
+  object: "event";
+  api_version: string;
+  created: number;
+  data: { object: unknown; previous_attributes?: Record<string, unknown> };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  object: "webhook_endpoint";
+  api_version: string | null;
+  application: null;
+  created: number;
+  description: string | null;
+  enabled_events: string[];
+  livemode: false;
+  metadata: Metadata;
+  status: "enabled" | "disabled";
+  url: string;
+}
+
+/** The signing secret is returned only when the endpoint is created, as Stripe does. */
+export interface WebhookEndpointRecord {
+  endpoint: WebhookEndpoint;
+  secret: string;
+}

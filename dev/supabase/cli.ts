@@ -1,0 +1,23 @@
+/**
+ * `node dev/supabase/cli.ts [--port N] [--data DIR] [--jwt-secret S]`: runs the stand-in on its own and
+ * prints its URL and keys as one JSON line. DATABASE_URL, when set, selects a real Postgres.
+ */
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { startStandIn } from "./standin.ts";
+
+const { values } = parseArgs({
+  options: { port: { type: "string" }, data: { type: "string" }, "jwt-secret": { type: "string" } },
+});
+const standIn = await startStandIn({
+  port: values.port ? Number(values.port) : undefined,
+  dataDir: values.data,
+  databaseUrl: process.env.DATABASE_URL,
+  jwtSecret: values["jwt-secret"] ?? randomBytes(32).toString("hex"),
+});
+console.log(
+  JSON.stringify({ url: standIn.url, anonKey: standIn.anonKey, serviceRoleKey: standIn.serviceRoleKey }),
+);
+const stop = () => void standIn.close().then(() => process.exit(0));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

@@ -1,0 +1,67 @@
+/**
+ * The two databases the stand-in can sit in front of, behind one small interface: PGlite (embedded, a
+ * single session, so transactions are queued one after another) or a real Postgres pool.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import type { SqlExecutor } from "../migrate.ts";
+
+export interface TxClient {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
+
+export interface Database extends SqlExecutor {
+  /** Runs `work` inside one transaction; rolls back when it throws. */
+  transaction<T>(work: (tx: TxClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openPglite(dataDir?: string): Promise<Database> {
+  const db = await PGlite.create(dataDir);
+  let queue: Promise<unknown> = Promise.resolve();
+  // PGlite is one session: serialise whole transactions so two callers never interleave statements.
+  const serialised = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    exec: (sql) => serialised(() => db.exec(sql)),
+    query: <T>(sql: string, params?: unknown[]) =>
+      serialised(async () => ({ rows: (await db.query<T>(sql, params)).rows })),
+    transaction: (work) =>
+      serialised(() =>
+        db.transaction((tx) =>
+          work({ query: async (sql, params) => ({ rows: (await tx.query(sql, params)).rows as never[] }) }),
+        ),
+      ),
+    close: () => db.close(),
+  };
+}
+
+export async function openPostgres(connectionString: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: 20 });
+  return {
+    exec: (sql) => pool.query(sql),
+    query: async <T>(sql: string, params?: unknown[]) => ({
+      rows: (await pool.query(sql, params)).rows as T[],
+    }),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query("begin");
+        const result = await work({
+          query: async (sql, params) => ({ rows: (await client.query(sql, params)).rows }),
+        });
+        await client.query("commit");
+        return result;
+      } catch (error) {
+        await client.query("rollback").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

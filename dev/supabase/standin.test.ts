@@ -1,0 +1,233 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@supabase/supabase-js";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StandIn, startStandIn } from "./standin.ts";
+
+const FIXTURES = new URL("../../test/fixtures/standin-migrations/", import.meta.url).pathname;
+const JWT_SECRET = "standin-test-secret-0123456789abcdef";
+const ALICE = "11111111-1111-4111-8111-111111111111";
+
+/** A fresh database on the real server for one suite; dropped afterwards. */
+async function freshDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `payguard_standin_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+const backends: Array<[string, () => Promise<{ databaseUrl?: string; drop?: () => Promise<void> }>]> = [
+  ["PGlite", async () => ({})],
+];
+if (process.env.DATABASE_URL) {
+  const base = process.env.DATABASE_URL;
+  backends.push([
+    "Postgres",
+    async () => {
+      const db = await freshDatabase(base);
+      return { databaseUrl: db.url, drop: db.drop };
+    },
+  ]);
+} else {
+  console.log("stand-in: real-Postgres variant skipped (DATABASE_URL is not set)");
+}
+
+describe.each(backends)("stand-in on %s", (_name, open) => {
+  let standIn: StandIn;
+  let drop: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const backend = await open();
+    drop = backend.drop;
+    standIn = await startStandIn({
+      jwtSecret: JWT_SECRET,
+      migrationsDir: FIXTURES,
+      databaseUrl: backend.databaseUrl,
+      testControl: true,
+    });
+  });
+  afterAll(async () => {
+    await standIn.close();
+    await drop?.();
+  });
+
+  const rpc = (
+    fn: string,
+    init: { body?: unknown; headers?: Record<string, string>; method?: string } = {},
+  ) =>
+    fetch(`${standIn.url}/rest/v1/rpc/${fn}`, {
+      method: init.method ?? "POST",
+      headers: {
+        apikey: standIn.anonKey,
+        authorization: `Bearer ${standIn.serviceRoleKey}`,
+        "content-type": "application/json",
+        ...init.headers,
+      },
+      body:
+        init.body === undefined
+          ? undefined
+          : typeof init.body === "string"
+            ? init.body
+            : JSON.stringify(init.body),
+    });
+
+  it("shapes results like PostgREST: scalar, object, array, 204 for void", async () => {
+    const client = createClient(standIn.url, standIn.serviceRoleKey);
+    expect((await client.rpc("add_numbers", { p_a: 2, p_b: 5 })).data).toBe(7);
+    expect((await client.rpc("add_numbers", { p_a: 2 })).data).toBe(3);
+    expect((await client.rpc("echo_json", { p_value: { a: [1, "x"] } })).data).toEqual({
+      echo: { a: [1, "x"] },
+    });
+    expect((await client.rpc("make_pair", { p_left: "l", p_right: 3 })).data).toEqual({
+      left_value: "l",
+      right_value: 3,
+    });
+    expect((await client.rpc("count_to", { p_n: 3 })).data).toEqual([1, 2, 3]);
+    const response = await rpc("do_nothing", { body: {} });
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe("");
+    expect(response.headers.get("content-type")).toBeNull();
+  });
+
+  it("runs GET calls read-only with arguments from the query string", async () => {
+    const response = await fetch(`${standIn.url}/rest/v1/rpc/add_numbers?p_a=4&p_b=4`, {
+      headers: { apikey: standIn.serviceRoleKey },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toBe(8);
+    const write = await fetch(`${standIn.url}/rest/v1/rpc/insert_unique?p_id=99`, {
+      headers: { apikey: standIn.serviceRoleKey },
+    });
+    expect(write.status).toBe(405);
+    expect((await write.json()).code).toBe("25006");
+  });
+
+  it.each([
+    ["raise_business", {}, 400, "P0001"],
+    ["raise_payment_required", {}, 402, "PT402"],
+    ["missing_function", {}, 404, "PGRST202"],
+    ["add_numbers", { p_unknown: 1 }, 404, "PGRST202"],
+  ])("maps %s to status %i with code %s", async (fn, body, status, code) => {
+    const response = await rpc(fn, { body });
+    expect(response.status).toBe(status);
+    expect(await response.json()).toEqual({ code, message: expect.any(String), details: null, hint: null });
+  });
+
+  it("maps a unique violation to 409", async () => {
+    expect((await rpc("insert_unique", { body: { p_id: 1 } })).status).toBe(204);
+    const again = await rpc("insert_unique", { body: { p_id: 1 } });
+    expect(again.status).toBe(409);
+    expect((await again.json()).code).toBe("23505");
+  });
+
+  it("rejects missing or foreign API keys and invalid bearer tokens", async () => {
+    expect((await rpc("add_numbers", { body: { p_a: 1 }, headers: { apikey: "" } })).status).toBe(401);
+    const foreign = await rpc("add_numbers", { body: { p_a: 1 }, headers: { apikey: "a.b.c" } });
+    expect(foreign.status).toBe(401);
+    expect(await foreign.json()).toEqual({ message: "Invalid API key" });
+    const badBearer = await rpc("add_numbers", {
+      body: { p_a: 1 },
+      headers: { authorization: "Bearer x.y.z" },
+    });
+    expect(badBearer.status).toBe(401);
+    expect((await badBearer.json()).code).toBe("PGRST301");
+    const expired = standIn.tokenFor("service_role", { exp: Math.floor(Date.now() / 1000) - 10 });
+    expect(
+      (await rpc("add_numbers", { body: { p_a: 1 }, headers: { authorization: `Bearer ${expired}` } }))
+        .status,
+    ).toBe(401);
+  });
+
+  it("switches role per request and exposes the JWT claims to SQL", async () => {
+    const aliceToken = standIn.tokenFor("authenticated", { sub: ALICE });
+    const whoami = await rpc("whoami", { body: {}, headers: { authorization: `Bearer ${aliceToken}` } });
+    expect(await whoami.json()).toEqual({ role: "authenticated", sub: ALICE });
+    const anon = await rpc("whoami", { body: {}, headers: { authorization: `Bearer ${standIn.anonKey}` } });
+    expect(await anon.json()).toEqual({ role: "anon", sub: null });
+  });
+
+  it("enforces grants (401 for anon, 403 for authenticated) and row-level security", async () => {
+    const anon = await rpc("service_only", {
+      body: {},
+      headers: { authorization: `Bearer ${standIn.anonKey}` },
+    });
+    expect(anon.status).toBe(401);
+    expect((await anon.json()).code).toBe("42501");
+    const aliceToken = standIn.tokenFor("authenticated", { sub: ALICE });
+    const alice = await rpc("service_only", { body: {}, headers: { authorization: `Bearer ${aliceToken}` } });
+    expect(alice.status).toBe(403);
+    const aliceClient = createClient(standIn.url, standIn.anonKey, {
+      global: { headers: { Authorization: `Bearer ${aliceToken}` } },
+    });
+    expect((await aliceClient.rpc("visible_notes")).data).toEqual(["mine"]);
+    expect((await createClient(standIn.url, standIn.serviceRoleKey).rpc("service_only")).data).toBe("secret");
+  });
+
+  it("rejects malformed JSON and oversized bodies", async () => {
+    const malformed = await rpc("add_numbers", { body: "{nope" });
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).code).toBe("PGRST102");
+    const huge = await rpc("echo_json", { body: { p_value: "x".repeat(1024 * 1024) } });
+    expect(huge.status).toBe(413);
+  });
+
+  it("answers 503 while marked unavailable, as supabase-js sees a database outage", async () => {
+    const client = createClient(standIn.url, standIn.serviceRoleKey);
+    standIn.setUnavailable(true);
+    const down = await client.rpc("add_numbers", { p_a: 1 });
+    standIn.setUnavailable(false);
+    expect(down.status).toBe(503);
+    expect((await client.rpc("add_numbers", { p_a: 1 })).status).toBe(200);
+  });
+
+  it("guards the test-only control endpoints with the service-role key", async () => {
+    const post = (token: string, path: string, body: unknown) =>
+      fetch(`${standIn.url}/__standin/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post(standIn.anonKey, "sql", { sql: "select 1" })).status).toBe(404);
+    const rows = await post(standIn.serviceRoleKey, "sql", { sql: "select $1::int + 1 as n", params: [41] });
+    expect(await rows.json()).toEqual([{ n: 42 }]);
+    expect((await post(standIn.serviceRoleKey, "unavailable", { down: true })).status).toBe(200);
+    expect((await rpc("add_numbers", { body: { p_a: 1 } })).status).toBe(503);
+    await post(standIn.serviceRoleKey, "unavailable", { down: false });
+    expect((await rpc("add_numbers", { body: { p_a: 1 } })).status).toBe(200);
+  });
+});
+
+describe("stand-in persistence", () => {
+  it("keeps PGlite data between restarts and applies each migration once", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "payguard-standin-"));
+    try {
+      const first = await startStandIn({ jwtSecret: JWT_SECRET, migrationsDir: FIXTURES, dataDir });
+      await first.query("insert into public.uniques (id) values (7)");
+      await first.close();
+      const second = await startStandIn({ jwtSecret: JWT_SECRET, migrationsDir: FIXTURES, dataDir });
+      expect(await second.query("select id from public.uniques")).toEqual([{ id: 7 }]);
+      const applied = await second.query<{ n: number }>(
+        "select count(*)::int as n from payguard_meta.applied_migrations",
+      );
+      expect(applied).toEqual([{ n: 2 }]);
+      await second.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * Local Supabase stand-in (development and tests only; production talks to real Supabase). A small HTTP
+ * server that speaks PostgREST's `/rest/v1/rpc/<fn>` contract, so the real supabase-js client works
+ * against it, in front of PGlite (default) or a real Postgres (`databaseUrl`). Applies
+ * supabase/migrations at start.
+ *
+ * Test-only control endpoints (enabled with `testControl`, guarded by the service-role key):
+ *   POST /__standin/unavailable {"down": bool}  make every RPC answer 503 as if the database were gone
+ *   POST /__standin/sql {"sql", "params"}       run SQL as the owner and get the rows back
+ */
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
+import { type Database, openPglite, openPostgres } from "./database.ts";
+import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
+import { buildCall, loadSignatures, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+
+export interface StandInOptions {
+  port?: number;
+  databaseUrl?: string;
+  dataDir?: string;
+  jwtSecret: string;
+  migrationsDir?: string;
+  testControl?: boolean;
+}
+
+export interface StandIn {
+  url: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  tokenFor(role: Role, claims?: Record<string, unknown>): string;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  setUnavailable(down: boolean): void;
+  close(): Promise<void>;
+}
+
+type Role = "anon" | "authenticated" | "service_role";
+const ROLES: readonly string[] = ["anon", "authenticated", "service_role"];
+export const REQUEST_BODY_MAX_BYTES = 1024 * 1024;
+const KEY_LIFETIME_S = 10 * 365 * 24 * 3600;
+
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+const pgError = (status: number, code: string, message: string): Reply => ({
+  status,
+  body: { code, message, details: null, hint: null },
+});
+
+class BodyTooLarge extends Error {}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > REQUEST_BODY_MAX_BYTES) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function bearer(request: IncomingMessage): string | null {
+  const header = request.headers.authorization ?? "";
+  return header.startsWith("Bearer ") ? header.slice(7) : null;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function send(response: ServerResponse, reply: Reply): void {
+  if (reply.body === undefined) {
+    response.writeHead(reply.status).end();
+    return;
+  }
+  response.writeHead(reply.status, { "content-type": "application/json; charset=utf-8" });
+  response.end(JSON.stringify(reply.body));
+}
+
+export async function startStandIn(options: StandInOptions): Promise<StandIn> {
+  const db: Database = options.databaseUrl
+    ? await openPostgres(options.databaseUrl)
+    : await openPglite(options.dataDir);
+  await applyMigrations(db, options.migrationsDir ?? MIGRATIONS_DIR);
+  const secret = options.jwtSecret;
+  const tokenFor = (role: Role, claims: Record<string, unknown> = {}) =>
+    signJwt(
+      { iss: "payguard-standin", role, exp: Math.floor(Date.now() / 1000) + KEY_LIFETIME_S, ...claims },
+      secret,
+    );
+  const anonKey = tokenFor("anon");
+  const serviceRoleKey = tokenFor("service_role");
+  let unavailable = false;
+
+  function authenticate(request: IncomingMessage): { claims: JwtClaims } | Reply {
+    const apikey = request.headers.apikey;
+    if (typeof apikey !== "string" || apikey === "")
+      return { status: 401, body: { message: "No API key found in request" } };
+    if (!verifyJwt(apikey, secret, Date.now())) return { status: 401, body: { message: "Invalid API key" } };
+    const token = bearer(request) ?? apikey;
+    const claims = verifyJwt(token, secret, Date.now());
+    if (!claims || !ROLES.includes(String(claims.role)))
+      return pgError(401, "PGRST301", "JWT invalid or expired");
+    return { claims };
+  }
+
+  async function callFunction(
+    name: string,
+    args: Record<string, unknown>,
+    claims: JwtClaims,
+    readOnly: boolean,
+  ) {
+    const role = String(claims.role);
+    if (unavailable) return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    try {
+      return await db.transaction(async (tx): Promise<Reply> => {
+        if (readOnly) await tx.query("set transaction read only");
+        await tx.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [
+          role,
+          JSON.stringify(claims),
+        ]);
+        const sig = pickSignature(await loadSignatures(tx, name), Object.keys(args));
+        if (!sig) {
+          throw Object.assign(new Error(`Could not find the function public.${name} with those arguments`), {
+            code: "PGRST202",
+          });
+        }
+        const { sql, params } = buildCall(sig, args);
+        const { rows } = await tx.query<{ result: unknown }>(sql, params);
+        return sig.returnsVoid ? { status: 204 } : { status: 200, body: rows[0]?.result ?? null };
+      });
+    } catch (error) {
+      const mapped: RpcError = toRpcError(error, role);
+      return { status: mapped.status, body: mapped.body };
+    }
+  }
+
+  async function handleRpc(request: IncomingMessage, url: URL): Promise<Reply> {
+    const auth = authenticate(request);
+    if ("status" in auth) return auth;
+    const name = decodeURIComponent(url.pathname.slice("/rest/v1/rpc/".length));
+    const readOnly = request.method === "GET" || request.method === "HEAD";
+    let args: Record<string, unknown>;
+    if (readOnly) {
+      args = Object.fromEntries(url.searchParams);
+    } else {
+      const text = await readBody(request);
+      try {
+        args = text.trim() === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
+      } catch {
+        return pgError(400, "PGRST102", "Empty or invalid json");
+      }
+      if (typeof args !== "object" || args === null || Array.isArray(args)) {
+        return pgError(400, "PGRST102", "Body must be a JSON object of named arguments");
+      }
+    }
+    return callFunction(name, args, auth.claims, readOnly);
+  }
+
+  async function handleControl(request: IncomingMessage, url: URL): Promise<Reply> {
+    const token = bearer(request);
+    if (!options.testControl || !token || !sameSecret(token, serviceRoleKey))
+      return { status: 404, body: { message: "not found" } };
+    const body = JSON.parse((await readBody(request)) || "{}") as {
+      down?: boolean;
+      sql?: string;
+      params?: unknown[];
+    };
+    if (url.pathname === "/__standin/unavailable") {
+      unavailable = body.down === true;
+      return { status: 200, body: { unavailable } };
+    }
+    if (url.pathname === "/__standin/sql" && typeof body.sql === "string") {
+      try {
+        return { status: 200, body: (await db.query(body.sql, body.params ?? [])).rows };
+      } catch (error) {
+        return {
+          status: 400,
+          body: { message: (error as Error).message, code: (error as { code?: string }).code },
+        };
+      }
+    }
+    return { status: 404, body: { message: "not found" } };
+  }
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://standin.local");
+    const route = url.pathname.startsWith("/rest/v1/rpc/")
+      ? handleRpc(request, url)
+      : url.pathname.startsWith("/__standin/") && request.method === "POST"
+        ? handleControl(request, url)
+        : Promise.resolve(pgError(404, "PGRST125", "Invalid path specified in request URL"));
+    route
+      .catch(
+        (error: unknown): Reply =>
+          error instanceof BodyTooLarge
+            ? pgError(413, "PGRST413", "Request body too large")
+            : pgError(500, "PGRST000", (error as Error).message),
+      )
+      .then((reply) => send(response, reply));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    anonKey,
+    serviceRoleKey,
+    tokenFor,
+    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
+    setUnavailable: (down) => {
+      unavailable = down;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await db.close();
+    },
+  };
+}
