@@ -149,7 +149,7 @@ begin
     perform public._order_event(o.id, p_now, 'refund_while_in_review', p_source, refund);
     return jsonb_build_object('outcome', 'needs_review', 'order', to_jsonb(o));
   end if;
-  if o.status not in ('fulfilled', 'partially_refunded') then
+  if o.status not in ('fulfilled', 'partially_refunded', 'refunded') then
     o := public._flag(o, format('refund %s on a %s order', p_refund_ref, o.status), p_source, p_now, refund);
     return jsonb_build_object('outcome', 'needs_review', 'order', to_jsonb(o));
   end if;

@@ -1,0 +1,95 @@
+/**
+ * Databases with the payguard migrations applied, for the SQL suites: PGlite in memory (always) and a
+ * fresh, uniquely named database on DATABASE_URL's server (when set; dropped afterwards). Calls run in
+ * a transaction as a given role with JWT claims, exactly as the stand-in runs them.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { applyMigrations } from "../../../dev/migrate.ts";
+import { type Database, openPglite, openPostgres } from "../../../dev/supabase/database.ts";
+
+export type Role = "anon" | "authenticated" | "service_role";
+
+export interface LedgerDb {
+  db: Database;
+  /** Calls `public.<fn>(args)` as `role` and returns its jsonb/scalar result. */
+  call<T = unknown>(
+    fn: string,
+    args: Record<string, unknown>,
+    role?: Role,
+    claims?: Record<string, unknown>,
+  ): Promise<T>;
+  /** Runs SQL as `role` in a transaction (for grant and RLS checks). */
+  asRole<T = Record<string, unknown>>(
+    role: Role,
+    sql: string,
+    params?: unknown[],
+    claims?: Record<string, unknown>,
+  ): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+function wrap(db: Database, cleanup: () => Promise<void>): LedgerDb {
+  const asRole = <T>(role: Role, sql: string, params: unknown[] = [], claims: Record<string, unknown> = {}) =>
+    db.transaction(async (tx) => {
+      await tx.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [
+        role,
+        JSON.stringify({ role, ...claims }),
+      ]);
+      return (await tx.query<T>(sql, params)).rows;
+    });
+  return {
+    db,
+    asRole,
+    async call<T>(fn: string, args: Record<string, unknown>, role: Role = "service_role", claims = {}) {
+      const names = Object.keys(args);
+      const sql = `select public.${fn}(${names.map((name, i) => `${name} => $${i + 1}`).join(", ")}) as result`;
+      const params = names.map((name) => {
+        const value = args[name];
+        return value !== null && typeof value === "object" ? JSON.stringify(value) : value;
+      });
+      const rows = await asRole<{ result: T }>(role, sql, params, claims);
+      return rows[0]?.result as T;
+    },
+    close: cleanup,
+  };
+}
+
+export async function openPgliteLedger(): Promise<LedgerDb> {
+  const db = await openPglite();
+  await applyMigrations(db);
+  return wrap(db, () => db.close());
+}
+
+export async function openPostgresLedger(baseUrl: string): Promise<LedgerDb & { url: string }> {
+  const name = `payguard_sql_${randomBytes(5).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const db = await openPostgres(url.toString());
+  await applyMigrations(db);
+  const ledger = wrap(db, async () => {
+    await db.close();
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    await client.query(`drop database if exists ${name} with (force)`);
+    await client.end();
+  });
+  return { ...ledger, url: url.toString() };
+}
+
+/** The backends a logic suite runs on: PGlite always, real Postgres when DATABASE_URL is set. */
+export function ledgerBackends(suite: string): Array<[string, () => Promise<LedgerDb>]> {
+  const backends: Array<[string, () => Promise<LedgerDb>]> = [["PGlite", openPgliteLedger]];
+  const base = process.env.DATABASE_URL;
+  if (base) backends.push(["Postgres", () => openPostgresLedger(base)]);
+  else console.log(`${suite}: real-Postgres variant skipped (DATABASE_URL is not set)`);
+  return backends;
+}
+
+export const PACKAGE_SQL = `insert into public.credit_packages (id, name, amount_minor, currency, credits, active, stock_limit)
+  values ('credits_100', '100 credits', 1999, 'USD', 100, true, null),
+         ('limited', 'limited edition', 500, 'USD', 10, true, 1)`;
