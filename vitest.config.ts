@@ -6,8 +6,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** The worker's structured JSON logs are checked by tests where they matter; keep the run output readable. */
+const quietStructuredLogs = (log: string) => !log.startsWith('{"level"');
+
 export default defineConfig({
   test: {
+    onConsoleLog: quietStructuredLogs,
     projects: [
       {
         test: {

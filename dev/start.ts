@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       "",
       "payguard is running locally",
       `  worker     ${workerUrl}  (health: ${workerUrl}/health)`,
-      `  dashboard  ${workerUrl}/admin  (token: ${secrets.adminToken})`,
+      `  admin      token for admin routes: ${secrets.adminToken}`,
       `  supabase   ${standIn.url}  (PGlite data in ${STATE_DIR}/db)`,
       `  sandbox    ${sandbox.url}  (Stripe + WeChat Pay simulators, alert receivers)`,
       "  pay a demo order:",

@@ -53,10 +53,8 @@ describe.skipIf(!base)("exactly-once under real concurrency (Postgres)", () => {
         onOwnConnection<{ outcome: string }>(ledger.url, PAY_SQL, [order.id, "pi_storm", T0, null]),
       ),
     );
-    const counts = outcomes.reduce<Record<string, number>>(
-      (acc, o) => ({ ...acc, [o.outcome]: (acc[o.outcome] ?? 0) + 1 }),
-      {},
-    );
+    const counts: Record<string, number> = {};
+    for (const { outcome } of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
     expect(counts).toEqual({ fulfilled: 1, duplicate: CONCURRENT_CALLS - 1 });
     const rows = await ledger.db.query("select credits from public.credit_ledger where order_id = $1", [
       order.id,
