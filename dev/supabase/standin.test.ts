@@ -1,35 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@supabase/supabase-js";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createScratchDatabase } from "../../test/support/node/scratch-db.ts";
 import { type StandIn, startStandIn } from "./standin.ts";
 
 const FIXTURES = new URL("../../test/fixtures/standin-migrations/", import.meta.url).pathname;
 const JWT_SECRET = "standin-test-secret-0123456789abcdef";
 const ALICE = "11111111-1111-4111-8111-111111111111";
-
-/** A fresh database on the real server for one suite; dropped afterwards. */
-async function freshDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `payguard_standin_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: baseUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
 
 const backends: Array<[string, () => Promise<{ databaseUrl?: string; drop?: () => Promise<void> }>]> = [
   ["PGlite", async () => ({})],
@@ -39,7 +18,7 @@ if (process.env.DATABASE_URL) {
   backends.push([
     "Postgres",
     async () => {
-      const db = await freshDatabase(base);
+      const db = await createScratchDatabase(base, "payguard_standin");
       return { databaseUrl: db.url, drop: db.drop };
     },
   ]);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LedgerDb, ledgerBackends, PACKAGE_SQL } from "../support/node/ledger-db.ts";
+import { type LedgerDb, ledgerBackends, PACKAGE_SQL, paidOrder } from "../support/node/ledger-db.ts";
 
 const T0 = "2026-11-22T12:00:00.000Z";
 const LATER = "2026-11-23T12:00:00.000Z";
@@ -22,28 +22,10 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
   const has = async (kind: string, subject: string) =>
     (await audit()).some((finding) => finding.kind === kind && finding.subject === subject);
 
-  async function paidOrder(user = randomUUID()) {
-    const order = await ledger.call<{ id: string }>("create_order", {
-      p_user_id: user,
-      p_package_id: "credits_100",
-      p_provider: "stripe",
-      p_now: T0,
-    });
-    await ledger.call("apply_payment", {
-      p_provider: "stripe",
-      p_order_id: order.id,
-      p_payment_ref: `pi_${order.id}`,
-      p_amount_minor: 1999,
-      p_currency: "USD",
-      p_paid_at: T0,
-      p_source: "webhook",
-      p_now: T0,
-    });
-    return { user, orderId: order.id };
-  }
+  const paid = () => paidOrder(ledger, randomUUID(), T0);
 
   it("finds a balance that disagrees with the ledger and repairs it from the ledger", async () => {
-    const { user } = await paidOrder();
+    const { user } = await paid();
     await ledger.db.query("update public.credit_balances set credits = 5000 where user_id = $1", [user]);
     expect(await has("balance_mismatch", user)).toBe(true);
     expect(await ledger.call("repair_balance", { p_user_id: user, p_now: LATER })).toEqual({ delta: -4900 });
@@ -55,7 +37,7 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
   });
 
   it("finds a fulfilled order without its grant and grants it once", async () => {
-    const { user, orderId } = await paidOrder();
+    const { user, orderId } = await paid();
     await ledger.db.exec(`
       alter table public.credit_ledger disable trigger credit_ledger_no_update;
       delete from public.credit_ledger where order_id = '${orderId}';
@@ -73,7 +55,7 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
   });
 
   it("finds a grant whose order is not fulfilled; it clears once the order is settled", async () => {
-    const { orderId } = await paidOrder();
+    const { orderId } = await paid();
     await ledger.db.query("update public.payment_orders set status = 'pending' where id = $1", [orderId]);
     expect(await has("grant_without_fulfilled_order", orderId)).toBe(true);
     await ledger.db.query("update public.payment_orders set status = 'fulfilled' where id = $1", [orderId]);
@@ -93,7 +75,7 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
   });
 
   it("lists orders in review until an operator resolves them", async () => {
-    const { orderId } = await paidOrder();
+    const { orderId } = await paid();
     await ledger.call("flag_order", { p_order_id: orderId, p_reason: "chargeback", p_now: LATER });
     expect(await has("needs_review", orderId)).toBe(true);
     const resolved = await ledger.call<{ outcome: string }>("resolve_review", {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LedgerDb, ledgerBackends, PACKAGE_SQL } from "../support/node/ledger-db.ts";
+import { type LedgerDb, ledgerBackends, PACKAGE_SQL, paidOrder } from "../support/node/ledger-db.ts";
 
 const T0 = "2026-11-22T12:00:00.000Z";
 
@@ -14,24 +14,7 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
   beforeAll(async () => {
     ledger = await open();
     await ledger.db.exec(PACKAGE_SQL);
-    for (const user of [alice, bob]) {
-      const order = await ledger.call<{ id: string }>("create_order", {
-        p_user_id: user,
-        p_package_id: "credits_100",
-        p_provider: "stripe",
-        p_now: T0,
-      });
-      await ledger.call("apply_payment", {
-        p_provider: "stripe",
-        p_order_id: order.id,
-        p_payment_ref: `pi_${order.id}`,
-        p_amount_minor: 1999,
-        p_currency: "USD",
-        p_paid_at: T0,
-        p_source: "webhook",
-        p_now: T0,
-      });
-    }
+    for (const user of [alice, bob]) await paidOrder(ledger, user, T0);
     const fns = await ledger.db.query<{ signature: string }>(
       `select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'public' and p.prokind = 'f'`,

@@ -3,10 +3,9 @@
  * fresh, uniquely named database on DATABASE_URL's server (when set; dropped afterwards). Calls run in
  * a transaction as a given role with JWT claims, exactly as the stand-in runs them.
  */
-import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { applyMigrations } from "../../../dev/migrate.ts";
 import { type Database, openPglite, openPostgres } from "../../../dev/supabase/database.ts";
+import { createScratchDatabase } from "./scratch-db.ts";
 
 export type Role = "anon" | "authenticated" | "service_role";
 
@@ -62,23 +61,14 @@ export async function openPgliteLedger(): Promise<LedgerDb> {
 }
 
 export async function openPostgresLedger(baseUrl: string): Promise<LedgerDb & { url: string }> {
-  const name = `payguard_sql_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  const db = await openPostgres(url.toString());
+  const scratch = await createScratchDatabase(baseUrl, "payguard_sql");
+  const db = await openPostgres(scratch.url);
   await applyMigrations(db);
   const ledger = wrap(db, async () => {
     await db.close();
-    const client = new pg.Client({ connectionString: baseUrl });
-    await client.connect();
-    await client.query(`drop database if exists ${name} with (force)`);
-    await client.end();
+    await scratch.drop();
   });
-  return { ...ledger, url: url.toString() };
+  return { ...ledger, url: scratch.url };
 }
 
 /** The backends a logic suite runs on: PGlite always, real Postgres when DATABASE_URL is set. */
@@ -93,3 +83,24 @@ export function ledgerBackends(suite: string): Array<[string, () => Promise<Ledg
 export const PACKAGE_SQL = `insert into public.credit_packages (id, name, amount_minor, currency, credits, active, stock_limit)
   values ('credits_100', '100 credits', 1999, 'USD', 100, true, null),
          ('limited', 'limited edition', 500, 'USD', 10, true, 1)`;
+
+/** Creates a `credits_100` order for `user` and pays it in full; returns both ids. */
+export async function paidOrder(ledger: LedgerDb, user: string, now: string) {
+  const order = await ledger.call<{ id: string }>("create_order", {
+    p_user_id: user,
+    p_package_id: "credits_100",
+    p_provider: "stripe",
+    p_now: now,
+  });
+  await ledger.call("apply_payment", {
+    p_provider: "stripe",
+    p_order_id: order.id,
+    p_payment_ref: `pi_${order.id}`,
+    p_amount_minor: 1999,
+    p_currency: "USD",
+    p_paid_at: now,
+    p_source: "webhook",
+    p_now: now,
+  });
+  return { user, orderId: order.id };
+}
