@@ -4,6 +4,7 @@
  * request, so a misconfigured deployment fails loudly instead of silently dropping payments.
  */
 import type { Provider } from "./ledger/types.ts";
+import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
 export interface StripeConfig {
   secretKey: string;
@@ -20,6 +21,7 @@ export interface Config {
   adminToken: string;
   providers: Provider[];
   stripe: StripeConfig | null;
+  wechat: WechatConfig | null;
   alerts: {
     slackWebhookUrl: string | null;
     dingtalkWebhookUrl: string | null;
@@ -76,6 +78,13 @@ function parseStripe(env: RawEnv, problems: string[]): StripeConfig {
   return { secretKey, webhookSecrets: [current, previous].filter(Boolean), apiBase };
 }
 
+function parseWechat(env: RawEnv, problems: string[]): WechatConfig | null {
+  const result = parseWechatConfig(env);
+  if (result.ok) return result.config;
+  problems.push(...result.problems);
+  return null;
+}
+
 /** Pure: same env in, same result out. Collects every problem instead of stopping at the first. */
 export function parseConfig(env: RawEnv): ConfigResult {
   const problems: string[] = [];
@@ -89,6 +98,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   }
   const providers = parseProviders(env, problems);
   const stripe = providers.includes("stripe") ? parseStripe(env, problems) : null;
+  const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
   const dingtalkWebhookUrl = optional(env, "DINGTALK_WEBHOOK_URL");
   const dingtalkSecret = optional(env, "DINGTALK_SECRET");
   if (dingtalkWebhookUrl && !dingtalkSecret)
@@ -103,6 +113,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       adminToken,
       providers,
       stripe,
+      wechat,
       alerts: {
         slackWebhookUrl: optional(env, "SLACK_WEBHOOK_URL"),
         dingtalkWebhookUrl,

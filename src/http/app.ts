@@ -4,11 +4,13 @@ import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
 import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
+import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
 export function createApp() {
   return new Hono<{ Bindings: Env }>()
     .route("/health", healthRoutes)
     .route("/webhooks/stripe", stripeWebhookRoutes)
+    .route("/webhooks/wechatpay", wechatWebhookRoutes)
     .route("/api/orders", orderRoutes)
     .onError(onError)
     .notFound(onNotFound);

@@ -52,10 +52,14 @@ describe("configuration", () => {
     expect(result.problems).toContain("DINGTALK_SECRET is missing (DINGTALK_WEBHOOK_URL is set)");
   });
 
-  it("does not require Stripe settings when Stripe is not enabled", () => {
+  it("asks for the settings of the enabled providers only", () => {
     const { STRIPE_SECRET_KEY: _a, STRIPE_WEBHOOK_SECRET: _b, ...rest } = valid;
     expect(parseConfig(rest).ok).toBe(false);
-    expect(parseConfig({ ...rest, PROVIDERS: "wechatpay" }).ok).toBe(true);
+    const wechatOnly = parseConfig({ ...rest, PROVIDERS: "wechatpay" });
+    expect(wechatOnly.ok).toBe(false);
+    if (wechatOnly.ok) return;
+    expect(wechatOnly.problems).toContain("WECHATPAY_MCHID is missing");
+    expect(wechatOnly.problems.some((p) => p.startsWith("STRIPE"))).toBe(false);
   });
 
   it("loadConfig throws a ConfigError whose message names the variable", () => {

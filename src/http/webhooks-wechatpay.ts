@@ -1,0 +1,101 @@
+/**
+ * `POST /webhooks/wechatpay`: raw body → signature → decrypt → inbox → OrderGuard → 204.
+ * WeChat reads only the status: 204 = received; 4xx for what it sent wrong (never retried into success,
+ * nothing written); 5xx when we could not record it (WeChat retries for 24 h). WeChat waits 5 s, so an
+ * answer that is not ready in time is a 5xx while the work carries on in the background.
+ */
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { createStoreAlertSink } from "../alerts/store-sink.ts";
+import { type Deps, getDeps } from "../deps.ts";
+import { log } from "../log.ts";
+import { parseWechatNotification, type WechatNotice } from "../providers/wechatpay/notify.ts";
+import { readBodyLimited } from "./body.ts";
+import { settleThroughGuard } from "./guard-client.ts";
+
+export const WECHATPAY_NOTIFY_BODY_MAX_BYTES = 64 * 1024;
+/** WeChat gives up after 5 s; answer before that and let slow work finish under waitUntil. */
+export const WECHATPAY_ANSWER_BUDGET_MS = 4_000;
+
+type Answer = { status: 204 } | { status: ContentfulStatusCode; message: string };
+
+function fail(c: Context, status: ContentfulStatusCode, message: string): Response {
+  return c.json({ code: "FAIL", message }, status);
+}
+
+async function handleNotice(env: Env, deps: Deps, notice: WechatNotice, nowMs: number): Promise<Answer> {
+  const orderId =
+    notice.kind === "fact" ? notice.fact.orderId : notice.kind === "incident" ? notice.orderId : null;
+  const inbox = await deps.store.recordEvent({
+    provider: "wechatpay",
+    eventId: notice.eventId,
+    eventType: notice.eventType,
+    orderId,
+    nowMs,
+  });
+  if (!inbox.ok) return { status: 503, message: "could not record the notification" };
+  if (inbox.value === "duplicate") return { status: 204 };
+  let outcome = notice.kind === "ignored" ? "ignored" : "processed";
+  if (notice.kind === "fact") {
+    const settled = await settleThroughGuard(env, notice.fact, "webhook", nowMs);
+    if (!settled.ok) {
+      await deps.store.finishEvent({
+        provider: "wechatpay",
+        eventId: notice.eventId,
+        status: "failed",
+        error: settled.error.message,
+        nowMs,
+      });
+      return {
+        status: settled.error.kind === "transient" ? 503 : 500,
+        message: "could not settle the order",
+      };
+    }
+    outcome = settled.value.outcome;
+  } else if (notice.kind === "incident") {
+    await createStoreAlertSink(deps.store).raise(notice.incident, nowMs);
+  }
+  const finished = await deps.store.finishEvent({
+    provider: "wechatpay",
+    eventId: notice.eventId,
+    status: notice.kind === "ignored" ? "ignored" : "processed",
+    error: notice.kind === "ignored" ? notice.reason : undefined,
+    nowMs,
+  });
+  log("info", "wechatpay_event", {
+    event_id: notice.eventId,
+    type: notice.eventType,
+    order_id: orderId,
+    outcome,
+  });
+  return finished.ok ? { status: 204 } : { status: 503, message: "could not record the notification" };
+}
+
+export const wechatWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async (c) => {
+  const nowMs = Date.now();
+  const deps = getDeps(c.env);
+  if (!deps.config.wechat) return fail(c, 404, "wechatpay is not enabled");
+  const body = await readBodyLimited(c.req.raw, WECHATPAY_NOTIFY_BODY_MAX_BYTES);
+  if (!body.ok) return fail(c, 413, "payload too large");
+  const parsed = await parseWechatNotification(
+    { headers: c.req.raw.headers, rawBody: body.text, nowMs },
+    deps.config.wechat,
+  );
+  if (!parsed.ok) {
+    log("warn", "wechatpay_rejected", { reason: parsed.reason });
+    const signatureProblem = parsed.reason !== "malformed_json" && parsed.reason !== "malformed_resource";
+    return fail(c, signatureProblem ? 401 : 400, "notification rejected");
+  }
+  const work = handleNotice(c.env, deps, parsed.notice, nowMs);
+  c.executionCtx.waitUntil(
+    work.catch((error: unknown) => log("error", "wechatpay_failed", { message: String(error) })),
+  );
+  const timeout = new Promise<Answer>((resolve) =>
+    setTimeout(
+      () => resolve({ status: 503, message: "still processing, retry later" }),
+      WECHATPAY_ANSWER_BUDGET_MS,
+    ),
+  );
+  const answer = await Promise.race([work, timeout]);
+  return answer.status === 204 ? c.body(null, 204) : fail(c, answer.status, answer.message);
+});
