@@ -50,10 +50,10 @@ const VERSION_TAG = 0xa0;
 export interface CertificateKey {
   /** Upper-case hex without leading zero bytes, as WeChat prints serials. */
   serial: string;
-  spki: Uint8Array;
+  spki: Uint8Array<ArrayBuffer>;
 }
 
-export function readCertificate(der: Uint8Array): CertificateKey {
+export function readCertificate(der: Uint8Array<ArrayBuffer>): CertificateKey {
   const certificate = readElement(der, 0);
   const tbs = children(der, certificate)[0];
   if (certificate.tag !== SEQUENCE || tbs?.tag !== SEQUENCE) throw new Error("not an X.509 certificate");
@@ -75,12 +75,12 @@ export function readCertificate(der: Uint8Array): CertificateKey {
 }
 
 /** Every `-----BEGIN <label>-----` block in a PEM bundle, decoded. */
-export function pemBlocks(pem: string, label: string): Uint8Array[] {
+export function pemBlocks(pem: string, label: string): Uint8Array<ArrayBuffer>[] {
   const pattern = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, "g");
   return [...pem.matchAll(pattern)].map((match) => base64ToBytes((match[1] ?? "").replace(/\s+/g, "")));
 }
 
-export function base64ToBytes(base64: string): Uint8Array {
+export function base64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
   const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -18,7 +18,7 @@ function cached(cacheKey: string, load: () => Promise<CryptoKey>): Promise<Crypt
   return key;
 }
 
-export function importVerifyKey(spki: Uint8Array): Promise<CryptoKey> {
+export function importVerifyKey(spki: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const cacheKey = `spki:${bytesToBase64(spki)}`;
   return cached(cacheKey, () => crypto.subtle.importKey("spki", spki, RSA_SHA256, false, ["verify"]));
 }
@@ -32,14 +32,14 @@ export function importSigningKey(pkcs8Pem: string): Promise<CryptoKey> {
 }
 
 /** Serial → SPKI for every key payguard accepts WeChat signatures from. */
-export type VerifyKeySet = ReadonlyMap<string, Uint8Array>;
+export type VerifyKeySet = ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
 
 export function buildVerifyKeySet(input: {
   publicKeyId?: string | null;
   publicKeyPem?: string | null;
   platformCertsPem?: string | null;
 }): VerifyKeySet {
-  const keys = new Map<string, Uint8Array>();
+  const keys = new Map<string, Uint8Array<ArrayBuffer>>();
   if (input.publicKeyId && input.publicKeyPem) {
     const spki = pemBlocks(input.publicKeyPem, "PUBLIC KEY")[0];
     if (!spki) throw new Error("WECHATPAY_PUBLIC_KEY is not a PEM public key");
@@ -53,11 +53,11 @@ export function buildVerifyKeySet(input: {
 }
 
 export async function verifySignature(
-  spki: Uint8Array,
+  spki: Uint8Array<ArrayBuffer>,
   message: string,
   signatureBase64: string,
 ): Promise<boolean> {
-  let signature: Uint8Array;
+  let signature: Uint8Array<ArrayBuffer>;
   try {
     signature = base64ToBytes(signatureBase64);
   } catch {
