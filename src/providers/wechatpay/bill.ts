@@ -85,13 +85,14 @@ export function parseTradeBill(csv: string): Result<BillRow[], BillParseError> {
   return ok(rows);
 }
 
-async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Response(stream).text();
+  return new Response(stream).arrayBuffer();
 }
 
-async function sha1Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text)));
+/** Over the bill's exact bytes (BOM included), as WeChat computes `hash_value`. */
+async function sha1Hex(bytes: ArrayBuffer): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -113,12 +114,12 @@ export async function downloadTradeBill(
     return err(billError("MALFORMED_RESPONSE", "bill answer lacks download_url"));
   const file = await wechatRequest(config, deps, { method: "GET", url: answer.download_url, verify: false });
   if (!file.ok) return file;
-  const csv = await gunzip(file.value.bytes).catch(() => null);
-  if (csv === null) return err(billError("BILL_NOT_GZIP", "downloaded bill is not gzip"));
-  if ((await sha1Hex(csv)) !== answer.hash_value.toLowerCase()) {
+  const bill = await gunzip(file.value.bytes).catch(() => null);
+  if (bill === null) return err(billError("BILL_NOT_GZIP", "downloaded bill is not gzip"));
+  if ((await sha1Hex(bill)) !== answer.hash_value.toLowerCase()) {
     return err(billError("BILL_HASH_MISMATCH", "downloaded bill does not match its SHA-1"));
   }
-  return ok(csv);
+  return ok(new TextDecoder().decode(bill));
 }
 
 function billError(code: string, message: string): WechatApiError {

@@ -20,6 +20,8 @@ type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 export interface WechatClientDeps {
   fetch: Fetch;
   clock: () => number;
+  /** Defaults to WECHATPAY_REQUEST_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 function randomNonce(): string {
@@ -101,7 +103,7 @@ export async function wechatRequest(
       method: input.method,
       headers,
       body: body || undefined,
-      signal: AbortSignal.timeout(WECHATPAY_REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(deps.timeoutMs ?? WECHATPAY_REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
     return err(failure(0, "NETWORK", (error as Error).message));
