@@ -95,6 +95,15 @@ export function createSupabaseLedgerStore(client: SupabaseClient): LedgerStore {
       });
       return mapValue(result, toOutcome);
     },
+    async ordersForBill(input) {
+      const result = await rpc<OrderRow[]>("orders_for_bill", {
+        p_provider: input.provider,
+        p_from: iso(input.fromMs),
+        p_to: iso(input.toMs),
+        p_order_ids: input.orderIds,
+      });
+      return mapValue(result, (rows) => rows.map(toOrder));
+    },
     async recordCheck(input) {
       const result = await rpc<OrderRow | null>("record_check", {
         p_order_id: input.orderId,

@@ -72,6 +72,12 @@ export interface LedgerStore {
     source: SettleSource;
     nowMs: number;
   }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  ordersForBill(input: {
+    provider: Provider;
+    fromMs: number;
+    toMs: number;
+    orderIds: string[];
+  }): StoreResult<Order[]>;
   recordCheck(input: { orderId: string; nowMs: number }): StoreResult<Order | null>;
   expireOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
   failOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
