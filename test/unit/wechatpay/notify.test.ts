@@ -59,6 +59,14 @@ const transaction = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** Flips one byte of the ciphertext (before signing, so only the AES-GCM tag can catch it). */
+function tampered(ciphertext: string, options: { tamperCiphertext?: boolean }): string {
+  if (!options.tamperCiphertext) return ciphertext;
+  const bytes = Buffer.from(ciphertext, "base64");
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+  return bytes.toString("base64");
+}
+
 interface Built {
   headers: Headers;
   body: string;
@@ -84,7 +92,10 @@ function build(
     resource: {
       original_type: "transaction",
       algorithm: "AEAD_AES_256_GCM",
-      ciphertext: encrypt(JSON.stringify(resource), options.key ?? credentials.apiV3Key, nonce, aad),
+      ciphertext: tampered(
+        encrypt(JSON.stringify(resource), options.key ?? credentials.apiV3Key, nonce, aad),
+        options,
+      ),
       associated_data: aad,
       nonce,
     },
@@ -169,6 +180,7 @@ describe("parseWechatNotification", () => {
     ["a stale timestamp", { timestamp: String(NOW_MS / 1000 - 301) }, "stale_timestamp"],
     ["a future timestamp", { timestamp: String(NOW_MS / 1000 + 301) }, "stale_timestamp"],
     ["a resource encrypted with another key", { key: "0".repeat(32) }, "decrypt_failed"],
+    ["a tampered ciphertext inside a validly signed body", { tamperCiphertext: true }, "decrypt_failed"],
   ] as const)("refuses %s", async (_name, options, reason) => {
     expect(await parse(build(transaction(), options))).toEqual({ ok: false, reason });
   });
