@@ -79,6 +79,7 @@ function build(
     eventType?: string;
     timestamp?: string;
     key?: string;
+    tamperCiphertext?: boolean;
   } = {},
 ): Built {
   const nonce = randomBytes(6).toString("hex");
