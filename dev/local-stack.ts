@@ -33,7 +33,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-function workerVars(
+export function workerVars(
   workerUrl: string,
   standIn: StandIn,
   sandbox: Sandbox,

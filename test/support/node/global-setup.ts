@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
+import { workerVars } from "../../../dev/local-stack.ts";
 import { startSandbox } from "../../../dev/sandbox/index.ts";
 import { startStandIn } from "../../../dev/supabase/standin.ts";
 
@@ -18,28 +19,8 @@ export default async function setup(project: TestProject) {
   project.provide("sandboxUrl", sandbox.url);
   project.provide("wechat", sandbox.wechat);
   project.provide("workerBindings", {
-    PUBLIC_BASE_URL: "https://payguard.test",
-    SUPABASE_URL: standIn.url,
-    SUPABASE_SERVICE_ROLE_KEY: standIn.serviceRoleKey,
-    ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
-    PROVIDERS: "stripe,wechatpay",
-    STRIPE_API_BASE: sandbox.url,
-    STRIPE_SECRET_KEY: sandbox.stripe.secretKey,
-    STRIPE_WEBHOOK_SECRET: sandbox.stripe.webhookSecret,
+    ...workerVars("https://payguard.test", standIn, sandbox, "test-admin-token-0123456789abcdef"),
     STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous_rotation_secret",
-    WECHATPAY_API_BASE: sandbox.url,
-    WECHATPAY_MCHID: sandbox.wechat.mchid,
-    WECHATPAY_APPID: sandbox.wechat.appid,
-    WECHATPAY_MERCHANT_SERIAL: sandbox.wechat.merchantSerial,
-    WECHATPAY_MERCHANT_PRIVATE_KEY: sandbox.wechat.merchantPrivateKeyPem,
-    WECHATPAY_APIV3_KEY: sandbox.wechat.apiV3Key,
-    WECHATPAY_PUBLIC_KEY_ID: sandbox.wechat.publicKeyId,
-    WECHATPAY_PUBLIC_KEY: sandbox.wechat.publicKeyPem,
-    WECHATPAY_PLATFORM_CERTS: sandbox.wechat.platformCertsPem,
-    SLACK_WEBHOOK_URL: sandbox.alerts.slackUrl,
-    DINGTALK_WEBHOOK_URL: sandbox.alerts.dingtalkUrl,
-    DINGTALK_SECRET: sandbox.alerts.dingtalkSecret,
-    WECOM_WEBHOOK_URL: sandbox.alerts.wecomUrl,
   });
   return async () => {
     await sandbox.close();
