@@ -10,7 +10,12 @@ import type { Deps } from "../deps.ts";
 import { getDeps } from "../deps.ts";
 import type { SettleResult } from "../ledger/types.ts";
 import { log } from "../log.ts";
-import type { FactDraft, OrderLocator, StripeEventInput } from "../providers/stripe/normalise.ts";
+import type {
+  FactDraft,
+  OrderLocator,
+  StripeEventInput,
+  StripeEventPlan,
+} from "../providers/stripe/normalise.ts";
 import { planStripeEvent } from "../providers/stripe/normalise.ts";
 import { verifyStripeEvent } from "../providers/stripe/verify.ts";
 import { readBodyLimited } from "./body.ts";
@@ -52,9 +57,9 @@ async function processEvent(
   env: Env,
   deps: Deps,
   event: StripeEventInput,
+  plan: StripeEventPlan,
   nowMs: number,
 ): Promise<Processed> {
-  const plan = planStripeEvent(event);
   if (plan.action === "ignore") return { ok: true, results: [], note: plan.reason };
   const located = await locateOrder(deps, plan.locator);
   if (located.error) return { ok: false, transient: true, error: located.error };
@@ -108,7 +113,7 @@ export const stripeWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async
     return c.json({ received: true, duplicate: true });
   }
 
-  const processed = await processEvent(c.env, deps, event, startedMs);
+  const processed = await processEvent(c.env, deps, event, plan, startedMs);
   const finish = processed.ok ? (processed.results.length ? "processed" : "ignored") : "failed";
   const finished = await deps.store.finishEvent({
     provider: "stripe",

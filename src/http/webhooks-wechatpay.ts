@@ -90,12 +90,11 @@ export const wechatWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async
   c.executionCtx.waitUntil(
     work.catch((error: unknown) => log("error", "wechatpay_failed", { message: String(error) })),
   );
-  const timeout = new Promise<Answer>((resolve) =>
-    setTimeout(
-      () => resolve({ status: 503, message: "still processing, retry later" }),
-      WECHATPAY_ANSWER_BUDGET_MS,
-    ),
-  );
-  const answer = await Promise.race([work, timeout]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Answer>((resolve) => {
+    const late: Answer = { status: 503, message: "still processing, retry later" };
+    timer = setTimeout(() => resolve(late), WECHATPAY_ANSWER_BUDGET_MS);
+  });
+  const answer = await Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   return answer.status === 204 ? c.body(null, 204) : fail(c, answer.status, answer.message);
 });
