@@ -11,7 +11,10 @@ alter table public.incidents enable row level security;
 alter table public.job_runs enable row level security;
 alter table public.sync_cursors enable row level security;
 
-revoke all on all tables in schema public from public, anon, authenticated, service_role;
+-- Only payguard's own tables: the app's other tables in public keep their grants.
+revoke all on public.credit_packages, public.payment_orders, public.order_events, public.credit_ledger,
+  public.credit_balances, public.webhook_events, public.incidents, public.job_runs, public.sync_cursors
+  from public, anon, authenticated, service_role;
 revoke execute on function public.credit_ledger_is_append_only() from public;
 
 grant select on public.payment_orders, public.credit_ledger, public.credit_balances to authenticated;
@@ -21,6 +24,3 @@ create policy own_orders on public.payment_orders for select to authenticated us
 create policy own_ledger on public.credit_ledger for select to authenticated using (user_id = auth.uid());
 create policy own_balance on public.credit_balances for select to authenticated using (user_id = auth.uid());
 create policy active_packages on public.credit_packages for select to anon, authenticated using (active);
-
--- Functions created after this point are not executable by default; each grants service_role itself.
-alter default privileges in schema public revoke execute on functions from public;

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMigrations } from "../../dev/migrate.ts";
+import { openPglite } from "../../dev/supabase/database.ts";
 import { type LedgerDb, ledgerBackends, PACKAGE_SQL, paidOrder } from "../support/node/ledger-db.ts";
 
 const T0 = "2026-11-22T12:00:00.000Z";
@@ -103,5 +105,27 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
     await expect(ledger.db.query("delete from public.credit_ledger")).rejects.toMatchObject({
       message: expect.stringContaining("append-only"),
     });
+  });
+});
+
+describe("applied next to an existing app (as on a live Supabase project)", () => {
+  it("leaves the app's own tables and functions in public with the grants they had", async () => {
+    const db = await openPglite();
+    try {
+      await db.exec(`
+        do $$ begin create role anon nologin; exception when duplicate_object then null; end $$;
+        create table public.app_profiles (id int primary key);
+        grant select on public.app_profiles to anon;
+        create function public.app_hello() returns text language sql as $$ select 'hi' $$;
+        grant execute on function public.app_hello() to anon;`);
+      await applyMigrations(db);
+      const { rows } = await db.query<{ can_select: boolean; can_execute: boolean }>(
+        `select has_table_privilege('anon', 'public.app_profiles', 'select') as can_select,
+                has_function_privilege('anon', 'public.app_hello()', 'execute') as can_execute`,
+      );
+      expect(rows).toEqual([{ can_select: true, can_execute: true }]);
+    } finally {
+      await db.close();
+    }
   });
 });
