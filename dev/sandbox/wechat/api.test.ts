@@ -1,10 +1,8 @@
 // WeChat Pay API v3 as the simulator answers it: request signatures are enforced like WeChat does,
 // every 2xx answer is signed with the key the mode names, and orders behave as WeChat documents.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { QueuedDelivery, SandboxRequest, SandboxResponse } from "../http.ts";
-import { mulberry32 } from "../rng.ts";
+import type { SandboxRequest, SandboxResponse } from "../http.ts";
 import {
-  createWechatSandbox,
   generateWechatKeys,
   type WechatCredentials,
   type WechatMode,
@@ -16,36 +14,29 @@ import {
   merchantRequest,
   verifyWechatSignature,
 } from "./merchant-kit.ts";
+import { simulatorForTest, TEST_NOTIFY_URL } from "./testing.ts";
 
 let credentials: WechatCredentials;
 let platformKeys: WechatPlatformKeys;
 const START_MS = Date.parse("2024-05-20T10:00:00+08:00");
-const NOTIFY_URL = "https://payguard.example.com/webhooks/wechatpay";
 
 beforeAll(async () => {
   ({ credentials, platformKeys } = await generateWechatKeys());
 });
 
 function setup(mode: WechatMode = "public_key", seed = 1) {
-  let nowMs = START_MS;
-  const deliveries: QueuedDelivery[] = [];
-  const sandbox = createWechatSandbox({
-    mode,
-    credentials,
-    platformKeys,
-    notifyUrl: NOTIFY_URL,
-    clock: () => nowMs,
-    random: mulberry32(seed),
-    deliver: (delivery) => deliveries.push(delivery),
-  });
+  const { sandbox, deliveries, now, advance } = simulatorForTest(
+    { credentials, platformKeys },
+    { mode, seed, startMs: START_MS },
+  );
   const request = (input: Omit<MerchantRequestInput, "nowMs">): SandboxRequest =>
-    merchantRequest(credentials, { ...input, nowMs });
+    merchantRequest(credentials, { ...input, nowMs: now() });
   const call = async (input: Omit<MerchantRequestInput, "nowMs">): Promise<SandboxResponse> => {
     const response = await sandbox.handle(request(input));
     if (!response) throw new Error("the simulator did not answer a /v3/ request");
     return response;
   };
-  return { sandbox, deliveries, request, call, advance: (ms: number) => (nowMs += ms) };
+  return { sandbox, deliveries, request, call, advance };
 }
 
 const bodyOf = (response: SandboxResponse): Record<string, unknown> =>
@@ -60,7 +51,7 @@ const nativeOrder = (outTradeNo: string, extra: Record<string, unknown> = {}) =>
     mchid: credentials.mchid,
     description: "100 credits",
     out_trade_no: outTradeNo,
-    notify_url: NOTIFY_URL,
+    notify_url: TEST_NOTIFY_URL,
     amount: { total: 990, currency: "CNY" },
     ...extra,
   },
@@ -277,7 +268,9 @@ describe("orders", () => {
     expect([changed.status, bodyOf(changed).code]).toEqual([403, "OUT_TRADE_NO_USED"]);
     sandbox.pay({ outTradeNo: "order_dup" });
     expect(bodyOf(await call(nativeOrder("order_dup"))).code).toBe("ORDERPAID");
-    const withQuery = await call(nativeOrder("order_q", { notify_url: `${NOTIFY_URL}?provider=wechat` }));
+    const withQuery = await call(
+      nativeOrder("order_q", { notify_url: `${TEST_NOTIFY_URL}?provider=wechat` }),
+    );
     expect([withQuery.status, bodyOf(withQuery).code]).toEqual([400, "PARAM_ERROR"]);
     const otherApp = await call(nativeOrder("order_app", { appid: "wx0000000000000000" }));
     expect(bodyOf(otherApp).code).toBe("APPID_MCHID_NOT_MATCH");

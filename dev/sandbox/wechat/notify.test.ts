@@ -12,30 +12,18 @@ import {
   WechatScenarioError,
 } from "./index.ts";
 import { decryptResource, type EncryptedResource, verifyWechatSignature } from "./merchant-kit.ts";
+import { simulatorForTest, TEST_NOTIFY_URL } from "./testing.ts";
 
 let credentials: WechatCredentials;
 let platformKeys: WechatPlatformKeys;
 const START_MS = Date.parse("2024-05-20T21:15:30+08:00");
-const NOTIFY_URL = "https://payguard.example.com/webhooks/wechatpay";
 
 beforeAll(async () => {
   ({ credentials, platformKeys } = await generateWechatKeys());
 });
 
-function setup(mode: WechatMode = "public_key", seed = 1) {
-  let nowMs = START_MS;
-  const deliveries: QueuedDelivery[] = [];
-  const sandbox = createWechatSandbox({
-    mode,
-    credentials,
-    platformKeys,
-    notifyUrl: NOTIFY_URL,
-    clock: () => nowMs,
-    random: mulberry32(seed),
-    deliver: (delivery) => deliveries.push(delivery),
-  });
-  return { sandbox, deliveries, advance: (ms: number) => (nowMs += ms) };
-}
+const setup = (mode: WechatMode = "public_key", seed = 1) =>
+  simulatorForTest({ credentials, platformKeys }, { mode, seed, startMs: START_MS });
 
 interface Envelope {
   id: string;
@@ -65,7 +53,7 @@ describe("payment notifications", () => {
       attach: "user=42",
     });
     const [delivery] = deliveries;
-    expect(delivery).toMatchObject({ provider: "wechatpay", eventId, url: NOTIFY_URL });
+    expect(delivery).toMatchObject({ provider: "wechatpay", eventId, url: TEST_NOTIFY_URL });
     expect(delivery?.headers).toMatchObject({
       "wechatpay-serial": credentials.publicKeyId,
       "wechatpay-signature-type": "WECHATPAY2-SHA256-RSA2048",
