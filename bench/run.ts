@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   });
   try {
     await stack.standIn.query(
-      `insert into public.credit_packages (id, name, amount_minor, currency, credits, active)
+      `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
        values ('bench_100', 'bench', 1999, 'USD', 100, true) on conflict (id) do nothing`,
     );
     const post = async (delivery: Delivery) => {
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const deliveries: Delivery[] = [];
     for (let i = 0; i < ORDERS; i++) {
       const [row] = await stack.standIn.query<{ order: { id: string } }>(
-        "select public.create_order($1::uuid, 'bench_100', 'stripe', now()) as order",
+        "select payguard.create_order($1::uuid, 'bench_100', 'stripe', now()) as order",
         [randomUUID()],
       );
       const answer = await control("stripe/pay", {
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       Promise.all(Array.from({ length: STORM_DELIVERIES }, () => post(single))).then(() => undefined),
     );
     const [grants] = await stack.standIn.query<{ n: number }>(
-      "select count(*)::int as n from public.credit_ledger where order_id = $1",
+      "select count(*)::int as n from payguard.credit_ledger where order_id = $1",
       [stormOrder],
     );
     console.log("\npayguard webhook benchmark (one run, this machine)");

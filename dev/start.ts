@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     envFile: ".dev.vars",
   });
   await stack.standIn.query(
-    `insert into public.credit_packages (id, name, amount_minor, currency, credits, active)
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
      values ('demo_100', '100 credits', 1999, 'USD', 100, true), ('demo_cny_100', '100 credits', 990, 'CNY', 100, true)
      on conflict (id) do nothing`,
   );

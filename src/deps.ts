@@ -4,13 +4,19 @@
  * service-role key.
  */
 import { createClient } from "@supabase/supabase-js";
+import { createStoreAlertSink } from "./alerts/store-sink.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
-import type { LedgerStore } from "./ledger/ports.ts";
+import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
+
+/** Every payguard table and function lives in this schema; the project's Data API must expose it. */
+export const PAYGUARD_SCHEMA = "payguard";
 
 export interface Deps {
   config: Config;
   store: LedgerStore;
+  /** Every incident source raises through this one sink. */
+  alerts: AlertSink;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -21,8 +27,10 @@ export function getDeps(env: Env): Deps {
   const config = loadConfig(env);
   const client = createClient(config.supabaseUrl, config.supabaseServiceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    db: { schema: PAYGUARD_SCHEMA },
   });
-  const deps = { config, store: createSupabaseLedgerStore(client) };
+  const store = createSupabaseLedgerStore(client);
+  const deps = { config, store, alerts: createStoreAlertSink(store) };
   built.set(env, deps);
   return deps;
 }

@@ -1,5 +1,5 @@
 /**
- * PostgREST's RPC semantics over a plain database session: resolve `public.<fn>` by argument names, call
+ * PostgREST's RPC semantics over a plain database session: resolve `<schema>.<fn>` by argument names, call
  * it with named, typed, bound parameters, shape the result the way PostgREST does (scalar, object, array,
  * 204 for void) and map SQLSTATEs to PostgREST's HTTP statuses.
  */
@@ -28,7 +28,7 @@ const SIGNATURES_SQL = `
          p.prorettype = 'void'::regtype as returns_void
     from pg_catalog.pg_proc p
     join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public' and p.proname = $1`;
+   where n.nspname = $1 and p.proname = $2`;
 
 interface SignatureRow {
   name: string;
@@ -39,8 +39,12 @@ interface SignatureRow {
   returns_void: boolean;
 }
 
-export async function loadSignatures(tx: TxClient, name: string): Promise<FunctionSignature[]> {
-  const { rows } = await tx.query<SignatureRow>(SIGNATURES_SQL, [name]);
+export async function loadSignatures(
+  tx: TxClient,
+  schema: string,
+  name: string,
+): Promise<FunctionSignature[]> {
+  const { rows } = await tx.query<SignatureRow>(SIGNATURES_SQL, [schema, name]);
   return rows.map((row) => ({
     name: row.name,
     argNames: row.arg_names,
@@ -72,6 +76,7 @@ function toParam(value: unknown, type: string): unknown {
 }
 
 export function buildCall(
+  schema: string,
   sig: FunctionSignature,
   args: Record<string, unknown>,
 ): { sql: string; params: unknown[] } {
@@ -82,7 +87,7 @@ export function buildCall(
     params.push(toParam(args[name], type));
     return `${quoteIdent(name)} => $${index + 1}::${type}`;
   });
-  const call = `public.${quoteIdent(sig.name)}(${named.join(", ")})`;
+  const call = `${quoteIdent(schema)}.${quoteIdent(sig.name)}(${named.join(", ")})`;
   if (sig.returnsVoid) return { sql: `select ${call}`, params };
   if (sig.returnsSet) {
     return {

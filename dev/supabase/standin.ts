@@ -23,6 +23,8 @@ export interface StandInOptions {
   jwtSecret: string;
   migrationsDir?: string;
   testControl?: boolean;
+  /** PostgREST's `db-schemas`: the exposed schemas, the first being the default profile. */
+  schemas?: string[];
 }
 
 export interface StandIn {
@@ -39,6 +41,8 @@ type Role = "anon" | "authenticated" | "service_role";
 const ROLES: readonly string[] = ["anon", "authenticated", "service_role"];
 export const REQUEST_BODY_MAX_BYTES = 1024 * 1024;
 const KEY_LIFETIME_S = 10 * 365 * 24 * 3600;
+/** Supabase exposes `public` by default; payguard's own schema is added to the Data API's list. */
+export const EXPOSED_SCHEMAS_DEFAULT = ["public", "payguard"];
 
 interface Reply {
   status: number;
@@ -110,7 +114,26 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     return { claims };
   }
 
+  const schemas = options.schemas ?? EXPOSED_SCHEMAS_DEFAULT;
+
+  /** PostgREST picks the schema from Content-Profile (writes) or Accept-Profile (reads). */
+  function pickSchema(request: IncomingMessage, readOnly: boolean): string | Reply {
+    const header = request.headers[readOnly ? "accept-profile" : "content-profile"];
+    const wanted = typeof header === "string" && header !== "" ? header : (schemas[0] ?? "public");
+    if (schemas.includes(wanted)) return wanted;
+    return {
+      status: 406,
+      body: {
+        code: "PGRST106",
+        message: `Invalid schema: ${wanted}`,
+        details: null,
+        hint: `Only the following schemas are exposed: ${schemas.join(", ")}`,
+      },
+    };
+  }
+
   async function callFunction(
+    schema: string,
     name: string,
     args: Record<string, unknown>,
     claims: JwtClaims,
@@ -125,13 +148,16 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
           role,
           JSON.stringify(claims),
         ]);
-        const sig = pickSignature(await loadSignatures(tx, name), Object.keys(args));
+        const sig = pickSignature(await loadSignatures(tx, schema, name), Object.keys(args));
         if (!sig) {
-          throw Object.assign(new Error(`Could not find the function public.${name} with those arguments`), {
-            code: "PGRST202",
-          });
+          throw Object.assign(
+            new Error(`Could not find the function ${schema}.${name} with those arguments`),
+            {
+              code: "PGRST202",
+            },
+          );
         }
-        const { sql, params } = buildCall(sig, args);
+        const { sql, params } = buildCall(schema, sig, args);
         const { rows } = await tx.query<{ result: unknown }>(sql, params);
         return sig.returnsVoid ? { status: 204 } : { status: 200, body: rows[0]?.result ?? null };
       });
@@ -146,6 +172,8 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     if ("status" in auth) return auth;
     const name = decodeURIComponent(url.pathname.slice("/rest/v1/rpc/".length));
     const readOnly = request.method === "GET" || request.method === "HEAD";
+    const schema = pickSchema(request, readOnly);
+    if (typeof schema !== "string") return schema;
     let args: Record<string, unknown>;
     if (readOnly) {
       args = Object.fromEntries(url.searchParams);
@@ -160,7 +188,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
         return pgError(400, "PGRST102", "Body must be a JSON object of named arguments");
       }
     }
-    return callFunction(name, args, auth.claims, readOnly);
+    return callFunction(schema, name, args, auth.claims, readOnly);
   }
 
   async function handleControl(request: IncomingMessage, url: URL): Promise<Reply> {

@@ -2,12 +2,11 @@
  * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
  * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import type { InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
 import type { PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
-import { callRpc } from "./rpc.ts";
+import { callRpc, type PayguardClient } from "./rpc.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -19,7 +18,7 @@ type OutcomeRow<O> = { outcome: O; order: OrderRow | null };
 
 const toOutcome = <O>(row: OutcomeRow<O>) => ({ outcome: row.outcome, order: toOrderOrNull(row.order) });
 
-export function createSupabaseLedgerStore(client: SupabaseClient): LedgerStore {
+export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
   const rpc = <T>(fn: string, args: Record<string, unknown>) => callRpc<T>(client, fn, args);
   const transition = async (fn: string, input: { orderId: string; reason: string; nowMs: number }) =>
     mapValue(

@@ -6,6 +6,10 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 
+/** supabase-js bound to schema payguard; untyped, since the SQL tests pin each function's contract. */
+// biome-ignore lint/suspicious/noExplicitAny: no generated database types
+export type PayguardClient = SupabaseClient<any, "public", "payguard">;
+
 export type RpcResult<T> = Promise<Result<T, InfraError>>;
 
 const HTTP_SERVER_ERROR_MIN = 500;
@@ -15,7 +19,7 @@ export function classifyStatus(status: number): InfraError["kind"] {
 }
 
 export async function callRpc<T>(
-  client: SupabaseClient,
+  client: PayguardClient,
   fn: string,
   args: Record<string, unknown>,
 ): RpcResult<T> {

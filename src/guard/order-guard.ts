@@ -8,7 +8,6 @@
  * anything not remembered goes to the database, which stays the final word.
  */
 import { DurableObject } from "cloudflare:workers";
-import { createStoreAlertSink } from "../alerts/store-sink.ts";
 import { getDeps } from "../deps.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
 import { ok } from "../ledger/result.ts";
@@ -53,8 +52,8 @@ export class OrderGuard extends DurableObject<Env> {
     const remembered = key ? this.remembered(key) : null;
     if (remembered)
       return ok({ orderId: fact.orderId, outcome: "duplicate", status: remembered.status } as SettleResult);
-    const { store } = getDeps(this.env);
-    const result = await settleFact(fact, source, nowMs, { store, alerts: createStoreAlertSink(store) });
+    const { store, alerts } = getDeps(this.env);
+    const result = await settleFact(fact, source, nowMs, { store, alerts });
     if (result.ok && key && FINAL_OUTCOMES.has(result.value.outcome)) {
       this.ctx.storage.sql.exec(
         "insert or ignore into settled (fact_key, status, outcome, at_ms) values (?, ?, ?, ?)",

@@ -5,10 +5,10 @@
  */
 import { Hono } from "hono";
 import { getDeps } from "../deps.ts";
+import { settleOrder } from "../guard/settle-order.ts";
 import type { Order } from "../ledger/types.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { failureResponse } from "./errors.ts";
-import { settleThroughGuard } from "./guard-client.ts";
 
 const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 
@@ -36,7 +36,7 @@ export const orderRoutes = new Hono<{ Bindings: Env }>().get("/:id", async (c) =
   const fact = api ? await api.queryOrder(order, nowMs) : null;
   // A provider hiccup must not break the success page: answer with what we know, the cron retries.
   if (!fact?.ok || fact.value.kind === "pending") return c.json(publicView(order));
-  const settled = await settleThroughGuard(c.env, fact.value, "confirm", nowMs);
+  const settled = await settleOrder(c.env, fact.value, "confirm", nowMs);
   if (!settled.ok) return c.json(publicView(order));
   const after = await deps.store.getOrder(orderId);
   return c.json(publicView(after.ok && after.value ? after.value : order));

@@ -5,9 +5,9 @@
  * including for event types payguard does not handle (Stripe disables endpoints that keep failing).
  */
 import { Hono } from "hono";
-import { createStoreAlertSink } from "../alerts/store-sink.ts";
 import type { Deps } from "../deps.ts";
 import { getDeps } from "../deps.ts";
+import { settleOrder } from "../guard/settle-order.ts";
 import type { SettleResult } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import type {
@@ -20,7 +20,6 @@ import { planStripeEvent } from "../providers/stripe/normalise.ts";
 import { verifyStripeEvent } from "../providers/stripe/verify.ts";
 import { readBodyLimited } from "./body.ts";
 import { failureResponse } from "./errors.ts";
-import { settleThroughGuard } from "./guard-client.ts";
 
 /** Stripe events are a few KiB; 512 KiB leaves room for large line-item lists and stops abuse. */
 export const STRIPE_WEBHOOK_BODY_MAX_BYTES = 512 * 1024;
@@ -45,7 +44,7 @@ async function locateOrder(
 async function settleAll(env: Env, orderId: string, facts: FactDraft[], nowMs: number): Promise<Processed> {
   const results: SettleResult[] = [];
   for (const draft of facts) {
-    const settled = await settleThroughGuard(env, { ...draft, orderId }, "webhook", nowMs);
+    const settled = await settleOrder(env, { ...draft, orderId }, "webhook", nowMs);
     if (!settled.ok)
       return { ok: false, transient: settled.error.kind === "transient", error: settled.error.message };
     results.push(settled.value);
@@ -65,7 +64,7 @@ async function processEvent(
   if (located.error) return { ok: false, transient: true, error: located.error };
   if (!located.orderId) {
     // Money moved (or a refund happened) for an order we cannot find and cannot rebuild: a human must look.
-    await createStoreAlertSink(deps.store).raise(
+    const raised = await deps.alerts.raise(
       {
         key: `unknown_order:stripe:${event.id}`,
         kind: "unknown_order",
@@ -75,6 +74,7 @@ async function processEvent(
       },
       nowMs,
     );
+    if (!raised.ok) return { ok: false, transient: true, error: `incident: ${raised.error.message}` };
     return { ok: false, transient: false, error: "order not found for event" };
   }
   return settleAll(env, located.orderId, plan.facts, nowMs);

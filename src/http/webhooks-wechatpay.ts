@@ -6,12 +6,11 @@
  */
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { createStoreAlertSink } from "../alerts/store-sink.ts";
 import { type Deps, getDeps } from "../deps.ts";
+import { settleOrder } from "../guard/settle-order.ts";
 import { log } from "../log.ts";
 import { parseWechatNotification, type WechatNotice } from "../providers/wechatpay/notify.ts";
 import { readBodyLimited } from "./body.ts";
-import { settleThroughGuard } from "./guard-client.ts";
 
 export const WECHATPAY_NOTIFY_BODY_MAX_BYTES = 64 * 1024;
 /** WeChat gives up after 5 s; answer before that and let slow work finish under waitUntil. */
@@ -37,7 +36,7 @@ async function handleNotice(env: Env, deps: Deps, notice: WechatNotice, nowMs: n
   if (inbox.value === "duplicate") return { status: 204 };
   let outcome = notice.kind === "ignored" ? "ignored" : "processed";
   if (notice.kind === "fact") {
-    const settled = await settleThroughGuard(env, notice.fact, "webhook", nowMs);
+    const settled = await settleOrder(env, notice.fact, "webhook", nowMs);
     if (!settled.ok) {
       await deps.store.finishEvent({
         provider: "wechatpay",
@@ -53,7 +52,8 @@ async function handleNotice(env: Env, deps: Deps, notice: WechatNotice, nowMs: n
     }
     outcome = settled.value.outcome;
   } else if (notice.kind === "incident") {
-    await createStoreAlertSink(deps.store).raise(notice.incident, nowMs);
+    const raised = await deps.alerts.raise(notice.incident, nowMs);
+    if (!raised.ok) return { status: 503, message: "could not record the incident" };
   }
   const finished = await deps.store.finishEvent({
     provider: "wechatpay",

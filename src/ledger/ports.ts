@@ -127,8 +127,11 @@ export interface ProviderApi {
   closeOrder(order: Order, nowMs: number): Promise<Result<void, InfraError>>;
 }
 
-/** Where incidents go (the AlertDesk Durable Object, which fans out to Slack / DingTalk / WeCom). */
+/**
+ * Where incidents go (the AlertDesk Durable Object, which fans out to Slack / DingTalk / WeCom).
+ * `ok` means the incident is stored durably: a caller that needs a human answers the provider 2xx only then.
+ */
 export interface AlertSink {
-  raise(incident: IncidentInput, nowMs: number): Promise<void>;
-  resolve(key: string, nowMs: number): Promise<void>;
+  raise(incident: IncidentInput, nowMs: number): Promise<Result<void, InfraError>>;
+  resolve(key: string, nowMs: number): Promise<Result<void, InfraError>>;
 }

@@ -84,7 +84,11 @@ export async function settleFact(
   const applied = await applyFact(fact, source, nowMs, ports.store);
   if (!applied.ok) return applied;
   const incident = incidentFor(fact, applied.value);
-  if (incident) await ports.alerts.raise(incident, nowMs);
+  if (incident) {
+    // A fact that needs a human is acknowledged only once its incident is stored.
+    const raised = await ports.alerts.raise(incident, nowMs);
+    if (!raised.ok) return raised;
+  }
   return ok({
     orderId: fact.orderId,
     outcome: applied.value.outcome,

@@ -19,7 +19,12 @@ begin
 exception when duplicate_object or unique_violation then null;
 end $$;
 
-grant usage on schema public to anon, authenticated, service_role;
+-- Everything payguard owns lives in its own schema, so it can never collide with (or silently share
+-- names with) the app's tables and functions in public. The Data API must expose it (docs/supabase.md).
+create schema if not exists payguard;
+grant usage on schema payguard to anon, authenticated, service_role;
+-- Functions created here later are not executable by PUBLIC unless a migration grants them.
+alter default privileges in schema payguard revoke execute on functions from public;
 
 do $$
 begin

@@ -1,6 +1,6 @@
 -- What can be bought: a price (integer minor units + ISO currency) and the credits it grants.
 -- `stock_limit` (null = unlimited) caps how many orders may hold or have used a unit at once.
-create table public.credit_packages (
+create table payguard.credit_packages (
   id text primary key check (id ~ '^[A-Za-z0-9_.-]{1,64}$'),
   name text not null,
   amount_minor bigint not null check (amount_minor > 0),

@@ -1,6 +1,6 @@
 -- Operational tables: the webhook inbox (guard 1), incidents, cron job runs and sync cursors.
 -- The inbox stores no payloads: payer data stays with the provider.
-create table public.webhook_events (
+create table payguard.webhook_events (
   provider text not null check (provider in ('stripe', 'wechatpay')),
   event_id text not null,
   event_type text not null,
@@ -12,9 +12,9 @@ create table public.webhook_events (
   finished_at timestamptz,
   primary key (provider, event_id)
 );
-create index webhook_events_failed on public.webhook_events (status) where status in ('received', 'failed');
+create index webhook_events_failed on payguard.webhook_events (status) where status in ('received', 'failed');
 
-create table public.incidents (
+create table payguard.incidents (
   id bigint generated always as identity primary key,
   key text not null,
   kind text not null,
@@ -27,9 +27,9 @@ create table public.incidents (
   last_seen_at timestamptz not null,
   resolved_at timestamptz
 );
-create unique index incidents_one_open_per_key on public.incidents (key) where status = 'open';
+create unique index incidents_one_open_per_key on payguard.incidents (key) where status = 'open';
 
-create table public.job_runs (
+create table payguard.job_runs (
   id bigint generated always as identity primary key,
   job text not null,
   status text not null check (status in ('ok', 'error')),
@@ -37,9 +37,9 @@ create table public.job_runs (
   finished_at timestamptz not null,
   detail jsonb not null default '{}'::jsonb
 );
-create index job_runs_recent on public.job_runs (started_at desc);
+create index job_runs_recent on payguard.job_runs (started_at desc);
 
-create table public.sync_cursors (
+create table payguard.sync_cursors (
   name text primary key,
   value jsonb not null,
   updated_at timestamptz not null

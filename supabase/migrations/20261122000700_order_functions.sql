@@ -1,26 +1,26 @@
 -- Creating and reading orders. Every function: SECURITY DEFINER, empty search_path, service_role only.
 
 -- Internal: append to an order's timeline.
-create function public._order_event(p_order_id text, p_at timestamptz, p_kind text, p_source text, p_detail jsonb)
+create function payguard._order_event(p_order_id text, p_at timestamptz, p_kind text, p_source text, p_detail jsonb)
   returns void language sql security definer set search_path = ''
 as $$
-  insert into public.order_events (order_id, at, kind, source, detail)
+  insert into payguard.order_events (order_id, at, kind, source, detail)
   values (p_order_id, p_at, p_kind, p_source, coalesce(p_detail, '{}'::jsonb));
 $$;
 
-create function public.create_order(
+create function payguard.create_order(
   p_user_id uuid, p_package_id text, p_provider text, p_now timestamptz,
   p_order_id text default null, p_expires_in_seconds int default 1800
 ) returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
-  pkg public.credit_packages;
-  existing public.payment_orders;
-  created public.payment_orders;
+  pkg payguard.credit_packages;
+  existing payguard.payment_orders;
+  created payguard.payment_orders;
   held int;
 begin
   if p_order_id is not null then
-    select * into existing from public.payment_orders where id = p_order_id;
+    select * into existing from payguard.payment_orders where id = p_order_id;
     if found then
       if existing.user_id <> p_user_id or existing.package_id <> p_package_id then
         raise exception 'order % exists for another user or package', p_order_id using errcode = 'P0001';
@@ -28,19 +28,19 @@ begin
       return to_jsonb(existing);
     end if;
   end if;
-  select * into pkg from public.credit_packages where id = p_package_id and active for update;
+  select * into pkg from payguard.credit_packages where id = p_package_id and active for update;
   if not found then
     raise exception 'unknown or inactive package %', p_package_id using errcode = 'P0001';
   end if;
   if pkg.stock_limit is not null then
-    select count(*) into held from public.payment_orders
+    select count(*) into held from payguard.payment_orders
      where package_id = pkg.id
        and (status in ('fulfilled', 'partially_refunded', 'needs_review') or (status = 'pending' and expires_at > p_now));
     if held >= pkg.stock_limit then
       raise exception 'out_of_stock' using errcode = 'P0001';
     end if;
   end if;
-  insert into public.payment_orders (
+  insert into payguard.payment_orders (
     id, user_id, package_id, provider, amount_minor, currency, credits,
     next_check_at, expires_at, created_at, updated_at
   ) values (
@@ -48,40 +48,40 @@ begin
     p_user_id, pkg.id, p_provider, pkg.amount_minor, pkg.currency, pkg.credits,
     p_now + interval '60 seconds', p_now + make_interval(secs => p_expires_in_seconds), p_now, p_now
   ) returning * into created;
-  perform public._order_event(created.id, p_now, 'created', null,
+  perform payguard._order_event(created.id, p_now, 'created', null,
     jsonb_build_object('package_id', pkg.id, 'amount_minor', pkg.amount_minor, 'currency', pkg.currency));
   return to_jsonb(created);
 end $$;
 
-create function public.get_order(p_order_id text) returns jsonb
+create function payguard.get_order(p_order_id text) returns jsonb
   language sql stable security definer set search_path = ''
 as $$
   select to_jsonb(o) || jsonb_build_object('timeline', coalesce((
            select jsonb_agg(jsonb_build_object('at', e.at, 'kind', e.kind, 'source', e.source, 'detail', e.detail)
                             order by e.at, e.id)
-             from public.order_events e where e.order_id = o.id), '[]'::jsonb))
-    from public.payment_orders o where o.id = p_order_id;
+             from payguard.order_events e where e.order_id = o.id), '[]'::jsonb))
+    from payguard.payment_orders o where o.id = p_order_id;
 $$;
 
-create function public.find_order_by_provider_ref(p_provider text, p_provider_ref text) returns jsonb
+create function payguard.find_order_by_provider_ref(p_provider text, p_provider_ref text) returns jsonb
   language sql stable security definer set search_path = ''
 as $$
-  select to_jsonb(o) from public.payment_orders o where o.provider = p_provider and o.provider_ref = p_provider_ref;
+  select to_jsonb(o) from payguard.payment_orders o where o.provider = p_provider and o.provider_ref = p_provider_ref;
 $$;
 
-create function public.find_order_by_payment_ref(p_provider text, p_payment_ref text) returns jsonb
+create function payguard.find_order_by_payment_ref(p_provider text, p_payment_ref text) returns jsonb
   language sql stable security definer set search_path = ''
 as $$
-  select to_jsonb(o) from public.payment_orders o where o.provider = p_provider and o.payment_ref = p_payment_ref;
+  select to_jsonb(o) from payguard.payment_orders o where o.provider = p_provider and o.payment_ref = p_payment_ref;
 $$;
 
-create function public.set_provider_ref(p_order_id text, p_provider_ref text, p_now timestamptz) returns jsonb
+create function payguard.set_provider_ref(p_order_id text, p_provider_ref text, p_now timestamptz) returns jsonb
   language plpgsql security definer set search_path = ''
 as $$
 declare
-  updated public.payment_orders;
+  updated payguard.payment_orders;
 begin
-  update public.payment_orders set provider_ref = p_provider_ref, updated_at = p_now
+  update payguard.payment_orders set provider_ref = p_provider_ref, updated_at = p_now
    where id = p_order_id and (provider_ref is null or provider_ref = p_provider_ref)
   returning * into updated;
   if not found then
@@ -90,11 +90,11 @@ begin
   return to_jsonb(updated);
 end $$;
 
-create function public.list_orders(p_status text default null, p_limit int default 50, p_before timestamptz default null)
+create function payguard.list_orders(p_status text default null, p_limit int default 50, p_before timestamptz default null)
   returns jsonb language sql stable security definer set search_path = ''
 as $$
   select coalesce(jsonb_agg(to_jsonb(o) order by o.created_at desc), '[]'::jsonb)
-    from (select * from public.payment_orders
+    from (select * from payguard.payment_orders
            where (p_status is null or status = p_status) and (p_before is null or created_at < p_before)
            order by created_at desc limit least(greatest(p_limit, 1), 500)) o;
 $$;

@@ -1,13 +1,13 @@
 -- One row per provider refund applied: the idempotency key of a clawback, kept even when a tiny refund
 -- rounds to zero credits and so writes no ledger row.
-create table public.payment_refunds (
+create table payguard.payment_refunds (
   provider text not null check (provider in ('stripe', 'wechatpay')),
   refund_ref text not null,
-  order_id text not null references public.payment_orders (id),
+  order_id text not null references payguard.payment_orders (id),
   amount_minor bigint not null check (amount_minor > 0),
   credits_clawed_back bigint not null check (credits_clawed_back >= 0),
   applied_at timestamptz not null,
   primary key (provider, refund_ref)
 );
-alter table public.payment_refunds enable row level security;
-revoke all on public.payment_refunds from public, anon, authenticated, service_role;
+alter table payguard.payment_refunds enable row level security;
+revoke all on payguard.payment_refunds from public, anon, authenticated, service_role;

@@ -1,19 +1,19 @@
 -- Non-payment transitions and the reconcile lease. Only a pending order may expire or fail; terminal
 -- states never regress (a payment for an expired order still wins, through apply_payment).
 
-create function public.record_check(p_order_id text, p_now timestamptz) returns jsonb
+create function payguard.record_check(p_order_id text, p_now timestamptz) returns jsonb
   language plpgsql security definer set search_path = ''
 as $$
 declare
-  o public.payment_orders;
+  o payguard.payment_orders;
   -- Backoff between provider checks while the customer has not paid yet.
   backoff_seconds int[] := array[60, 120, 300, 600, 1800, 3600];
 begin
-  select * into o from public.payment_orders where id = p_order_id for update;
+  select * into o from payguard.payment_orders where id = p_order_id for update;
   if not found or o.status <> 'pending' then
     return to_jsonb(o);
   end if;
-  update public.payment_orders
+  update payguard.payment_orders
      set check_attempts = o.check_attempts + 1, updated_at = p_now,
          next_check_at = least(
            p_now + make_interval(secs => backoff_seconds[least(o.check_attempts + 1, array_length(backoff_seconds, 1))]),
@@ -22,13 +22,13 @@ begin
   return to_jsonb(o);
 end $$;
 
-create function public._transition(p_order_id text, p_to text, p_reason text, p_now timestamptz) returns jsonb
+create function payguard._transition(p_order_id text, p_to text, p_reason text, p_now timestamptz) returns jsonb
   language plpgsql security definer set search_path = ''
 as $$
 declare
-  o public.payment_orders;
+  o payguard.payment_orders;
 begin
-  select * into o from public.payment_orders where id = p_order_id for update;
+  select * into o from payguard.payment_orders where id = p_order_id for update;
   if not found then
     return jsonb_build_object('outcome', 'noop', 'order', null);
   end if;
@@ -36,46 +36,46 @@ begin
     if o.status = 'needs_review' then
       return jsonb_build_object('outcome', 'noop', 'order', to_jsonb(o));
     end if;
-    o := public._flag(o, p_reason, null, p_now, null);
+    o := payguard._flag(o, p_reason, null, p_now, null);
     return jsonb_build_object('outcome', 'needs_review', 'order', to_jsonb(o));
   end if;
   if o.status <> 'pending' then
     return jsonb_build_object('outcome', 'noop', 'order', to_jsonb(o));
   end if;
-  update public.payment_orders set status = p_to, next_check_at = null, updated_at = p_now
+  update payguard.payment_orders set status = p_to, next_check_at = null, updated_at = p_now
    where id = o.id returning * into o;
-  perform public._order_event(o.id, p_now, p_to, null, jsonb_build_object('reason', p_reason));
+  perform payguard._order_event(o.id, p_now, p_to, null, jsonb_build_object('reason', p_reason));
   return jsonb_build_object('outcome', p_to, 'order', to_jsonb(o));
 end $$;
 
-create function public.expire_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
+create function payguard.expire_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
   language sql security definer set search_path = ''
-as $$ select public._transition(p_order_id, 'expired', p_reason, p_now) $$;
+as $$ select payguard._transition(p_order_id, 'expired', p_reason, p_now) $$;
 
-create function public.fail_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
+create function payguard.fail_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
   language sql security definer set search_path = ''
-as $$ select public._transition(p_order_id, 'failed', p_reason, p_now) $$;
+as $$ select payguard._transition(p_order_id, 'failed', p_reason, p_now) $$;
 
-create function public.flag_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
+create function payguard.flag_order(p_order_id text, p_reason text, p_now timestamptz) returns jsonb
   language sql security definer set search_path = ''
-as $$ select public._transition(p_order_id, 'needs_review', p_reason, p_now) $$;
+as $$ select payguard._transition(p_order_id, 'needs_review', p_reason, p_now) $$;
 
 -- Hands out due pending orders and pushes their next check forward, so overlapping cron runs never
 -- work the same order: rows another run holds are skipped, rows it leased are no longer due.
-create function public.lease_due_orders(p_limit int, p_lease_seconds int, p_now timestamptz, p_provider text default null)
+create function payguard.lease_due_orders(p_limit int, p_lease_seconds int, p_now timestamptz, p_provider text default null)
   returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
   leased jsonb;
 begin
   with due as (
-    select id from public.payment_orders
+    select id from payguard.payment_orders
      where status = 'pending' and next_check_at <= p_now and (p_provider is null or provider = p_provider)
      order by next_check_at, id
      limit least(greatest(p_limit, 0), 1000)
      for update skip locked
   ), updated as (
-    update public.payment_orders o set next_check_at = p_now + make_interval(secs => p_lease_seconds)
+    update payguard.payment_orders o set next_check_at = p_now + make_interval(secs => p_lease_seconds)
       from due where o.id = due.id
     returning o.*
   )
@@ -84,29 +84,29 @@ begin
 end $$;
 
 -- Operator decision on an order in review: fulfil it (grant the purchase) or reject it (no credit).
-create function public.resolve_review(p_order_id text, p_resolution text, p_note text, p_now timestamptz)
+create function payguard.resolve_review(p_order_id text, p_resolution text, p_note text, p_now timestamptz)
   returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
-  o public.payment_orders;
+  o payguard.payment_orders;
 begin
-  select * into o from public.payment_orders where id = p_order_id for update;
+  select * into o from payguard.payment_orders where id = p_order_id for update;
   if not found or o.status <> 'needs_review' then
     return jsonb_build_object('outcome', 'noop', 'order', to_jsonb(o));
   end if;
   if p_resolution = 'fulfil' then
-    update public.payment_orders
+    update payguard.payment_orders
        set status = 'fulfilled', review_reason = null, paid_at = coalesce(paid_at, p_now),
            payment_ref = coalesce(payment_ref, 'manual:' || id), updated_at = p_now
      where id = o.id returning * into o;
-    perform public._post_credits(o.user_id, o.id, 'purchase', o.credits, o.provider, null, p_note, p_now);
+    perform payguard._post_credits(o.user_id, o.id, 'purchase', o.credits, o.provider, null, p_note, p_now);
   elsif p_resolution = 'reject' then
-    update public.payment_orders set status = 'failed', review_reason = null, updated_at = p_now
+    update payguard.payment_orders set status = 'failed', review_reason = null, updated_at = p_now
      where id = o.id returning * into o;
   else
     raise exception 'resolution must be fulfil or reject' using errcode = 'P0001';
   end if;
-  perform public._order_event(o.id, p_now, 'review_resolved', 'admin',
+  perform payguard._order_event(o.id, p_now, 'review_resolved', 'admin',
     jsonb_build_object('resolution', p_resolution, 'note', p_note));
   return jsonb_build_object('outcome', o.status, 'order', to_jsonb(o));
 end $$;

@@ -1,65 +1,65 @@
 -- Incidents (deduplicated by key while open), job runs and sync cursors.
 
-create function public.open_incident(p_key text, p_kind text, p_severity text, p_summary text, p_detail jsonb, p_now timestamptz)
+create function payguard.open_incident(p_key text, p_kind text, p_severity text, p_summary text, p_detail jsonb, p_now timestamptz)
   returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
-  incident public.incidents;
+  incident payguard.incidents;
 begin
-  update public.incidents
+  update payguard.incidents
      set occurrences = occurrences + 1, last_seen_at = p_now, detail = coalesce(p_detail, detail)
    where key = p_key and status = 'open' returning * into incident;
   if found then
     return jsonb_build_object('id', incident.id, 'opened', false);
   end if;
-  insert into public.incidents (key, kind, severity, summary, detail, opened_at, last_seen_at)
+  insert into payguard.incidents (key, kind, severity, summary, detail, opened_at, last_seen_at)
   values (p_key, p_kind, p_severity, p_summary, coalesce(p_detail, '{}'::jsonb), p_now, p_now)
   on conflict (key) where status = 'open'
-  do update set occurrences = public.incidents.occurrences + 1, last_seen_at = excluded.last_seen_at
+  do update set occurrences = payguard.incidents.occurrences + 1, last_seen_at = excluded.last_seen_at
   returning * into incident;
   return jsonb_build_object('id', incident.id, 'opened', incident.occurrences = 1);
 end $$;
 
-create function public.resolve_incident(p_key text, p_now timestamptz) returns jsonb
+create function payguard.resolve_incident(p_key text, p_now timestamptz) returns jsonb
   language plpgsql security definer set search_path = ''
 as $$
 declare
   resolved int;
 begin
-  update public.incidents set status = 'resolved', resolved_at = p_now where key = p_key and status = 'open';
+  update payguard.incidents set status = 'resolved', resolved_at = p_now where key = p_key and status = 'open';
   get diagnostics resolved = row_count;
   return jsonb_build_object('resolved', resolved > 0);
 end $$;
 
-create function public.list_incidents(p_status text default 'open', p_limit int default 100) returns jsonb
+create function payguard.list_incidents(p_status text default 'open', p_limit int default 100) returns jsonb
   language sql stable security definer set search_path = ''
 as $$
   select coalesce(jsonb_agg(to_jsonb(i) order by i.last_seen_at desc), '[]'::jsonb)
-    from (select * from public.incidents where p_status is null or status = p_status
+    from (select * from payguard.incidents where p_status is null or status = p_status
            order by last_seen_at desc limit least(greatest(p_limit, 1), 500)) i;
 $$;
 
-create function public.record_job_run(p_job text, p_started_at timestamptz, p_finished_at timestamptz, p_status text, p_detail jsonb)
+create function payguard.record_job_run(p_job text, p_started_at timestamptz, p_finished_at timestamptz, p_status text, p_detail jsonb)
   returns void language sql security definer set search_path = ''
 as $$
-  insert into public.job_runs (job, status, started_at, finished_at, detail)
+  insert into payguard.job_runs (job, status, started_at, finished_at, detail)
   values (p_job, p_status, p_started_at, p_finished_at, coalesce(p_detail, '{}'::jsonb));
 $$;
 
-create function public.list_job_runs(p_limit int default 50) returns jsonb
+create function payguard.list_job_runs(p_limit int default 50) returns jsonb
   language sql stable security definer set search_path = ''
 as $$
   select coalesce(jsonb_agg(to_jsonb(j) order by j.started_at desc), '[]'::jsonb)
-    from (select * from public.job_runs order by started_at desc limit least(greatest(p_limit, 1), 500)) j;
+    from (select * from payguard.job_runs order by started_at desc limit least(greatest(p_limit, 1), 500)) j;
 $$;
 
-create function public.get_sync_cursor(p_name text) returns jsonb
+create function payguard.get_sync_cursor(p_name text) returns jsonb
   language sql stable security definer set search_path = ''
-as $$ select value from public.sync_cursors where name = p_name $$;
+as $$ select value from payguard.sync_cursors where name = p_name $$;
 
-create function public.set_sync_cursor(p_name text, p_value jsonb, p_now timestamptz) returns void
+create function payguard.set_sync_cursor(p_name text, p_value jsonb, p_now timestamptz) returns void
   language sql security definer set search_path = ''
 as $$
-  insert into public.sync_cursors (name, value, updated_at) values (p_name, p_value, p_now)
+  insert into payguard.sync_cursors (name, value, updated_at) values (p_name, p_value, p_now)
   on conflict (name) do update set value = excluded.value, updated_at = excluded.updated_at;
 $$;

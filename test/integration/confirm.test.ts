@@ -16,14 +16,14 @@ describe("success page confirm (GET /api/orders/:id)", () => {
     const orderId = await createOrder(user);
     const paid = await stripeScenario("pay", { orderId, amountMinor: 1999, currency: "usd" });
     const { sessionId } = paid as unknown as { sessionId: string };
-    await sql("select public.set_provider_ref($1, $2, now())", [orderId, sessionId]);
+    await sql("select payguard.set_provider_ref($1, $2, now())", [orderId, sessionId]);
     expect(await getOrder(orderId)).toEqual({
       status: 200,
       body: { id: orderId, status: "fulfilled", amount_minor: 1999, currency: "USD", credits: 100 },
     });
     expect((await ledgerOf(user)).balance).toBe(100);
     const timeline = await sql<{ source: string }>(
-      "select source from public.order_events where order_id = $1 and kind = 'paid'",
+      "select source from payguard.order_events where order_id = $1 and kind = 'paid'",
       [orderId],
     );
     expect(timeline).toEqual([{ source: "confirm" }]);

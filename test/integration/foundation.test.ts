@@ -37,6 +37,7 @@ describe("worker foundation", () => {
   it("reaches the stand-in with supabase-js from inside workerd", async () => {
     const client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
       auth: { persistSession: false },
+      db: { schema: "payguard" },
     });
     const { data, error, status } = await client.rpc("get_order", { p_order_id: "ord_does_not_exist" });
     expect(error).toBeNull();
@@ -49,14 +50,16 @@ describe("worker foundation", () => {
     [CRON_HEALTH_AUDIT, "health_audit"],
     [CRON_DAILY_BILL, "wechat_bill"],
   ])("routes cron %s to the %s job and records the run", async (cron, job) => {
-    const before = await sql<{ n: number }>("select count(*)::int as n from public.job_runs where job = $1", [
-      job,
-    ]);
+    const before = await sql<{ n: number }>(
+      "select count(*)::int as n from payguard.job_runs where job = $1",
+      [job],
+    );
     const controller = createScheduledController({ cron, scheduledTime: Date.now() });
     await worker.scheduled(controller, env);
-    const after = await sql<{ n: number }>("select count(*)::int as n from public.job_runs where job = $1", [
-      job,
-    ]);
+    const after = await sql<{ n: number }>(
+      "select count(*)::int as n from payguard.job_runs where job = $1",
+      [job],
+    );
     expect(after[0]?.n).toBe((before[0]?.n ?? 0) + 1);
   });
 });

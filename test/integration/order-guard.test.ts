@@ -33,9 +33,10 @@ describe("OrderGuard", () => {
     expect(outcomes.filter((o) => o === "fulfilled")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(19);
     // Serialised, the 19 followers never reached the database: only one settle is on the timeline.
-    const paidEvents = await sql("select 1 from public.order_events where order_id = $1 and kind = 'paid'", [
-      orderId,
-    ]);
+    const paidEvents = await sql(
+      "select 1 from payguard.order_events where order_id = $1 and kind = 'paid'",
+      [orderId],
+    );
     expect(paidEvents).toHaveLength(1);
     expect((await ledgerOf(user)).balance).toBe(100);
   });

@@ -54,9 +54,10 @@ describe("Stripe webhook: exactly-once credits", () => {
     for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
     expect(await orderStatus(orderId)).toBe("fulfilled");
     expect((await ledgerOf(user)).balance).toBe(100);
-    const timeline = await sql<{ kind: string }>("select kind from public.order_events where order_id = $1", [
-      orderId,
-    ]);
+    const timeline = await sql<{ kind: string }>(
+      "select kind from payguard.order_events where order_id = $1",
+      [orderId],
+    );
     expect(timeline.map((e) => e.kind)).toContain("created_from_metadata");
   });
 
@@ -68,7 +69,7 @@ describe("Stripe webhook: exactly-once credits", () => {
     expect(await orderStatus(orderId)).toBe("needs_review");
     expect((await ledgerOf(user)).balance).toBe(0);
     const incidents = await sql<{ severity: string }>(
-      "select severity from public.incidents where key = $1",
+      "select severity from payguard.incidents where key = $1",
       [`mismatch:${orderId}`],
     );
     expect(incidents).toEqual([{ severity: "critical" }]);
@@ -94,7 +95,7 @@ describe("Stripe webhook: exactly-once credits", () => {
     });
     expect(response.status).toBe(200);
     const rows = await sql<{ status: string }>(
-      "select status from public.webhook_events where event_id = $1",
+      "select status from payguard.webhook_events where event_id = $1",
       ["evt_unknown_type_1"],
     );
     expect(rows).toEqual([{ status: "ignored" }]);

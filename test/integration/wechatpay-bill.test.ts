@@ -12,7 +12,7 @@ const NOON_MS = day.fromMs + 12 * 3600_000;
 
 async function fulfilInOurLedger(orderId: string, amountMinor = 990) {
   await sql(
-    `select public.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
+    `select payguard.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
        p_amount_minor => $3, p_currency => 'CNY', p_paid_at => $4::timestamptz, p_source => 'webhook',
        p_now => $4::timestamptz)`,
     [orderId, `tx_${orderId}`, amountMinor, new Date(NOON_MS).toISOString()],
@@ -40,7 +40,7 @@ describe("WeChat Pay daily bill check", () => {
 
   const incidentsFor = (orderId: string) =>
     sql<{ kind: string; severity: string }>(
-      "select kind, severity from public.incidents where key like $1 order by kind",
+      "select kind, severity from payguard.incidents where key like $1 order by kind",
       [`bill_%:${orderId}`],
     );
 

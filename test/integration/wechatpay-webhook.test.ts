@@ -48,7 +48,7 @@ describe("WeChat Pay notifications credit exactly once", () => {
     );
     expect((await deliverWechat(abnormal)).status).toBe(204);
     const incidents = await sql<{ kind: string }>(
-      "select kind from public.incidents where detail->>'order_id' = $1",
+      "select kind from payguard.incidents where detail->>'order_id' = $1",
       [orderId],
     );
     expect(incidents.map((i) => i.kind)).toContain("refund_abnormal");

@@ -26,12 +26,12 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
 
   it("finds a balance that disagrees with the ledger and repairs it from the ledger", async () => {
     const { user } = await paid();
-    await ledger.db.query("update public.credit_balances set credits = 5000 where user_id = $1", [user]);
+    await ledger.db.query("update payguard.credit_balances set credits = 5000 where user_id = $1", [user]);
     expect(await has("balance_mismatch", user)).toBe(true);
     expect(await ledger.call("repair_balance", { p_user_id: user, p_now: LATER })).toEqual({ delta: -4900 });
     expect(await has("balance_mismatch", user)).toBe(false);
     const trail = await ledger.db.query(
-      "select status from public.incidents where kind = 'balance_repaired'",
+      "select status from payguard.incidents where kind = 'balance_repaired'",
     );
     expect(trail.rows).toContainEqual({ status: "resolved" });
   });
@@ -39,10 +39,10 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
   it("finds a fulfilled order without its grant and grants it once", async () => {
     const { user, orderId } = await paid();
     await ledger.db.exec(`
-      alter table public.credit_ledger disable trigger credit_ledger_no_update;
-      delete from public.credit_ledger where order_id = '${orderId}';
-      update public.credit_balances set credits = 0 where user_id = '${user}';
-      alter table public.credit_ledger enable trigger credit_ledger_no_update;`);
+      alter table payguard.credit_ledger disable trigger credit_ledger_no_update;
+      delete from payguard.credit_ledger where order_id = '${orderId}';
+      update payguard.credit_balances set credits = 0 where user_id = '${user}';
+      alter table payguard.credit_ledger enable trigger credit_ledger_no_update;`);
     expect(await has("fulfilled_without_grant", orderId)).toBe(true);
     expect(await ledger.call("repair_missing_grant", { p_order_id: orderId, p_now: LATER })).toEqual({
       outcome: "granted",
@@ -56,9 +56,9 @@ describe.each(ledgerBackends("audit SQL"))("ledger audit on %s", (_name, open) =
 
   it("finds a grant whose order is not fulfilled; it clears once the order is settled", async () => {
     const { orderId } = await paid();
-    await ledger.db.query("update public.payment_orders set status = 'pending' where id = $1", [orderId]);
+    await ledger.db.query("update payguard.payment_orders set status = 'pending' where id = $1", [orderId]);
     expect(await has("grant_without_fulfilled_order", orderId)).toBe(true);
-    await ledger.db.query("update public.payment_orders set status = 'fulfilled' where id = $1", [orderId]);
+    await ledger.db.query("update payguard.payment_orders set status = 'fulfilled' where id = $1", [orderId]);
     expect(await has("grant_without_fulfilled_order", orderId)).toBe(false);
   });
 

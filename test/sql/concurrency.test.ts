@@ -25,7 +25,7 @@ async function onOwnConnection<T>(url: string, sql: string, params: unknown[]): 
   }
 }
 
-const PAY_SQL = `select public.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2,
+const PAY_SQL = `select payguard.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2,
   p_amount_minor => 1999, p_currency => 'USD', p_paid_at => $3, p_source => 'webhook', p_now => $3,
   p_metadata => $4::jsonb) as result`;
 
@@ -56,11 +56,11 @@ describe.skipIf(!base)("exactly-once under real concurrency (Postgres)", () => {
     const counts: Record<string, number> = {};
     for (const { outcome } of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
     expect(counts).toEqual({ fulfilled: 1, duplicate: CONCURRENT_CALLS - 1 });
-    const rows = await ledger.db.query("select credits from public.credit_ledger where order_id = $1", [
+    const rows = await ledger.db.query("select credits from payguard.credit_ledger where order_id = $1", [
       order.id,
     ]);
     expect(rows.rows).toEqual([{ credits: "100" }]);
-    const balance = await ledger.db.query("select credits from public.credit_balances where user_id = $1", [
+    const balance = await ledger.db.query("select credits from payguard.credit_balances where user_id = $1", [
       user,
     ]);
     expect(balance.rows).toEqual([{ credits: "100" }]);
@@ -104,19 +104,19 @@ describe.skipIf(!base)("exactly-once under real concurrency (Postgres)", () => {
       await pool.end();
     }
     const grants = await ledger.db.query<{ n: string }>(
-      "select count(*) as n from public.credit_ledger where kind = 'purchase' and order_id = any($1)",
+      "select count(*) as n from payguard.credit_ledger where kind = 'purchase' and order_id = any($1)",
       [orders.map((o) => o.id)],
     );
     expect(Number(grants.rows[0]?.n)).toBe(ORDERS);
     const drift = await ledger.db.query(
-      `select b.user_id from public.credit_balances b
-         left join (select user_id, sum(credits) s from public.credit_ledger group by user_id) l using (user_id)
+      `select b.user_id from payguard.credit_balances b
+         left join (select user_id, sum(credits) s from payguard.credit_ledger group by user_id) l using (user_id)
         where b.credits <> coalesce(l.s, 0) and b.user_id = any($1)`,
       [users],
     );
     expect(drift.rows).toEqual([]);
     const perUser = await ledger.db.query<{ credits: string }>(
-      "select credits from public.credit_balances where user_id = $1",
+      "select credits from payguard.credit_balances where user_id = $1",
       [users[0]],
     );
     expect(Number(perUser.rows[0]?.credits)).toBe((ORDERS / users.length) * 100);
@@ -127,7 +127,7 @@ describe.skipIf(!base)("exactly-once under real concurrency (Postgres)", () => {
     const ids = new Set<string>();
     for (let i = 0; i < 40; i++) ids.add((await createOrder(randomUUID(), earlier)).id);
     const LEASE_SQL =
-      "select public.lease_due_orders(p_limit => 25, p_lease_seconds => 300, p_now => $1, p_provider => 'stripe') as result";
+      "select payguard.lease_due_orders(p_limit => 25, p_lease_seconds => 300, p_now => $1, p_provider => 'stripe') as result";
     const [a, b] = await Promise.all([
       onOwnConnection<Array<{ id: string }>>(ledger.url, LEASE_SQL, [T0]),
       onOwnConnection<Array<{ id: string }>>(ledger.url, LEASE_SQL, [T0]),

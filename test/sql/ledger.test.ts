@@ -55,11 +55,11 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
     });
   const ledgerOf = async (user: string) => {
     const rows = await ledger.db.query<{ kind: string; credits: string }>(
-      "select kind, credits from public.credit_ledger where user_id = $1 order by id",
+      "select kind, credits from payguard.credit_ledger where user_id = $1 order by id",
       [user],
     );
     const balance = await ledger.db.query<{ credits: string }>(
-      "select credits from public.credit_balances where user_id = $1",
+      "select credits from payguard.credit_balances where user_id = $1",
       [user],
     );
     return {
@@ -75,7 +75,7 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
   it("enables row-level security on every table in public", async () => {
     const { rows } = await ledger.db.query<{ relname: string; relrowsecurity: boolean }>(
       `select c.relname, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'public' and c.relkind = 'r'`,
+        where n.nspname = 'payguard' and c.relkind = 'r'`,
     );
     expect(rows.length).toBeGreaterThanOrEqual(10);
     expect(rows.filter((r) => !r.relrowsecurity)).toEqual([]);

@@ -19,12 +19,12 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
     for (const user of [alice, bob]) await paidOrder(ledger, user, T0);
     const fns = await ledger.db.query<{ signature: string }>(
       `select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'public' and p.prokind = 'f'`,
+        where n.nspname = 'payguard' and p.prokind = 'f'`,
     );
     functions = fns.rows.map((r) => r.signature);
     const tbl = await ledger.db.query<{ relname: string }>(
       `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'public' and c.relkind = 'r'`,
+        where n.nspname = 'payguard' and c.relkind = 'r'`,
     );
     tables = tbl.rows.map((r) => r.relname);
   });
@@ -49,7 +49,8 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
 
   it("lets service_role execute every public function and none of the internal helpers", async () => {
     for (const signature of functions) {
-      const internal = signature.startsWith("_") || signature === "credit_ledger_is_append_only()";
+      const name = signature.replace(/^payguard\./, "");
+      const internal = name.startsWith("_") || name === "credit_ledger_is_append_only()";
       expect(await canExecute("service_role", signature), signature).toBe(!internal);
     }
   });
@@ -66,14 +67,14 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
     for (const role of ["anon", "authenticated", "service_role"] as const) {
       for (const table of tables) {
         await expect(
-          ledger.asRole(role, `delete from public.${table}`, [], { sub: alice }),
+          ledger.asRole(role, `delete from payguard.${table}`, [], { sub: alice }),
           `${role} on ${table}`,
         ).rejects.toMatchObject({ code: "42501" });
       }
       await expect(
         ledger.asRole(
           role,
-          "insert into public.credit_balances (user_id, credits, updated_at) values ($1, 1000000, now())",
+          "insert into payguard.credit_balances (user_id, credits, updated_at) values ($1, 1000000, now())",
           [alice],
         ),
       ).rejects.toMatchObject({ code: "42501" });
@@ -84,7 +85,7 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
     for (const table of ["payment_orders", "credit_ledger", "credit_balances"]) {
       const rows = await ledger.asRole<{ user_id: string }>(
         "authenticated",
-        `select user_id from public.${table}`,
+        `select user_id from payguard.${table}`,
         [],
         {
           sub: alice,
@@ -93,16 +94,16 @@ describe.each(ledgerBackends("security SQL"))("grants and row-level security on 
       expect(rows.length, table).toBeGreaterThan(0);
       expect(new Set(rows.map((r) => r.user_id)), table).toEqual(new Set([alice]));
     }
-    await expect(ledger.asRole("anon", "select * from public.credit_balances")).rejects.toMatchObject({
+    await expect(ledger.asRole("anon", "select * from payguard.credit_balances")).rejects.toMatchObject({
       code: "42501",
     });
   });
 
   it("keeps the ledger append-only even for its owner", async () => {
-    await expect(ledger.db.query("update public.credit_ledger set credits = 1")).rejects.toMatchObject({
+    await expect(ledger.db.query("update payguard.credit_ledger set credits = 1")).rejects.toMatchObject({
       message: expect.stringContaining("append-only"),
     });
-    await expect(ledger.db.query("delete from public.credit_ledger")).rejects.toMatchObject({
+    await expect(ledger.db.query("delete from payguard.credit_ledger")).rejects.toMatchObject({
       message: expect.stringContaining("append-only"),
     });
   });

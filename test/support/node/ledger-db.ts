@@ -11,7 +11,7 @@ export type Role = "anon" | "authenticated" | "service_role";
 
 export interface LedgerDb {
   db: Database;
-  /** Calls `public.<fn>(args)` as `role` and returns its jsonb/scalar result. */
+  /** Calls `payguard.<fn>(args)` as `role` and returns its jsonb/scalar result. */
   call<T = unknown>(
     fn: string,
     args: Record<string, unknown>,
@@ -42,7 +42,7 @@ function wrap(db: Database, cleanup: () => Promise<void>): LedgerDb {
     asRole,
     async call<T>(fn: string, args: Record<string, unknown>, role: Role = "service_role", claims = {}) {
       const names = Object.keys(args);
-      const sql = `select public.${fn}(${names.map((name, i) => `${name} => $${i + 1}`).join(", ")}) as result`;
+      const sql = `select payguard.${fn}(${names.map((name, i) => `${name} => $${i + 1}`).join(", ")}) as result`;
       const params = names.map((name) => {
         const value = args[name];
         return value !== null && typeof value === "object" ? JSON.stringify(value) : value;
@@ -80,7 +80,7 @@ export function ledgerBackends(suite: string): Array<[string, () => Promise<Ledg
   return backends;
 }
 
-export const PACKAGE_SQL = `insert into public.credit_packages (id, name, amount_minor, currency, credits, active, stock_limit)
+export const PACKAGE_SQL = `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active, stock_limit)
   values ('credits_100', '100 credits', 1999, 'USD', 100, true, null),
          ('limited', 'limited edition', 500, 'USD', 10, true, 1)`;
 

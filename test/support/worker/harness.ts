@@ -65,7 +65,7 @@ let packageSeeded = false;
 export async function seedPackage(): Promise<void> {
   if (packageSeeded) return;
   await sql(
-    `insert into public.credit_packages (id, name, amount_minor, currency, credits, active)
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
      values ('credits_100', '100 credits', 1999, 'USD', 100, true),
             ('credits_cny', '100 credits (CNY)', 990, 'CNY', 100, true)
      on conflict (id) do nothing`,

@@ -36,7 +36,7 @@ export const deliverStripe = (delivery: Delivery) => deliver(delivery, "/webhook
 
 export async function createOrder(userId: string, packageId = "credits_100"): Promise<string> {
   const rows = await sql<{ order: { id: string } }>(
-    "select public.create_order($1::uuid, $2, 'stripe', $3::timestamptz) as order",
+    "select payguard.create_order($1::uuid, $2, 'stripe', $3::timestamptz) as order",
     [userId, packageId, new Date().toISOString()],
   );
   const id = rows[0]?.order.id;
@@ -46,24 +46,24 @@ export async function createOrder(userId: string, packageId = "credits_100"): Pr
 
 export async function ledgerOf(userId: string) {
   const [balance] = await sql<{ credits: number | null }>(
-    "select (select credits from public.credit_balances where user_id = $1::uuid)::int as credits",
+    "select (select credits from payguard.credit_balances where user_id = $1::uuid)::int as credits",
     [userId],
   );
   const rows = await sql<{ kind: string; credits: number }>(
-    "select kind, credits::int as credits from public.credit_ledger where user_id = $1::uuid order by id",
+    "select kind, credits::int as credits from payguard.credit_ledger where user_id = $1::uuid order by id",
     [userId],
   );
   return { balance: balance?.credits ?? 0, rows };
 }
 
 export async function orderStatus(orderId: string): Promise<string | null> {
-  const rows = await sql<{ status: string }>("select status from public.payment_orders where id = $1", [
+  const rows = await sql<{ status: string }>("select status from payguard.payment_orders where id = $1", [
     orderId,
   ]);
   return rows[0]?.status ?? null;
 }
 
 export async function inboxCount(): Promise<number> {
-  const rows = await sql<{ n: number }>("select count(*)::int as n from public.webhook_events");
+  const rows = await sql<{ n: number }>("select count(*)::int as n from payguard.webhook_events");
   return rows[0]?.n ?? 0;
 }

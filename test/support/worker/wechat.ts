@@ -17,7 +17,7 @@ export const deliverWechat = (delivery: Delivery) => deliver(delivery, "/webhook
 
 export async function createWechatOrder(userId: string): Promise<string> {
   const rows = await sql<{ order: { id: string } }>(
-    "select public.create_order($1::uuid, 'credits_cny', 'wechatpay', $2::timestamptz) as order",
+    "select payguard.create_order($1::uuid, 'credits_cny', 'wechatpay', $2::timestamptz) as order",
     [userId, new Date().toISOString()],
   );
   const id = rows[0]?.order.id;

@@ -35,7 +35,14 @@ const paid: PaymentFact = {
 
 function recordingSink(): AlertSink & { raised: IncidentInput[] } {
   const raised: IncidentInput[] = [];
-  return { raised, raise: async (incident) => void raised.push(incident), resolve: async () => undefined };
+  return {
+    raised,
+    raise: async (incident) => {
+      raised.push(incident);
+      return ok(undefined);
+    },
+    resolve: async () => ok(undefined),
+  };
 }
 
 /** A store where only the methods a test touches exist; anything else fails the test loudly. */

@@ -1,12 +1,13 @@
 /**
- * Sends a fact to its order's OrderGuard. A Durable Object that throws (reset, overloaded, deployed
+ * The one settle entry point: webhook, success page, cron and operator all send a fact to its order's
+ * OrderGuard here. A Durable Object that throws (reset, overloaded, deployed
  * mid-call) is reported as a transient failure, so the caller answers 5xx and the fact is retried.
  */
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err } from "../ledger/result.ts";
 import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
 
-export async function settleThroughGuard(
+export async function settleOrder(
   env: Env,
   fact: PaymentFact,
   source: SettleSource,
