@@ -19,5 +19,7 @@ export function createStoreAlertSink(store: LedgerStore): AlertSink {
       const result = await store.resolveIncident({ key, nowMs });
       return result.ok ? ok(undefined) : result;
     },
+    acknowledge: (key, actor, nowMs) => store.acknowledgeIncident({ key, actor, nowMs }),
+    mute: (key, untilMs, actor, nowMs) => store.muteIncident({ key, untilMs, actor, nowMs }),
   };
 }

@@ -155,6 +155,21 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
     async resolveIncident(input) {
       return rpc<{ resolved: boolean }>("resolve_incident", { p_key: input.key, p_now: iso(input.nowMs) });
     },
+    async acknowledgeIncident(input) {
+      return rpc<{ found: boolean }>("acknowledge_incident", {
+        p_key: input.key,
+        p_actor: input.actor,
+        p_now: iso(input.nowMs),
+      });
+    },
+    async muteIncident(input) {
+      return rpc<{ found: boolean }>("mute_incident", {
+        p_key: input.key,
+        p_until: iso(input.untilMs),
+        p_actor: input.actor,
+        p_now: iso(input.nowMs),
+      });
+    },
     async recordJobRun(input) {
       const result = await rpc<null>("record_job_run", {
         p_job: input.job,

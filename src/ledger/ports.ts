@@ -104,6 +104,13 @@ export interface LedgerStore {
   }): StoreResult<void>;
   openIncident(input: IncidentInput & { nowMs: number }): StoreResult<{ id: number; opened: boolean }>;
   resolveIncident(input: { key: string; nowMs: number }): StoreResult<{ resolved: boolean }>;
+  acknowledgeIncident(input: { key: string; actor: string; nowMs: number }): StoreResult<{ found: boolean }>;
+  muteIncident(input: {
+    key: string;
+    untilMs: number;
+    actor: string;
+    nowMs: number;
+  }): StoreResult<{ found: boolean }>;
   recordJobRun(input: {
     job: string;
     startedAtMs: number;
@@ -134,4 +141,13 @@ export interface ProviderApi {
 export interface AlertSink {
   raise(incident: IncidentInput, nowMs: number): Promise<Result<void, InfraError>>;
   resolve(key: string, nowMs: number): Promise<Result<void, InfraError>>;
+  /** Operator triage: someone is on it (no reminders needed to find them). `found` is false for no open incident. */
+  acknowledge(key: string, actor: string, nowMs: number): Promise<Result<{ found: boolean }, InfraError>>;
+  /** No reminders until `untilMs`; a worsening still posts. */
+  mute(
+    key: string,
+    untilMs: number,
+    actor: string,
+    nowMs: number,
+  ): Promise<Result<{ found: boolean }, InfraError>>;
 }

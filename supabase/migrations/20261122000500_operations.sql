@@ -25,7 +25,12 @@ create table payguard.incidents (
   occurrences integer not null default 1,
   opened_at timestamptz not null,
   last_seen_at timestamptz not null,
-  resolved_at timestamptz
+  resolved_at timestamptz,
+  -- Operator triage: an acknowledged incident is being handled; a muted one sends no reminders until then.
+  acknowledged_at timestamptz,
+  acknowledged_by text,
+  muted_until timestamptz,
+  muted_by text
 );
 create unique index incidents_one_open_per_key on payguard.incidents (key) where status = 'open';
 

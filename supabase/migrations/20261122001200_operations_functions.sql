@@ -31,6 +31,34 @@ begin
   return jsonb_build_object('resolved', resolved > 0);
 end $$;
 
+-- Operator triage. Both answer whether an open incident with that key existed.
+create function payguard.acknowledge_incident(p_key text, p_actor text, p_now timestamptz) returns jsonb
+  language plpgsql security definer set search_path = ''
+as $$
+declare
+  changed int;
+begin
+  update payguard.incidents set acknowledged_at = p_now, acknowledged_by = p_actor
+   where key = p_key and status = 'open';
+  get diagnostics changed = row_count;
+  return jsonb_build_object('found', changed > 0);
+end $$;
+
+create function payguard.mute_incident(p_key text, p_until timestamptz, p_actor text, p_now timestamptz) returns jsonb
+  language plpgsql security definer set search_path = ''
+as $$
+declare
+  changed int;
+begin
+  if p_until <= p_now then
+    raise exception 'mute must end in the future' using errcode = 'P0001';
+  end if;
+  update payguard.incidents set muted_until = p_until, muted_by = p_actor
+   where key = p_key and status = 'open';
+  get diagnostics changed = row_count;
+  return jsonb_build_object('found', changed > 0);
+end $$;
+
 create function payguard.list_incidents(p_status text default 'open', p_limit int default 100) returns jsonb
   language sql stable security definer set search_path = ''
 as $$

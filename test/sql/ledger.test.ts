@@ -290,4 +290,27 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
     expect(await ledger.call("resolve_incident", { p_key: "k1", p_now: T0 })).toEqual({ resolved: true });
     expect((await open()).opened).toBe(true);
   });
+
+  it("records who acknowledged or muted an open incident, and refuses a mute that has already ended", async () => {
+    await ledger.call("open_incident", {
+      p_key: "triage",
+      p_kind: "k",
+      p_severity: "warning",
+      p_summary: "s",
+      p_detail: {},
+      p_now: T0,
+    });
+    const until = new Date(Date.parse(T0) + 3600_000).toISOString();
+    const ack = { p_key: "triage", p_actor: "ops-alice", p_now: T0 };
+    expect(await ledger.call("acknowledge_incident", ack)).toEqual({ found: true });
+    expect(await ledger.call("mute_incident", { ...ack, p_until: until })).toEqual({ found: true });
+    const rows = await ledger.db.query(
+      "select acknowledged_by, muted_by, muted_until is not null as muted from payguard.incidents where key = 'triage'",
+    );
+    expect(rows.rows).toEqual([{ acknowledged_by: "ops-alice", muted_by: "ops-alice", muted: true }]);
+    await expect(ledger.call("mute_incident", { ...ack, p_until: T0 })).rejects.toMatchObject({
+      code: "P0001",
+    });
+    expect(await ledger.call("acknowledge_incident", { ...ack, p_key: "nothing" })).toEqual({ found: false });
+  });
 });

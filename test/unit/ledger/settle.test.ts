@@ -42,6 +42,8 @@ function recordingSink(): AlertSink & { raised: IncidentInput[] } {
       return ok(undefined);
     },
     resolve: async () => ok(undefined),
+    acknowledge: async () => ok({ found: true }),
+    mute: async () => ok({ found: true }),
   };
 }
 
