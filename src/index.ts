@@ -18,6 +18,7 @@ export default {
       log("error", "unknown_cron", { cron: controller.cron });
       return;
     }
-    await runJob(name, JOBS[name], getDeps(env), Date.now);
+    // The scheduled time is "now" for the job's decisions; elapsed time is measured on the real clock.
+    await runJob(name, JOBS[name], env, getDeps(env), controller.scheduledTime, Date.now);
   },
 } satisfies ExportedHandler<Env>;
