@@ -119,6 +119,8 @@ export async function checkDueOrders(context: DueContext, nowMs: number): Promis
     const left = budget.left();
     const affordable = Math.floor((left.subrequests - 1) / subrequestsFor("close_then_query"));
     const limit = Math.min(RECONCILE_LEASE_PAGE, left.orders, affordable);
+    // Out of room for even one more order: record why, so the caller can fan the backlog out.
+    if (limit <= 0) budget.take({ orders: 1, subrequests: subrequestsFor("close_then_query") });
     if (limit <= 0 || !budget.take({ orders: 0, subrequests: 1 })) break;
     const leased = await deps.store.leaseDueOrders({ limit, leaseSeconds: RECONCILE_LEASE_SECONDS, nowMs });
     if (!leased.ok) throw new Error(`lease_due_orders: ${leased.error.message}`);

@@ -1,8 +1,9 @@
 /**
- * The scheduled jobs: reconcile every 5 minutes, callback health plus ledger audit hourly, and the daily
- * WeChat Pay bill check.
+ * The scheduled jobs: reconcile every 5 minutes (and its queue fan-out), callback health plus ledger audit
+ * hourly, and the daily WeChat Pay bill check.
  */
 import { auditLedger } from "./audit.ts";
+import { runFanoutShare } from "./fanout.ts";
 import { checkCallbackHealth } from "./health.ts";
 import { runReconcile } from "./reconcile.ts";
 import type { Job, JobName } from "./scheduled.ts";
@@ -17,6 +18,7 @@ const healthAndAudit: Job = async (_env, deps, nowMs) => {
 
 export const JOBS: Record<JobName, Job> = {
   reconcile: (env, deps, nowMs) => runReconcile(env, deps, nowMs),
+  reconcile_fanout: (env, deps, nowMs) => runFanoutShare(env, deps, nowMs),
   health_audit: healthAndAudit,
   wechat_bill: async (_env, deps, nowMs) => ({
     status: "ok",

@@ -1,20 +1,15 @@
 /**
  * The 5-minute reconcile run: the Stripe backfill first (one listing settles many orders), then the due
- * pending orders of every provider. Both share one budget and one limiter per provider; the run reports
- * `partial` when it stopped at a budget or left orders to the next run.
+ * pending orders of every provider. Both share one budget and one limiter per provider; a backlog beyond
+ * the budget is fanned out to the queue. The run reports `partial` when it stopped at a budget or left
+ * orders to the next run.
  */
 import type { Deps } from "../deps.ts";
-import type { Provider } from "../ledger/types.ts";
 import { stripeClientFor } from "../providers/registry.ts";
 import { checkDueOrders } from "./due-orders.ts";
-import { createLimiter, type LimiterClock, realClock } from "./limiter.ts";
-import {
-  createTickBudget,
-  DEFAULT_TICK_LIMITS,
-  STRIPE_REQUESTS_PER_SECOND,
-  type TickLimits,
-  WECHATPAY_REQUESTS_PER_SECOND,
-} from "./limits.ts";
+import { backlogLeft, createLimiters, fanOut, RECONCILE_FANOUT_PARALLEL } from "./fanout.ts";
+import { type LimiterClock, realClock } from "./limiter.ts";
+import { createTickBudget, DEFAULT_TICK_LIMITS, type TickLimits } from "./limits.ts";
 import type { JobOutcome } from "./scheduled.ts";
 import { backfillStripe } from "./stripe-backfill.ts";
 
@@ -26,14 +21,12 @@ export async function runReconcile(
   clock: LimiterClock = realClock,
 ): Promise<JobOutcome> {
   const budget = createTickBudget(limits, clock.now);
-  const limiters: Record<Provider, ReturnType<typeof createLimiter>> = {
-    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, clock),
-    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, clock),
-  };
+  const limiters = createLimiters(clock);
   const stripe = stripeClientFor(deps);
   const backfill = stripe ? await backfillStripe(env, deps, stripe, limiters.stripe, budget, nowMs) : null;
   const due = await checkDueOrders({ env, deps, budget, limiters }, nowMs);
   const stoppedBy = budget.stoppedBy();
+  const fannedOut = backlogLeft(budget) ? await fanOut(env, RECONCILE_FANOUT_PARALLEL) : 0;
   const partial = stoppedBy !== null || due.deferred > 0 || (backfill !== null && !backfill.complete);
   return {
     status: partial ? "partial" : "ok",
@@ -41,6 +34,7 @@ export async function runReconcile(
       ...due,
       backfill,
       stopped_by: stoppedBy,
+      fanned_out: fannedOut,
       calls: { stripe: limiters.stripe.stats(), wechatpay: limiters.wechatpay.stats() },
       budget_left: budget.left(),
     },

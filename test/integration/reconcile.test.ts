@@ -1,4 +1,10 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { getDeps } from "../../src/deps.ts";
+import worker from "../../src/index.ts";
+import { DEFAULT_TICK_LIMITS } from "../../src/reconcile/limits.ts";
+import { runReconcile } from "../../src/reconcile/reconcile.ts";
 import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
 import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import {
@@ -36,7 +42,7 @@ describe("reconcile: paid orders whose callbacks were all dropped", () => {
     wechatPaid.push(...(await dueOrders("wechatpay", 200)));
     stripeAbandoned.push(...(await dueOrders("stripe", 5, { expired: true })));
     wechatAbandoned.push(...(await dueOrders("wechatpay", 5, { expired: true })));
-    [paidAtClose] = await dueOrders("wechatpay", 1, { expired: true });
+    paidAtClose = (await dueOrders("wechatpay", 1, { expired: true }))[0] ?? "";
     // Every webhook and notification is dropped: the scenarios hand them back and nobody delivers them.
     await eachOf(stripePaid, (orderId) => stripeScenario("pay", { orderId }));
     await eachOf(wechatPaid, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
@@ -125,4 +131,36 @@ describe("reconcile: overlapping ticks and 429 storms", () => {
     },
     BIG_TICK_TIMEOUT_MS,
   );
+});
+
+describe("reconcile: fan-out through the queue", () => {
+  beforeAll(seedPackage);
+
+  it("a queue message checks another share of the due orders", async () => {
+    const ids = await dueOrders("wechatpay", 10);
+    await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+    const batch = createMessageBatch("payguard-reconcile", [
+      { id: "m1", timestamp: Date.now(), attempts: 1, body: { kind: "reconcile_due" } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
+    expect(await statuses(ids)).toEqual({ fulfilled: 10 });
+    expect((await lastRun("reconcile_fanout"))?.status).toBe("ok");
+  });
+
+  it("a tick that stops at its order budget queues the rest, and the consumers finish it", async () => {
+    const ids = await dueOrders("wechatpay", 12);
+    await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+    const outcome = await runReconcile(env, getDeps(env), Date.now(), {
+      ...DEFAULT_TICK_LIMITS,
+      ordersMax: 5,
+    });
+    expect(outcome).toMatchObject({ status: "partial", detail: { stopped_by: "orders", fanned_out: 2 } });
+    await vi.waitFor(async () => expect(await statuses(ids)).toEqual({ fulfilled: 12 }), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    expect(new Set(await purchasesPerOrder(ids))).toEqual(new Set([1]));
+  });
 });
