@@ -1,7 +1,8 @@
-/** Worker entry: the HTTP app, the cron router and the Durable Object classes. */
+/** Worker entry: the HTTP app, the cron router, the reconcile queue consumer and the Durable Object classes. */
 import { getDeps } from "./deps.ts";
 import { createApp } from "./http/app.ts";
 import { log } from "./log.ts";
+import { isReconcileMessage } from "./reconcile/fanout.ts";
 import { JOBS } from "./reconcile/jobs.ts";
 import { jobForCron, runJob } from "./reconcile/scheduled.ts";
 
@@ -18,6 +19,21 @@ export default {
       log("error", "unknown_cron", { cron: controller.cron });
       return;
     }
-    await runJob(name, JOBS[name], getDeps(env), Date.now);
+    // The scheduled time is "now" for the job's decisions; elapsed time is measured on the real clock.
+    await runJob(name, JOBS[name], env, getDeps(env), controller.scheduledTime, Date.now);
+  },
+  /** Reconcile fan-out: each message checks another share of the due orders (src/reconcile/fanout.ts). */
+  async queue(batch, env) {
+    const deps = getDeps(env);
+    for (const message of batch.messages) {
+      if (!isReconcileMessage(message.body)) {
+        log("error", "unknown_queue_message", { queue: batch.queue });
+        message.ack();
+        continue;
+      }
+      // A share that failed is not retried by the queue: its orders stay due for the next tick.
+      await runJob("reconcile_fanout", JOBS.reconcile_fanout, env, deps, Date.now(), Date.now);
+      message.ack();
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -21,6 +21,15 @@ export function createCallLog() {
       if (calls.length > CALL_LOG_MAX) calls.shift();
     },
     list: (): readonly ApiCall[] => calls,
+    /** Calls per `METHOD path` (query left out), for tests that count provider calls per endpoint. */
+    counts(): Record<string, number> {
+      const counts: Record<string, number> = {};
+      for (const call of calls) {
+        const key = `${call.method} ${call.path}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+      return counts;
+    },
     clear(): void {
       calls.length = 0;
     },

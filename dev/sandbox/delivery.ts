@@ -220,3 +220,13 @@ export function createDeliveryQueue(options: DeliveryQueueOptions) {
 }
 
 export type DeliveryQueue = ReturnType<typeof createDeliveryQueue>;
+
+/** An event's deliveries so far: any 2xx answer is success; attempts without one are failures. */
+export function deliveryOutcome(
+  log: readonly DeliveryAttempt[],
+  eventId: string,
+): "succeeded" | "failed" | "none" {
+  const attempts = log.filter((entry) => entry.eventId === eventId);
+  if (attempts.length === 0) return "none";
+  return attempts.some((entry) => delivered(entry.status)) ? "succeeded" : "failed";
+}

@@ -7,7 +7,7 @@ import { createApiFaults } from "./api-faults.ts";
 import { createCallLog } from "./calls.ts";
 import { createSandboxClock } from "./clock.ts";
 import { createControl } from "./control.ts";
-import { createDeliveryQueue } from "./delivery.ts";
+import { createDeliveryQueue, deliveryOutcome } from "./delivery.ts";
 import type { Clock } from "./http.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import { createOutbox } from "./outbox.ts";
@@ -58,6 +58,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     random: streams.stream("ids"),
     baseUrl: () => baseUrl,
     deliver: outbox.deliver,
+    deliveryOutcome: (eventId) => deliveryOutcome(queue.log(), eventId),
   });
   if (options.stripeWebhookUrl) stripe.registerEndpoint(options.stripeWebhookUrl);
   const wechat = createWechatSandbox({

@@ -2,7 +2,7 @@
  * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
  * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
  */
-import type { InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
+import type { AuditFinding, InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
 import type { PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
@@ -107,6 +107,7 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       const result = await rpc<OrderRow | null>("record_check", {
         p_order_id: input.orderId,
         p_now: iso(input.nowMs),
+        p_delay_seconds: input.delaySeconds ?? null,
       });
       return mapValue(result, toOrderOrNull);
     },
@@ -179,6 +180,30 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_detail: input.detail,
       });
       return mapValue(result, () => undefined);
+    },
+    getSyncCursor: (name) => rpc<unknown>("get_sync_cursor", { p_name: name }),
+    async setSyncCursor(input) {
+      const result = await rpc<null>("set_sync_cursor", {
+        p_name: input.name,
+        p_value: input.value,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, () => undefined);
+    },
+    auditLedger: (input) => rpc<AuditFinding[]>("audit_ledger", { p_now: iso(input.nowMs) }),
+    repairMissingGrant: (input) =>
+      rpc<{ outcome: "granted" | "noop" }>("repair_missing_grant", {
+        p_order_id: input.orderId,
+        p_now: iso(input.nowMs),
+      }),
+    listOpenIncidentKeys: (prefix) => rpc<string[]>("list_open_incident_keys", { p_prefix: prefix }),
+    async callbackGaps(input) {
+      const result = await rpc<{ count: number; first_order_id: string | null }>("callback_gaps", {
+        p_provider: input.provider,
+        p_since: iso(input.sinceMs),
+        p_delay_seconds: input.delaySeconds,
+      });
+      return mapValue(result, (row) => ({ count: Number(row.count), firstOrderId: row.first_order_id }));
     },
   };
 }

@@ -19,6 +19,7 @@ export type InboxStatus = "new" | "duplicate" | "retry";
 export type InboxFinish = "processed" | "ignored" | "failed";
 
 export interface AuditFinding {
+  /** Known kinds below; newer migrations may add more, which callers handle generically. */
   kind:
     | "balance_mismatch"
     | "fulfilled_without_grant"
@@ -78,7 +79,8 @@ export interface LedgerStore {
     toMs: number;
     orderIds: string[];
   }): StoreResult<Order[]>;
-  recordCheck(input: { orderId: string; nowMs: number }): StoreResult<Order | null>;
+  /** `delaySeconds` overrides the backoff schedule for the next check (a payment in progress). */
+  recordCheck(input: { orderId: string; nowMs: number; delaySeconds?: number }): StoreResult<Order | null>;
   expireOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
   failOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
   flagOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
@@ -115,10 +117,25 @@ export interface LedgerStore {
     job: string;
     startedAtMs: number;
     finishedAtMs: number;
-    status: "ok" | "error";
+    status: JobStatus;
     detail: Record<string, unknown>;
   }): StoreResult<void>;
+  getSyncCursor(name: string): StoreResult<unknown>;
+  setSyncCursor(input: { name: string; value: unknown; nowMs: number }): StoreResult<void>;
+  auditLedger(input: { nowMs: number }): StoreResult<AuditFinding[]>;
+  repairMissingGrant(input: { orderId: string; nowMs: number }): StoreResult<{ outcome: "granted" | "noop" }>;
+  /** Keys of the open incidents whose key starts with `prefix`. */
+  listOpenIncidentKeys(prefix: string): StoreResult<string[]>;
+  /** Orders credited by a re-query at least `delaySeconds` after they were paid: their callback never came. */
+  callbackGaps(input: {
+    provider: Provider;
+    sinceMs: number;
+    delaySeconds: number;
+  }): StoreResult<{ count: number; firstOrderId: string | null }>;
 }
+
+/** ok: all done; partial: stopped at a budget with work left for the next run; error: failed. */
+export type JobStatus = "ok" | "partial" | "error";
 
 export interface TransitionResult {
   outcome: "expired" | "failed" | "needs_review" | "noop";

@@ -1,15 +1,31 @@
 /**
- * The scheduled jobs. Reconcile and the health/audit sweep only record their run until their own
- * modules land; the daily bill job compares WeChat's trade bill with our orders.
+ * The scheduled jobs: reconcile every 5 minutes (and its queue fan-out), callback health plus ledger audit
+ * hourly, and the daily WeChat Pay bill check.
  */
+import { auditLedger } from "./audit.ts";
+import { runFanoutShare } from "./fanout.ts";
+import { checkCallbackHealth } from "./health.ts";
+import { runReconcile } from "./reconcile.ts";
 import type { Job, JobName } from "./scheduled.ts";
 import { checkWechatBill } from "./wechat-bill.ts";
 
-const recordOnly: Job = async () => ({ implemented: false });
+const healthAndAudit: Job = async (_env, deps, nowMs) => {
+  const health = await checkCallbackHealth(deps, nowMs);
+  const audit = await auditLedger(deps, nowMs);
+  const partial = Object.keys(health.unchecked).length > 0;
+  return { status: partial ? "partial" : "ok", detail: { health, audit } };
+};
 
 export const JOBS: Record<JobName, Job> = {
-  reconcile: recordOnly,
-  health_audit: recordOnly,
-  wechat_bill: (deps, nowMs) =>
-    checkWechatBill(deps, { fetch: (input, init) => fetch(input, init), clock: Date.now }, nowMs),
+  reconcile: (env, deps, nowMs) => runReconcile(env, deps, nowMs),
+  reconcile_fanout: (env, deps, nowMs) => runFanoutShare(env, deps, nowMs),
+  health_audit: healthAndAudit,
+  wechat_bill: async (_env, deps, nowMs) => ({
+    status: "ok",
+    detail: await checkWechatBill(
+      deps,
+      { fetch: (input, init) => fetch(input, init), clock: Date.now },
+      nowMs,
+    ),
+  }),
 };

@@ -4,14 +4,20 @@
  * must be safe to run twice at the same time.
  */
 import type { Deps } from "../deps.ts";
+import type { JobStatus } from "../ledger/ports.ts";
 import { log } from "../log.ts";
 
 export const CRON_RECONCILE = "*/5 * * * *";
 export const CRON_HEALTH_AUDIT = "0 * * * *";
 export const CRON_DAILY_BILL = "30 2 * * *";
 
-export type JobName = "reconcile" | "health_audit" | "wechat_bill";
-export type Job = (deps: Deps, nowMs: number) => Promise<Record<string, unknown>>;
+export type JobName = "reconcile" | "health_audit" | "wechat_bill" | "reconcile_fanout";
+/** `partial`: the job stopped at a budget or skipped a check, and the next run picks up the rest. */
+export interface JobOutcome {
+  status: "ok" | "partial";
+  detail: Record<string, unknown>;
+}
+export type Job = (env: Env, deps: Deps, nowMs: number) => Promise<JobOutcome>;
 
 const JOB_FOR_CRON: Record<string, JobName> = {
   [CRON_RECONCILE]: "reconcile",
@@ -26,21 +32,24 @@ export function jobForCron(cron: string): JobName | null {
 export async function runJob(
   name: JobName,
   job: Job,
+  env: Env,
   deps: Deps,
+  nowMs: number,
   clock: () => number,
-): Promise<"ok" | "error"> {
+): Promise<JobStatus> {
   const startedAtMs = clock();
-  let status: "ok" | "error" = "ok";
+  let status: JobStatus;
   let detail: Record<string, unknown>;
   try {
-    detail = await job(deps, startedAtMs);
+    ({ status, detail } = await job(env, deps, nowMs));
   } catch (error) {
     status = "error";
     detail = { error: (error as Error).message };
   }
   const finishedAtMs = clock();
-  log(status === "ok" ? "info" : "error", "job_finished", {
+  log(status === "error" ? "error" : "info", "job_finished", {
     job: name,
+    status,
     ms: finishedAtMs - startedAtMs,
     ...detail,
   });

@@ -37,7 +37,8 @@ create unique index incidents_one_open_per_key on payguard.incidents (key) where
 create table payguard.job_runs (
   id bigint generated always as identity primary key,
   job text not null,
-  status text not null check (status in ('ok', 'error')),
+  -- partial: stopped at a budget (or skipped a provider) with work left for the next run.
+  status text not null check (status in ('ok', 'partial', 'error')),
   started_at timestamptz not null,
   finished_at timestamptz not null,
   detail jsonb not null default '{}'::jsonb

@@ -1,23 +1,28 @@
 -- Non-payment transitions and the reconcile lease. Only a pending order may expire or fail; terminal
 -- states never regress (a payment for an expired order still wins, through apply_payment).
 
-create function payguard.record_check(p_order_id text, p_now timestamptz) returns jsonb
-  language plpgsql security definer set search_path = ''
+-- Records one provider check of a pending order and schedules the next on the reconcile backoff
+-- (1, 2, 5, 10, 20, 30 min, then every 30 min), never later than the order's expiry, so the tick at
+-- expiry closes it at the provider. `p_delay_seconds` overrides the schedule (USERPAYING: check soon).
+create function payguard.record_check(p_order_id text, p_now timestamptz, p_delay_seconds int default null)
+  returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
   o payguard.payment_orders;
-  -- Backoff between provider checks while the customer has not paid yet.
-  backoff_seconds int[] := array[60, 120, 300, 600, 1800, 3600];
+  backoff_seconds int[] := array[60, 120, 300, 600, 1200, 1800];
+  next_at timestamptz;
 begin
   select * into o from payguard.payment_orders where id = p_order_id for update;
   if not found or o.status <> 'pending' then
     return to_jsonb(o);
   end if;
+  next_at := p_now + make_interval(secs => coalesce(p_delay_seconds,
+    backoff_seconds[least(o.check_attempts + 1, array_length(backoff_seconds, 1))]));
+  if o.expires_at > p_now then
+    next_at := least(next_at, o.expires_at);
+  end if;
   update payguard.payment_orders
-     set check_attempts = o.check_attempts + 1, updated_at = p_now,
-         next_check_at = least(
-           p_now + make_interval(secs => backoff_seconds[least(o.check_attempts + 1, array_length(backoff_seconds, 1))]),
-           greatest(o.expires_at + interval '5 minutes', p_now + interval '60 seconds'))
+     set check_attempts = o.check_attempts + 1, updated_at = p_now, next_check_at = next_at
    where id = o.id returning * into o;
   return to_jsonb(o);
 end $$;

@@ -56,7 +56,14 @@ const listEvents: Handler = (context, form) => {
   const query = parseEventsQuery(form, nowSeconds(context));
   if (!query.ok)
     return stripeError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", ...query });
-  const page = pageEvents(context.state.events, query);
+  const success = formString(form.delivery_success);
+  const events =
+    success === undefined
+      ? context.state.events
+      : context.state.events.filter(
+          (event) => (context.deliveryOutcome(event.id) === "succeeded") === (success === "true"),
+        );
+  const page = pageEvents(events, query);
   if ("missingCursor" in page) {
     const id = formString(form[page.missingCursor]) ?? "";
     return missingResource("event", id, page.missingCursor);

@@ -8,7 +8,7 @@ import { expireDueSessions } from "./checkout.ts";
 import { addEndpoint, PAYGUARD_EVENT_TYPES } from "./endpoints.ts";
 import { handleHostedCheckout } from "./hosted.ts";
 import * as scenarios from "./scenarios.ts";
-import { clearStripeState, createStripeState, type StripeContext } from "./state.ts";
+import { clearStripeState, createStripeState, type DeliveryOutcome, type StripeContext } from "./state.ts";
 
 export type { PayInput } from "./scenarios.ts";
 
@@ -19,6 +19,7 @@ export interface StripeSandboxOptions {
   random: Random;
   baseUrl(): string;
   deliver(delivery: QueuedDelivery): void;
+  deliveryOutcome(eventId: string): DeliveryOutcome;
 }
 
 export function createStripeSandbox(options: StripeSandboxOptions) {
@@ -30,6 +31,7 @@ export function createStripeSandbox(options: StripeSandboxOptions) {
     baseUrl: options.baseUrl,
     webhookSecret: options.webhookSecret,
     deliver: options.deliver,
+    deliveryOutcome: options.deliveryOutcome,
   };
   return {
     state,

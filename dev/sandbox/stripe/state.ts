@@ -73,7 +73,12 @@ export interface StripeContext {
   webhookSecret: string;
   /** Hands a signed delivery to the core's delivery queue (or to the test that asked for it). */
   deliver(delivery: QueuedDelivery): void;
+  /** How an event's webhook deliveries went so far (`events.list delivery_success`). */
+  deliveryOutcome(eventId: string): DeliveryOutcome;
 }
+
+/** succeeded: some endpoint answered 2xx; failed: attempted, none did yet; none: never sent anywhere. */
+export type DeliveryOutcome = "succeeded" | "failed" | "none";
 
 export const nowSeconds = (context: StripeContext): number => Math.floor(context.clock() / 1000);
 

@@ -207,3 +207,41 @@ describe("deliveries sent to the registered endpoint", () => {
     expect(receiver.received.length).toBe(before);
   });
 });
+
+describe("events.list delivery_success and per-endpoint call counts", () => {
+  let sandbox: Sandbox;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    sandbox = await startSandbox({ seed: 23, stripeWebhookUrl: receiver.url });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await receiver.close();
+  });
+
+  it("lists failed deliveries with delivery_success=false and delivered ones with true", async () => {
+    const { port } = new URL(sandbox.url);
+    const stripe = new Stripe(sandbox.stripe.secretKey, {
+      host: "127.0.0.1",
+      port: Number(port),
+      protocol: "http",
+    });
+    const delivered = await control(sandbox, "stripe/pay", { orderId: "ord_ds_1" });
+    await fetch(`${sandbox.url}/_control/deliveries?wait=1`);
+    await fetch(`${sandbox.url}/_control/faults`, {
+      method: "POST",
+      body: JSON.stringify({ delivery: { rules: [{ action: "drop" }], attemptsMax: 1 } }),
+    });
+    const dropped = await control(sandbox, "stripe/pay", { orderId: "ord_ds_2" });
+    await fetch(`${sandbox.url}/_control/deliveries?wait=1`);
+    const failing = await stripe.events.list({ delivery_success: false });
+    const succeeded = await stripe.events.list({ delivery_success: true });
+    expect(failing.data.map((e) => e.id)).toEqual(dropped.eventIds);
+    expect(succeeded.data.map((e) => e.id)).toEqual(delivered.eventIds);
+    const { counts } = (await (await fetch(`${sandbox.url}/_control/calls/counts`)).json()) as {
+      counts: Record<string, number>;
+    };
+    expect(counts).toEqual({ "GET /v1/events": 2 });
+  });
+});

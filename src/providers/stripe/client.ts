@@ -28,11 +28,19 @@ export function createStripeClient(config: StripeConfig): Stripe {
   });
 }
 
-export function toInfraError(error: unknown): InfraError {
+/** Stripe's failure as an InfraError, keeping the HTTP status and Retry-After the reconcile limiter reads. */
+export function toInfraError(error: unknown): InfraError & { status: number; retryAfterS?: number } {
   const status = (error as { statusCode?: number }).statusCode ?? 0;
   const code = (error as { code?: string }).code ?? (error as { type?: string }).type ?? "stripe_error";
   const transient = status === 0 || status === 429 || status >= 500;
-  return { kind: transient ? "transient" : "permanent", code, message: (error as Error).message };
+  const retryAfter = Number((error as { headers?: Record<string, string> }).headers?.["retry-after"]);
+  return {
+    kind: transient ? "transient" : "permanent",
+    code,
+    message: (error as Error).message,
+    status,
+    ...(Number.isFinite(retryAfter) && { retryAfterS: retryAfter }),
+  };
 }
 
 export function createStripeProviderApi(stripe: Stripe): ProviderApi {

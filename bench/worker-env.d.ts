@@ -1,0 +1,12 @@
+/**
+ * The worker bindings that the reconcile code reaches, as the Node-side bench provides them (the worker
+ * project types the full `Env` from wrangler.toml; this one only has to fit the in-memory stand-ins).
+ */
+interface Env {
+  ORDER_GUARD: {
+    idFromName(name: string): unknown;
+    // biome-ignore lint/suspicious/noExplicitAny: the Durable Object's RPC result type lives in the worker project
+    get(id: unknown): { settle(...args: unknown[]): Promise<any> };
+  };
+  RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
+}

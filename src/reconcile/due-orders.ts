@@ -1,0 +1,137 @@
+/**
+ * Checks due pending orders at their provider: lease a page (so an overlapping run never works the same
+ * order), ask the provider through its limiter, and settle what it says through the order's OrderGuard.
+ * At expiry the order is closed at the provider first and asked once more, so a payment that landed
+ * before the close is credited, never expired.
+ */
+import type { Deps } from "../deps.ts";
+import { settleOrder } from "../guard/settle-order.ts";
+import type { ProviderApi } from "../ledger/ports.ts";
+import { err, type InfraError, type Result } from "../ledger/result.ts";
+import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
+import { log } from "../log.ts";
+import { providerApiFor } from "../providers/registry.ts";
+import type { CallOutcome, Limiter } from "./limiter.ts";
+import {
+  RECONCILE_CONCURRENCY,
+  RECONCILE_LEASE_PAGE,
+  RECONCILE_LEASE_SECONDS,
+  type TickBudget,
+} from "./limits.ts";
+import { decide, type OrderStep, pool, stepFor, subrequestsFor } from "./plan.ts";
+
+export interface DueStats {
+  scanned: number;
+  settled: number;
+  expired: number;
+  failed: number;
+  rechecked: number;
+  /** Left for the next run: the provider kept answering 429, or a transient error. */
+  deferred: number;
+  errors: number;
+}
+
+export interface DueContext {
+  env: Env;
+  deps: Deps;
+  budget: TickBudget;
+  limiters: Record<Provider, Limiter>;
+}
+
+const emptyStats = (): DueStats => ({
+  scanned: 0,
+  settled: 0,
+  expired: 0,
+  failed: 0,
+  rechecked: 0,
+  deferred: 0,
+  errors: 0,
+});
+
+/** A provider answer as the limiter sees it: a 429 (with its Retry-After) or anything else. */
+function asOutcome<T>(result: Result<T, InfraError>): CallOutcome<Result<T, InfraError>> {
+  const error = result.ok ? null : (result.error as InfraError & { status?: number; retryAfterS?: number });
+  if (error?.status === 429) return { rateLimited: true, retryAfterS: error.retryAfterS };
+  return { rateLimited: false, value: result };
+}
+
+const SETTLED_OUTCOMES = new Set(["fulfilled", "created_from_metadata", "late_payment"]);
+
+async function askProvider(
+  api: ProviderApi,
+  limiter: Limiter,
+  order: Order,
+  step: OrderStep,
+  nowMs: number,
+): Promise<"deferred" | Result<PaymentFact, InfraError>> {
+  if (step === "close_then_query") {
+    const closed = await limiter.call(async () => asOutcome(await api.closeOrder(order, nowMs)));
+    if (!closed.ok) return "deferred";
+    // A permanent refusal (already paid, session no longer open) is answered by the query below.
+    if (!closed.value.ok && closed.value.error.kind === "transient") return err(closed.value.error);
+  }
+  const queried = await limiter.call(async () => asOutcome(await api.queryOrder(order, nowMs)));
+  return queried.ok ? queried.value : "deferred";
+}
+
+async function checkOrder(context: DueContext, order: Order, nowMs: number, stats: DueStats) {
+  const { env, deps } = context;
+  const api = providerApiFor(deps, order.provider);
+  if (!api) {
+    stats.errors += 1;
+    log("error", "reconcile_provider_disabled", { order_id: order.id, provider: order.provider });
+    return;
+  }
+  const step = stepFor(order, nowMs);
+  const answer = await askProvider(api, context.limiters[order.provider], order, step, nowMs);
+  if (answer === "deferred") {
+    stats.deferred += 1;
+    return;
+  }
+  if (!answer.ok) {
+    stats[answer.error.kind === "transient" ? "deferred" : "errors"] += 1;
+    log("warn", "reconcile_query_failed", { order_id: order.id, code: answer.error.code });
+    return;
+  }
+  const decision = decide(answer.value, step);
+  if (decision.kind === "recheck") {
+    const checked = await deps.store.recordCheck({ orderId: order.id, nowMs });
+    stats[checked.ok ? "rechecked" : "errors"] += 1;
+    return;
+  }
+  const settled = await settleOrder(env, decision.fact, "reconcile", nowMs);
+  if (!settled.ok) {
+    stats.errors += 1;
+    log("error", "reconcile_settle_failed", { order_id: order.id, error: settled.error.message });
+    return;
+  }
+  const outcome = settled.value.outcome;
+  if (SETTLED_OUTCOMES.has(outcome)) stats.settled += 1;
+  else if (outcome === "expired") stats.expired += 1;
+  else if (outcome === "failed") stats.failed += 1;
+}
+
+/** Leases and checks due orders page by page until none is due or a budget runs out. */
+export async function checkDueOrders(context: DueContext, nowMs: number): Promise<DueStats> {
+  const stats = emptyStats();
+  const { budget, deps } = context;
+  for (;;) {
+    const left = budget.left();
+    const affordable = Math.floor((left.subrequests - 1) / subrequestsFor("close_then_query"));
+    const limit = Math.min(RECONCILE_LEASE_PAGE, left.orders, affordable);
+    // Out of room for even one more order: record why, so the caller can fan the backlog out.
+    if (limit <= 0) budget.take({ orders: 1, subrequests: subrequestsFor("close_then_query") });
+    if (limit <= 0 || !budget.take({ orders: 0, subrequests: 1 })) break;
+    const leased = await deps.store.leaseDueOrders({ limit, leaseSeconds: RECONCILE_LEASE_SECONDS, nowMs });
+    if (!leased.ok) throw new Error(`lease_due_orders: ${leased.error.message}`);
+    if (leased.value.length === 0) break;
+    await pool(leased.value, RECONCILE_CONCURRENCY, async (order) => {
+      if (!budget.take({ orders: 1, subrequests: subrequestsFor(stepFor(order, nowMs)) })) return false;
+      stats.scanned += 1;
+      await checkOrder(context, order, nowMs, stats);
+      return true;
+    });
+    if (budget.stoppedBy()) break;
+  }
+  return stats;
+}

@@ -1,0 +1,74 @@
+/**
+ * Fan-out for a backlog one invocation cannot check within Cloudflare's limits (10,000 subrequests per
+ * invocation): the cron tick that stops at its order or subrequest budget queues a few messages, and each
+ * queue consumer invocation checks more due orders with its own budget, queueing one follow-up while
+ * orders remain. Leases keep parallel consumers off each other's orders.
+ */
+import type { Deps } from "../deps.ts";
+import type { Provider } from "../ledger/types.ts";
+import { checkDueOrders } from "./due-orders.ts";
+import { createLimiter, type LimiterClock, realClock } from "./limiter.ts";
+import {
+  createTickBudget,
+  DEFAULT_TICK_LIMITS,
+  STRIPE_REQUESTS_PER_SECOND,
+  type TickBudget,
+  type TickLimits,
+  WECHATPAY_REQUESTS_PER_SECOND,
+} from "./limits.ts";
+import type { JobOutcome } from "./scheduled.ts";
+
+/** Consumers started at once by a tick; each runs its own limiters, so the provider rate multiplies by this. */
+export const RECONCILE_FANOUT_PARALLEL = 2;
+
+export interface ReconcileMessage {
+  kind: "reconcile_due";
+}
+
+export function isReconcileMessage(body: unknown): body is ReconcileMessage {
+  return (body as { kind?: unknown } | null)?.kind === "reconcile_due";
+}
+
+/** True when the run stopped for lack of budget (not wall time or an empty queue): more may be due. */
+export function backlogLeft(budget: TickBudget): boolean {
+  const stopped = budget.stoppedBy();
+  return stopped === "orders" || stopped === "subrequests";
+}
+
+export async function fanOut(env: Env, messages: number): Promise<number> {
+  if (messages <= 0) return 0;
+  const body: ReconcileMessage = { kind: "reconcile_due" };
+  await env.RECONCILE_QUEUE.sendBatch(Array.from({ length: messages }, () => ({ body })));
+  return messages;
+}
+
+export function createLimiters(clock: LimiterClock): Record<Provider, ReturnType<typeof createLimiter>> {
+  return {
+    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, clock),
+    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, clock),
+  };
+}
+
+/** One queue message: check due orders with a fresh budget; queue a follow-up if the backlog remains. */
+export async function runFanoutShare(
+  env: Env,
+  deps: Deps,
+  nowMs: number,
+  limits: TickLimits = DEFAULT_TICK_LIMITS,
+  clock: LimiterClock = realClock,
+): Promise<JobOutcome> {
+  const budget = createTickBudget(limits, clock.now);
+  const limiters = createLimiters(clock);
+  const due = await checkDueOrders({ env, deps, budget, limiters }, nowMs);
+  const followUp = backlogLeft(budget) ? await fanOut(env, 1) : 0;
+  return {
+    status: budget.stoppedBy() || due.deferred > 0 ? "partial" : "ok",
+    detail: {
+      ...due,
+      stopped_by: budget.stoppedBy(),
+      fanned_out: followUp,
+      calls: { stripe: limiters.stripe.stats(), wechatpay: limiters.wechatpay.stats() },
+      budget_left: budget.left(),
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Pure decisions of the reconcile run: what to do with a due order, and what a provider's answer means
+ * for it. No I/O and no clock: `nowMs` is passed in.
+ */
+import type { Order, PaymentFact } from "../ledger/types.ts";
+
+/** Before expiry: ask. At expiry: close at the provider first, ask once more, then expire here. */
+export type OrderStep = "query" | "close_then_query";
+
+export type Decision =
+  | { kind: "settle"; fact: PaymentFact }
+  /** Still unpaid and not expired: the next check follows the backoff schedule. */
+  | { kind: "recheck" };
+
+export function stepFor(order: Pick<Order, "expiresAtMs">, nowMs: number): OrderStep {
+  return order.expiresAtMs <= nowMs ? "close_then_query" : "query";
+}
+
+/**
+ * Subrequests one order costs at most: provider calls, plus the settle (Durable Object call and its
+ * Supabase RPC) or the `record_check` RPC.
+ */
+export function subrequestsFor(step: OrderStep): number {
+  return step === "close_then_query" ? 4 : 3;
+}
+
+/**
+ * A paid answer after a close means the payment landed before the close took effect: it is settled,
+ * never expired. An unpaid answer after a close is final: the provider will not take the payment now.
+ */
+export function decide(fact: PaymentFact, step: OrderStep): Decision {
+  if (fact.kind !== "pending") return { kind: "settle", fact };
+  if (step === "close_then_query")
+    return { kind: "settle", fact: { kind: "expired", provider: fact.provider, orderId: fact.orderId } };
+  return { kind: "recheck" };
+}
+
+/** Splits `items` into groups of `size`, keeping their order. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}
+
+/** Runs `work` over `items` with at most `concurrency` at a time; stops starting new ones once it answers false. */
+export async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<boolean>,
+): Promise<void> {
+  let next = 0;
+  let stop = false;
+  const lane = async () => {
+    while (!stop && next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      if (!(await work(item))) stop = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+}

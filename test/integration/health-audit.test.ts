@@ -1,0 +1,117 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getDeps } from "../../src/deps.ts";
+import { stripeClientFor } from "../../src/providers/registry.ts";
+import { STRIPE_EVENT_TYPES } from "../../src/providers/stripe/event-types.ts";
+import { checkCallbackHealth } from "../../src/reconcile/health.ts";
+import { CRON_HEALTH_AUDIT, CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
+import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import { dueOrders, runCron } from "../support/worker/reconcile.ts";
+import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
+import { wechatScenario } from "../support/worker/wechat.ts";
+
+const HOUR_MS = 3600_000;
+const ENDPOINT_URL = "https://payguard.test/webhooks/stripe";
+
+const incidents = (key: string) =>
+  sql<{ status: string }>("select status from payguard.incidents where key = $1 order by id", [key]);
+
+describe("hourly callback health", () => {
+  beforeAll(seedPackage);
+
+  it("a localhost notify URL opens one incident, which resolves once the URL is fixed", async () => {
+    const deps = getDeps(env);
+    const broken = { ...deps, config: { ...deps.config, publicBaseUrl: "http://localhost:8787" } };
+    await checkCallbackHealth(broken, Date.now());
+    await checkCallbackHealth(broken, Date.now());
+    expect(await incidents("callback_health:config")).toEqual([{ status: "open" }]);
+    await checkCallbackHealth(
+      { ...deps, config: { ...deps.config, publicBaseUrl: "https://pay.example.com" } },
+      Date.now(),
+    );
+    expect(await incidents("callback_health:config")).toEqual([{ status: "resolved" }]);
+  });
+
+  it("a disabled Stripe endpoint and failing Stripe deliveries each open one incident, resolved once fixed", async () => {
+    const stripe = stripeClientFor(getDeps(env));
+    if (!stripe) throw new Error("stripe is configured in tests");
+    const endpoint = await stripe.webhookEndpoints.create({
+      url: ENDPOINT_URL,
+      enabled_events: [...STRIPE_EVENT_TYPES],
+    });
+    try {
+      await stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
+      await runCron(CRON_HEALTH_AUDIT);
+      expect(await incidents("callback_health:stripe_endpoint")).toEqual([{ status: "open" }]);
+      await stripe.webhookEndpoints.update(endpoint.id, { disabled: false });
+      // Sent to the endpoint, which nothing answers: Stripe records the delivery as failed.
+      const orderId = await createOrder(crypto.randomUUID());
+      await sandbox("stripe/pay", { orderId });
+      await sandbox("deliveries?wait=1");
+      await runCron(CRON_HEALTH_AUDIT);
+      await runCron(CRON_HEALTH_AUDIT);
+      expect(await incidents("callback_health:stripe_endpoint")).toEqual([{ status: "resolved" }]);
+      expect(await incidents("callback_health:stripe_delivery")).toEqual([{ status: "open" }]);
+      // An hour with no failing delivery resolves it.
+      await runCron(CRON_HEALTH_AUDIT, Date.now() + 2 * HOUR_MS);
+      expect(await incidents("callback_health:stripe_delivery")).toEqual([{ status: "resolved" }]);
+    } finally {
+      await stripe.webhookEndpoints.del(endpoint.id);
+    }
+  });
+
+  it("WeChat payments found only by re-query open one incident, resolved after an hour without", async () => {
+    const [orderId] = await dueOrders("wechatpay", 1);
+    const { nowMs } = await sandbox<{ nowMs: number }>("clock");
+    await sandbox("clock", { setMs: nowMs - 20 * 60_000 });
+    try {
+      await wechatScenario("pay", { orderId, amountMinor: 990 });
+    } finally {
+      await sandbox("clock", { setMs: Date.now() });
+    }
+    await runCron(CRON_RECONCILE);
+    await runCron(CRON_HEALTH_AUDIT);
+    const [incident] = await sql<{ status: string; summary: string }>(
+      "select status, summary from payguard.incidents where key = 'callback_health:wechat_notify' order by id desc limit 1",
+    );
+    expect(incident?.status).toBe("open");
+    expect(incident?.summary).toContain("WeChat notifications are not arriving");
+    await runCron(CRON_HEALTH_AUDIT, Date.now() + 2 * HOUR_MS);
+    expect(
+      await sql(
+        "select 1 from payguard.incidents where key = 'callback_health:wechat_notify' and status = 'open'",
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe("hourly ledger audit", () => {
+  beforeAll(seedPackage);
+
+  it("drift and a fulfilled order without its grant open incidents; the grant is repaired, drift waits for an operator", async () => {
+    const userId = crypto.randomUUID();
+    const orderId = await createOrder(userId);
+    await sql(
+      `update payguard.payment_orders set status = 'fulfilled', payment_ref = 'cs_lost_grant', paid_at = now()
+        where id = $1`,
+      [orderId],
+    );
+    const drifted = crypto.randomUUID();
+    await sql("insert into payguard.credit_balances (user_id, credits, updated_at) values ($1, 7, now())", [
+      drifted,
+    ]);
+
+    await runCron(CRON_HEALTH_AUDIT);
+    expect(await incidents(`audit:fulfilled_without_grant:${orderId}`)).toEqual([{ status: "resolved" }]);
+    expect((await ledgerOf(userId)).rows).toEqual([{ kind: "purchase", credits: 100 }]);
+    expect(await incidents(`audit:balance_mismatch:${drifted}`)).toEqual([{ status: "open" }]);
+
+    await runCron(CRON_HEALTH_AUDIT);
+    expect(await incidents(`audit:balance_mismatch:${drifted}`)).toEqual([{ status: "open" }]);
+    expect((await ledgerOf(userId)).rows).toHaveLength(1);
+
+    await sql("select payguard.repair_balance($1::uuid, now())", [drifted]);
+    await runCron(CRON_HEALTH_AUDIT);
+    expect(await incidents(`audit:balance_mismatch:${drifted}`)).toEqual([{ status: "resolved" }]);
+  });
+});

@@ -1,0 +1,166 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { getDeps } from "../../src/deps.ts";
+import worker from "../../src/index.ts";
+import { DEFAULT_TICK_LIMITS } from "../../src/reconcile/limits.ts";
+import { runReconcile } from "../../src/reconcile/reconcile.ts";
+import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
+import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import {
+  callsByOrder,
+  callsFor,
+  dueOrders,
+  eachOf,
+  lastRun,
+  purchasesPerOrder,
+  runCron,
+  startStripeCursorNow,
+  statuses,
+} from "../support/worker/reconcile.ts";
+import { stripeScenario } from "../support/worker/stripe.ts";
+import { wechatScenario } from "../support/worker/wechat.ts";
+
+const BIG_TICK_TIMEOUT_MS = 90_000;
+const queries = (calls: { method: string; path: string }[]) =>
+  calls.filter(
+    (c) =>
+      c.method === "GET" && (c.path.includes("/out-trade-no/") || c.path.includes("/checkout/sessions/")),
+  );
+
+describe("reconcile: paid orders whose callbacks were all dropped", () => {
+  const stripePaid: string[] = [];
+  const wechatPaid: string[] = [];
+  const stripeAbandoned: string[] = [];
+  const wechatAbandoned: string[] = [];
+  let paidAtClose = "";
+
+  beforeAll(async () => {
+    await seedPackage();
+    await startStripeCursorNow();
+    stripePaid.push(...(await dueOrders("stripe", 200)));
+    wechatPaid.push(...(await dueOrders("wechatpay", 200)));
+    stripeAbandoned.push(...(await dueOrders("stripe", 5, { expired: true })));
+    wechatAbandoned.push(...(await dueOrders("wechatpay", 5, { expired: true })));
+    paidAtClose = (await dueOrders("wechatpay", 1, { expired: true }))[0] ?? "";
+    // Every webhook and notification is dropped: the scenarios hand them back and nobody delivers them.
+    await eachOf(stripePaid, (orderId) => stripeScenario("pay", { orderId }));
+    await eachOf(wechatPaid, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+    await eachOf(stripeAbandoned, async (orderId) => {
+      const { sessionId } = await sandbox<{ sessionId: string }>("stripe/abandon", { orderId });
+      await sql("update payguard.payment_orders set provider_ref = $2 where id = $1", [orderId, sessionId]);
+    });
+    // The WeChat abandoned orders were never opened at WeChat: close and query answer ORDER_NOT_EXIST.
+    // Past its expiry here and paid at WeChat just before the run closes it.
+    await wechatScenario("pay", { orderId: paidAtClose, amountMinor: 990 });
+  }, BIG_TICK_TIMEOUT_MS);
+
+  it(
+    "credits all 400 paid orders exactly once in one tick, and closes and expires the abandoned ones",
+    async () => {
+      await runCron(CRON_RECONCILE);
+      expect(await statuses([...stripePaid, ...wechatPaid])).toEqual({ fulfilled: 400 });
+      expect(new Set(await purchasesPerOrder([...stripePaid, ...wechatPaid]))).toEqual(new Set([1]));
+      expect(await statuses([...stripeAbandoned, ...wechatAbandoned])).toEqual({ expired: 10 });
+      for (const [orderId, calls] of await callsByOrder(wechatAbandoned)) {
+        const steps = calls.map(
+          (c) => `${c.method} ${c.path.endsWith("/close") ? "close" : "query"} ${c.status}`,
+        );
+        expect(steps, orderId).toEqual(["POST close 404", "GET query 404"]);
+      }
+      const sessions = await sql<{ provider_ref: string }>(
+        "select provider_ref from payguard.payment_orders where id = any($1)",
+        [stripeAbandoned],
+      );
+      for (const { provider_ref } of sessions) {
+        const calls = await callsFor(provider_ref);
+        expect(calls.map((c) => c.method)).toEqual(["POST", "GET"]);
+      }
+      const run = await lastRun("reconcile");
+      expect(run?.status).toBe("ok");
+      expect(run?.detail).toMatchObject({ settled: 201, expired: 10 });
+    },
+    BIG_TICK_TIMEOUT_MS,
+  );
+
+  it("fulfils an order paid between the close call and the expiry", async () => {
+    expect(await statuses([paidAtClose])).toEqual({ fulfilled: 1 });
+    expect(await purchasesPerOrder([paidAtClose])).toEqual([1]);
+    const calls = await callsFor(`/${paidAtClose}`);
+    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(["POST 400", "GET 200"]);
+  });
+
+  it("a repeated tick asks no provider about these orders again and credits nothing twice", async () => {
+    const before = await callsByOrder([...wechatPaid, ...wechatAbandoned]);
+    await runCron(CRON_RECONCILE);
+    const after = await callsByOrder([...wechatPaid, ...wechatAbandoned]);
+    for (const [orderId, calls] of after) expect(calls.length, orderId).toBe(before.get(orderId)?.length);
+    expect(new Set(await purchasesPerOrder([...stripePaid, ...wechatPaid]))).toEqual(new Set([1]));
+  });
+});
+
+describe("reconcile: overlapping ticks and 429 storms", () => {
+  beforeAll(seedPackage);
+
+  it("two overlapping ticks query each due order once", async () => {
+    const ids = await dueOrders("wechatpay", 30);
+    await Promise.all([runCron(CRON_RECONCILE), runCron(CRON_RECONCILE)]);
+    for (const [orderId, calls] of await callsByOrder(ids)) expect(queries(calls).length, orderId).toBe(1);
+    expect(await statuses(ids)).toEqual({ pending: 30 });
+  });
+
+  it(
+    "a 429 storm slows a tick without failing it; the rest is checked on the next tick",
+    async () => {
+      const ids = await dueOrders("wechatpay", 20);
+      await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+      await sandbox("faults", { api: [{ kind: "429", retryAfterS: 1, count: 45, pathPrefix: "/v3/pay/" }] });
+      try {
+        await runCron(CRON_RECONCILE);
+      } finally {
+        await sandbox("faults", { api: [] });
+      }
+      const stormRun = await lastRun("reconcile");
+      expect(stormRun?.status).not.toBe("error");
+      const limited = (await callsByOrder(ids)).values();
+      expect([...limited].flat().filter((c) => c.status === 429).length).toBeGreaterThan(0);
+      // Whatever the storm deferred is due again once its lease ends, before the next 5-minute tick.
+      await runCron(CRON_RECONCILE, Date.now() + 5 * 60_000);
+      expect(await statuses(ids)).toEqual({ fulfilled: 20 });
+      expect(new Set(await purchasesPerOrder(ids))).toEqual(new Set([1]));
+    },
+    BIG_TICK_TIMEOUT_MS,
+  );
+});
+
+describe("reconcile: fan-out through the queue", () => {
+  beforeAll(seedPackage);
+
+  it("a queue message checks another share of the due orders", async () => {
+    const ids = await dueOrders("wechatpay", 10);
+    await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+    const batch = createMessageBatch("payguard-reconcile", [
+      { id: "m1", timestamp: Date.now(), attempts: 1, body: { kind: "reconcile_due" } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
+    expect(await statuses(ids)).toEqual({ fulfilled: 10 });
+    expect((await lastRun("reconcile_fanout"))?.status).toBe("ok");
+  });
+
+  it("a tick that stops at its order budget queues the rest, and the consumers finish it", async () => {
+    const ids = await dueOrders("wechatpay", 12);
+    await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
+    const outcome = await runReconcile(env, getDeps(env), Date.now(), {
+      ...DEFAULT_TICK_LIMITS,
+      ordersMax: 5,
+    });
+    expect(outcome).toMatchObject({ status: "partial", detail: { stopped_by: "orders", fanned_out: 2 } });
+    await vi.waitFor(async () => expect(await statuses(ids)).toEqual({ fulfilled: 12 }), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    expect(new Set(await purchasesPerOrder(ids))).toEqual(new Set([1]));
+  });
+});
