@@ -45,7 +45,11 @@ export function compose(
   const [first] = notices;
   if (!first) throw new Error("compose needs at least one notice");
   if (notices.length === 1)
-    return { title: titleFor(notices, language), lines: noticeLines(first, language, publicBaseUrl, markup), taken: 1 };
+    return {
+      title: titleFor(notices, language),
+      lines: noticeLines(first, language, publicBaseUrl, markup),
+      taken: 1,
+    };
   const budget = maxBytes - DIGEST_HEADER_RESERVE_BYTES;
   const lines: string[] = [];
   let used = 0;

@@ -2,8 +2,9 @@
  * Pure text for alert messages: what happened, who and how much is affected, what to do, and where to look,
  * in English or Chinese. Channel payloads (src/alerts/channels/*) only wrap these lines.
  */
-import type { AlertLanguage } from "./settings.ts";
+
 import type { Notice, Severity } from "./notice.ts";
+import type { AlertLanguage } from "./settings.ts";
 
 /** Markdown differences between channels: Slack mrkdwn vs DingTalk / WeCom markdown. */
 export interface Markup {

@@ -51,7 +51,9 @@ export async function postJson(url: string, payload: unknown): Promise<Response 
 }
 
 /** DingTalk and WeCom answer HTTP 200 with `{errcode, errmsg}`; anything else is transient. */
-export async function readErrcode(response: Response): Promise<{ errcode: number; errmsg: string } | SendOutcome> {
+export async function readErrcode(
+  response: Response,
+): Promise<{ errcode: number; errmsg: string } | SendOutcome> {
   if (!response.ok) return { kind: "retry", reason: `http ${response.status}`, afterMs: null };
   const body = (await response.json().catch(() => null)) as { errcode?: unknown; errmsg?: unknown } | null;
   if (typeof body?.errcode !== "number") return { kind: "retry", reason: "unreadable answer", afterMs: null };
