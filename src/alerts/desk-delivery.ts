@@ -155,7 +155,7 @@ export async function deliverChannel(
       (queueMessage(sql, channel, publicBaseUrl, nowMs) ? nextQueued(sql, channel.name) : null);
     if (!message || message.next_at > nowMs) return;
     const attempts = message.attempts + 1;
-    const outcome = await SENDERS[channel.name].sender.send(channel, JSON.parse(message.payload), nowMs);
+    const outcome = await SENDERS[channel.name].sender.send(channel, JSON.parse(message.payload));
     record(sql, channel, fingerprint, message.id, attempts, outcome, nowMs);
     if (outcome.kind !== "sent") return;
   }

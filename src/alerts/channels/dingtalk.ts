@@ -1,6 +1,8 @@
 /**
  * DingTalk custom robot with signing ("加签"): sign = base64(HMAC-SHA256(secret, `${ms}\n${secret}`)),
  * handed raw to URLSearchParams so it is URL-encoded exactly once. HTTP 200 always; `errcode` decides.
+ * The signature's timestamp is checked against DingTalk's own clock (±1 h), so it is the wall clock at
+ * the moment of sending, not the desk's scheduling time.
  */
 import type { Composed } from "../compose.ts";
 import { MARKDOWN } from "../message.ts";
@@ -41,8 +43,8 @@ export const dingtalkSender: Sender = {
       at: { atMobiles: channel.atMobiles, isAtAll: false },
     };
   },
-  async send(channel, payload, nowMs) {
-    const url = await dingtalkSignedUrl(channel.url, channel.secret ?? "", nowMs);
+  async send(channel, payload) {
+    const url = await dingtalkSignedUrl(channel.url, channel.secret ?? "", Date.now());
     const response = await postJson(url, payload);
     if (!(response instanceof Response)) return response;
     const answer = await readErrcode(response);

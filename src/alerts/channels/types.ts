@@ -33,7 +33,7 @@ export const ALERT_SEND_TIMEOUT_MS = 10_000;
 export interface Sender {
   /** The JSON body for this channel (stored before the first attempt). */
   payload(composed: Composed, channel: ChannelSettings): unknown;
-  send(channel: ChannelSettings, payload: unknown, nowMs: number): Promise<SendOutcome>;
+  send(channel: ChannelSettings, payload: unknown): Promise<SendOutcome>;
 }
 
 /** POSTs JSON; a network failure or timeout comes back as a retry outcome, never a throw. */
