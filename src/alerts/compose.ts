@@ -15,7 +15,7 @@ export interface Composed {
 }
 
 /** Room kept for the digest title and a channel's extras (DingTalk @mentions). */
-const DIGEST_HEADER_RESERVE_BYTES = 400;
+const DIGEST_HEADER_RESERVE_BYTES = 300;
 const encoder = new TextEncoder();
 
 export const byteLength = (text: string): number => encoder.encode(text).length;

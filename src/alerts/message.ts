@@ -141,8 +141,8 @@ const shorten = (text: string): string =>
 /** One line per incident in a digest (a storm): short, but every incident keeps its link. */
 export function digestLine(notice: Notice, language: AlertLanguage, base: string, markup: Markup): string {
   const words = WORDS[language];
-  const label = `${words.severity[notice.severity]} · ${words.event[notice.event]}`;
-  return `- ${SEVERITY_ICON[notice.severity]} ${label}: ${shorten(notice.summary)} ${markup.link(incidentUrl(base, notice.key), notice.key)}`;
+  const label = `${words.severity[notice.severity]}·${words.event[notice.event]}`;
+  return `- ${SEVERITY_ICON[notice.severity]} ${markup.link(incidentUrl(base, notice.key), label)} ${shorten(notice.summary)}`;
 }
 
 export function digestTitle(notices: readonly Notice[], language: AlertLanguage): string {
