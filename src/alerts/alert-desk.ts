@@ -26,7 +26,7 @@ import {
   recordResolve,
 } from "./desk-incidents.ts";
 import { answerFor, drain, journal, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
-import { createTables, type MirrorOp, pendingCount } from "./desk-tables.ts";
+import { createTables, type MirrorOp, pendingCount, pruneHistory } from "./desk-tables.ts";
 import { isSeverity } from "./notice.ts";
 import type { AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
 
@@ -119,6 +119,7 @@ export class AlertDesk extends DurableObject<Env> {
   async tick(nowMs: number): Promise<DeskStatus> {
     await this.inMirrorQueue(() => drain(this.sql, getDeps(this.env).store, nowMs));
     queueReminders(this.sql, nowMs, this.settings.reminderIntervalMs, this.channelNames());
+    pruneHistory(this.sql, nowMs);
     await this.inDeliveryQueue(() => this.deliverAll(nowMs));
     await this.schedule(nowMs);
     return this.status();

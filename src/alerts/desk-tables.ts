@@ -167,3 +167,12 @@ export function nextQueued(sql: SqlStorage, channel: ChannelName): MessageRow | 
 export function pendingCount(sql: SqlStorage, channel: ChannelName): number {
   return sql.exec<{ n: number }>("select count(*) as n from pending where channel = ?", channel).one().n;
 }
+
+/** Sent messages and resolved incidents are kept this long for status and the resolved message's history. */
+export const DESK_HISTORY_KEPT_MS = 7 * 24 * 60 * 60_000;
+
+export function pruneHistory(sql: SqlStorage, nowMs: number): void {
+  const before = nowMs - DESK_HISTORY_KEPT_MS;
+  sql.exec("delete from messages where status = 'sent' and sent_at < ?", before);
+  sql.exec("delete from incidents where status = 'resolved' and resolved_at < ?", before);
+}

@@ -121,11 +121,11 @@ describe("AlertDesk: open → reminder → worsened → resolved under an inject
     expect(
       dingtalk.map((text) => ["新事件", "仍未处理", "升级", "已恢复"].find((word) => text.includes(word))),
     ).toEqual(["新事件", "仍未处理", "升级", "已恢复"]);
-    const [row] = await sql<{ status: string; occurrences: number }>(
-      "select status, occurrences from payguard.incidents where key = $1",
+    const [row] = await sql<{ status: string; severity: string; occurrences: number }>(
+      "select status, severity, occurrences from payguard.incidents where key = $1",
       [key],
     );
-    expect(row).toEqual({ status: "resolved", occurrences: 3 });
+    expect(row).toEqual({ status: "resolved", severity: "critical", occurrences: 3 });
   });
 
   it("sends no reminder for an acknowledged incident, and none for a muted one until the mute ends", async () => {
