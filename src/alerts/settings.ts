@@ -6,8 +6,6 @@
 export type AlertLanguage = "en" | "zh";
 export type ChannelName = "slack" | "dingtalk" | "wecom";
 
-export const CHANNEL_NAMES: readonly ChannelName[] = ["slack", "dingtalk", "wecom"];
-
 export interface ChannelSettings {
   name: ChannelName;
   /** The webhook URL; it carries the channel's token, so it is never logged. */

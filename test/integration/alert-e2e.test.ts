@@ -58,7 +58,7 @@ async function messagesAbout(fragment: string) {
 describe("alerts end to end", () => {
   it("a payment for an unknown order reaches all three receivers once, even when Stripe redelivers", async () => {
     const orderId = `ord_missing_${crypto.randomUUID()}`;
-    const { eventIds, deliveries } = await stripeScenario("pay", {
+    const { deliveries } = await stripeScenario("pay", {
       orderId,
       amountMinor: 1999,
       currency: "usd",
