@@ -9,4 +9,8 @@ interface Env {
     get(id: unknown): { settle(...args: unknown[]): Promise<any> };
   };
   RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
+  ALERT_DESK: {
+    idFromName(name: string): unknown;
+    get(id: unknown): import("../src/ledger/ports.ts").AlertSink;
+  };
 }

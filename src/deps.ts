@@ -4,7 +4,7 @@
  * service-role key.
  */
 import { createClient } from "@supabase/supabase-js";
-import { createStoreAlertSink } from "./alerts/store-sink.ts";
+import { createDeskAlertSink } from "./alerts/desk-sink.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
 import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
@@ -30,7 +30,7 @@ export function getDeps(env: Env): Deps {
     db: { schema: PAYGUARD_SCHEMA },
   });
   const store = createSupabaseLedgerStore(client);
-  const deps = { config, store, alerts: createStoreAlertSink(store) };
+  const deps = { config, store, alerts: createDeskAlertSink(env.ALERT_DESK) };
   built.set(env, deps);
   return deps;
 }

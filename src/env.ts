@@ -3,6 +3,7 @@
  * slice of `Config`, never raw `env`. A missing or invalid variable is reported by name at the first
  * request, so a misconfigured deployment fails loudly instead of silently dropping payments.
  */
+import { type AlertSettings, parseAlertSettings } from "./alerts/settings.ts";
 import type { Provider } from "./ledger/types.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
@@ -22,12 +23,8 @@ export interface Config {
   providers: Provider[];
   stripe: StripeConfig | null;
   wechat: WechatConfig | null;
-  alerts: {
-    slackWebhookUrl: string | null;
-    dingtalkWebhookUrl: string | null;
-    dingtalkSecret: string | null;
-    wecomWebhookUrl: string | null;
-  };
+  /** Alert channels (each optional), their languages and the reminder interval: src/alerts/settings.ts. */
+  alerts: AlertSettings;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -40,10 +37,6 @@ type RawEnv = Record<string, unknown>;
 function text(env: RawEnv, name: string): string {
   const value = env[name];
   return typeof value === "string" ? value.trim() : "";
-}
-
-function optional(env: RawEnv, name: string): string | null {
-  return text(env, name) || null;
 }
 
 function checkUrl(env: RawEnv, name: string, problems: string[], required: boolean): string {
@@ -99,10 +92,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const providers = parseProviders(env, problems);
   const stripe = providers.includes("stripe") ? parseStripe(env, problems) : null;
   const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
-  const dingtalkWebhookUrl = optional(env, "DINGTALK_WEBHOOK_URL");
-  const dingtalkSecret = optional(env, "DINGTALK_SECRET");
-  if (dingtalkWebhookUrl && !dingtalkSecret)
-    problems.push("DINGTALK_SECRET is missing (DINGTALK_WEBHOOK_URL is set)");
+  const alerts = parseAlertSettings(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -114,12 +104,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       providers,
       stripe,
       wechat,
-      alerts: {
-        slackWebhookUrl: optional(env, "SLACK_WEBHOOK_URL"),
-        dingtalkWebhookUrl,
-        dingtalkSecret,
-        wecomWebhookUrl: optional(env, "WECOM_WEBHOOK_URL"),
-      },
+      alerts,
     },
   };
 }

@@ -124,7 +124,6 @@ function coreRoutes(deps: ControlDeps): ControlRoute[] {
       path: "/_control/deliveries/release",
       run: (body) => json(200, { released: deps.queue.release(body.all === true) }),
     },
-    { method: "GET", path: "/_control/alerts", run: () => json(200, { alerts: deps.alerts.received() }) },
     { method: "POST", path: "/_control/reset", run: (body) => reset(deps, body) },
     { method: "POST", path: "/_control/clock", run: (body) => moveClock(deps, body) },
     {
@@ -148,7 +147,12 @@ function parseBody(request: SandboxRequest): ControlBody | null {
 }
 
 export function createControl(deps: ControlDeps) {
-  const routes = [...coreRoutes(deps), ...stripeControlRoutes(deps), ...wechatControlRoutes(deps)];
+  const routes = [
+    ...coreRoutes(deps),
+    ...stripeControlRoutes(deps),
+    ...wechatControlRoutes(deps),
+    ...deps.alerts.controlRoutes(),
+  ];
   return async (request: SandboxRequest): Promise<SandboxResponse | null> => {
     if (!request.path.startsWith("/_control/")) return null;
     const route = routes.find(

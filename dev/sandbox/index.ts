@@ -70,7 +70,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     random: streams.stream("wechat"),
     deliver: outbox.deliver,
   });
-  const alerts = createAlertReceivers({ clock: clock.now, tokens: keys.alerts });
+  const alerts = createAlertReceivers({ clock: clock.now, tokens: keys.alerts, baseUrl: () => baseUrl });
   const apiFaults = createApiFaults(streams.stream("apiFaults"));
   const calls = createCallLog();
   const tick = () => {

@@ -1,4 +1,235 @@
-/** AlertDesk: one Durable Object per deployment that owns incidents, dedup, rate limits and retries. */
+/**
+ * AlertDesk: one Durable Object per deployment (`idFromName("desk")`) that owns incidents, their
+ * notifications, storm control, retries and the database mirror. Every incident source reaches it
+ * through the AlertSink in src/alerts/desk-sink.ts.
+ *
+ * "Stored" (what an ok Result means): the incident is in the desk's SQLite (durable) AND the database
+ * mirror has it. When the database is down the desk keeps the write journalled and retries it from its
+ * alarm, and the caller gets a transient error (answers 5xx, the provider redelivers).
+ *
+ * Two queues keep the async parts in order: awaiting a fetch opens the input gate, so without them two
+ * calls could drain the mirror journal twice or send the same message twice.
+ */
 import { DurableObject } from "cloudflare:workers";
+import { getDeps } from "../deps.ts";
+import type { IncidentInput } from "../ledger/ports.ts";
+import type { InfraError, Result } from "../ledger/result.ts";
+import { err, ok } from "../ledger/result.ts";
+import { log } from "../log.ts";
+import { type ChannelHealth, channelDueAt, deliverChannel, setHealth } from "./desk-delivery.ts";
+import {
+  nextReminderAt,
+  queueReminders,
+  recordAcknowledge,
+  recordMute,
+  recordRaise,
+  recordResolve,
+} from "./desk-incidents.ts";
+import { answerFor, drain, journal, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
+import { createTables, type MirrorOp, pendingCount, pruneHistory } from "./desk-tables.ts";
+import { isSeverity } from "./notice.ts";
+import type { AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
 
-export class AlertDesk extends DurableObject<Env> {}
+export interface ChannelStatus {
+  name: ChannelName;
+  state: ChannelHealth;
+  /** Why the channel is retrying or refused (an error code and the channel's message, never a secret). */
+  detail: string | null;
+  sinceMs: number | null;
+  queuedMessages: number;
+  failedMessages: number;
+  pendingNotices: number;
+  lastSentAtMs: number | null;
+}
+
+export interface DeskStatus {
+  /** false when no channel is configured: incidents are still recorded and mirrored. */
+  enabled: boolean;
+  channels: ChannelStatus[];
+  openIncidents: number;
+  /** Incident writes waiting for the database. */
+  mirrorBacklog: number;
+}
+
+type Found = Result<{ found: boolean }, InfraError>;
+
+const badInput = (message: string) =>
+  err<InfraError>({ kind: "permanent", code: "invalid_incident", message });
+
+async function fingerprint(channel: ChannelSettings): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${channel.url}\n${channel.secret ?? ""}`),
+  );
+  return [...new Uint8Array(digest).slice(0, 8)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export class AlertDesk extends DurableObject<Env> {
+  /** The configured channels and reminder interval; tests point it at their own sandbox receivers. */
+  settings: AlertSettings;
+  private mirrorQueue: Promise<unknown> = Promise.resolve();
+  private deliveryQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.settings = getDeps(env).config.alerts;
+    createTables(ctx.storage.sql);
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  private channelNames(): ChannelName[] {
+    return this.settings.channels.map((channel) => channel.name);
+  }
+
+  async raise(incident: IncidentInput, nowMs: number): Promise<Result<void, InfraError>> {
+    if (!incident.key || !isSeverity(incident.severity))
+      return badInput("incident needs a key and a known severity");
+    const event = recordRaise(this.sql, incident, nowMs, this.channelNames());
+    if (event === "opened")
+      log("warn", "incident_opened", { key: incident.key, severity: incident.severity });
+    const mirrored = await this.mirror({ op: "open", incident, nowMs }, nowMs);
+    return mirrored.ok ? ok(undefined) : mirrored;
+  }
+
+  async resolve(key: string, nowMs: number): Promise<Result<void, InfraError>> {
+    if (recordResolve(this.sql, key, nowMs, this.channelNames())) log("info", "incident_resolved", { key });
+    const mirrored = await this.mirror({ op: "resolve", key, nowMs }, nowMs);
+    return mirrored.ok ? ok(undefined) : mirrored;
+  }
+
+  async acknowledge(key: string, actor: string, nowMs: number): Promise<Found> {
+    const here = recordAcknowledge(this.sql, key, actor, nowMs);
+    const mirrored = await this.mirror({ op: "acknowledge", key, actor, nowMs }, nowMs);
+    return mirrored.ok ? ok({ found: here || mirrored.value.found }) : mirrored;
+  }
+
+  async mute(key: string, untilMs: number, actor: string, nowMs: number): Promise<Found> {
+    if (!(untilMs > nowMs)) return badInput("mute must end in the future");
+    const here = recordMute(this.sql, key, untilMs, actor);
+    const mirrored = await this.mirror({ op: "mute", key, untilMs, actor, nowMs }, nowMs);
+    return mirrored.ok ? ok({ found: here || mirrored.value.found }) : mirrored;
+  }
+
+  /** Everything due at `nowMs`: mirror retries, reminders, deliveries. The alarm calls it with the wall clock. */
+  async tick(nowMs: number): Promise<DeskStatus> {
+    await this.inMirrorQueue(() => drain(this.sql, getDeps(this.env).store, nowMs));
+    queueReminders(this.sql, nowMs, this.settings.reminderIntervalMs, this.channelNames());
+    pruneHistory(this.sql, nowMs);
+    await this.inDeliveryQueue(() => this.deliverAll(nowMs));
+    await this.schedule(nowMs);
+    return this.status();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.tick(Date.now());
+  }
+
+  /** For /health and the dashboard: are alerts on, and is each channel delivering. */
+  status(): DeskStatus {
+    const rows = this.sql
+      .exec<{ channel: string; state: ChannelHealth; detail: string | null; since: number }>(
+        "select * from channel_state",
+      )
+      .toArray();
+    const counts = (channel: string, status: string) =>
+      this.sql
+        .exec<{ n: number }>(
+          "select count(*) as n from messages where channel = ? and status = ?",
+          channel,
+          status,
+        )
+        .one().n;
+    const channels = this.settings.channels.map((channel): ChannelStatus => {
+      const row = rows.find((candidate) => candidate.channel === channel.name);
+      const last = this.sql
+        .exec<{ at: number | null }>(
+          "select max(sent_at) as at from messages where channel = ?",
+          channel.name,
+        )
+        .one().at;
+      return {
+        name: channel.name,
+        state: row?.state ?? "ok",
+        detail: row?.detail ?? null,
+        sinceMs: row?.since ?? null,
+        queuedMessages: counts(channel.name, "queued"),
+        failedMessages: counts(channel.name, "failed"),
+        pendingNotices: pendingCount(this.sql, channel.name),
+        lastSentAtMs: last ?? null,
+      };
+    });
+    const open = this.sql
+      .exec<{ n: number }>("select count(*) as n from incidents where status = 'open'")
+      .one().n;
+    return {
+      enabled: channels.length > 0,
+      channels,
+      openIncidents: open,
+      mirrorBacklog: mirrorBacklog(this.sql),
+    };
+  }
+
+  private async mirror(op: MirrorOp, nowMs: number): Promise<Found> {
+    const id = journal(this.sql, op, nowMs);
+    const answers = await this.inMirrorQueue(() => drain(this.sql, getDeps(this.env).store, nowMs));
+    await this.schedule(nowMs);
+    return answerFor(answers, id);
+  }
+
+  private async deliverAll(nowMs: number): Promise<void> {
+    for (const channel of this.settings.channels) {
+      const print = await fingerprint(channel);
+      const state = this.sql
+        .exec<{ fingerprint: string; state: ChannelHealth }>(
+          "select fingerprint, state from channel_state where channel = ?",
+          channel.name,
+        )
+        .toArray()[0];
+      if (state?.state === "config_error") {
+        if (state.fingerprint === print) continue;
+        // The settings changed since the refusal: try the parked messages again.
+        this.sql.exec(
+          "update messages set status = 'queued', next_at = ? where channel = ? and status = 'failed'",
+          nowMs,
+          channel.name,
+        );
+        setHealth(this.sql, channel.name, print, "ok", null, nowMs);
+      }
+      await deliverChannel(this.sql, channel, print, getDeps(this.env).config.publicBaseUrl, nowMs);
+    }
+  }
+
+  /** Sets the alarm for the earliest due work (blocked channels excluded); clears it when idle. */
+  private async schedule(nowMs: number): Promise<void> {
+    const blocked = new Set(
+      this.sql
+        .exec<{ channel: string }>("select channel from channel_state where state = 'config_error'")
+        .toArray()
+        .map((row) => row.channel),
+    );
+    const due = [
+      mirrorDueAt(this.sql),
+      nextReminderAt(this.sql, this.settings.reminderIntervalMs),
+      ...this.settings.channels
+        .filter((channel) => !blocked.has(channel.name))
+        .map((channel) => channelDueAt(this.sql, channel, nowMs)),
+    ].filter((at): at is number => at !== null);
+    if (due.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(Math.min(...due), nowMs));
+  }
+
+  private inMirrorQueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.mirrorQueue.then(work);
+    this.mirrorQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private inDeliveryQueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.deliveryQueue.then(work);
+    this.deliveryQueue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -7,7 +7,10 @@ declare
   incident payguard.incidents;
 begin
   update payguard.incidents
-     set occurrences = occurrences + 1, last_seen_at = p_now, detail = coalesce(p_detail, detail)
+     set occurrences = occurrences + 1, last_seen_at = p_now, detail = coalesce(p_detail, detail),
+         -- a worsening raises the severity (never lowers it), so the dashboard shows what the alerts said
+         severity = case when p_severity = 'critical' or (p_severity = 'warning' and severity = 'info')
+                         then p_severity else severity end
    where key = p_key and status = 'open' returning * into incident;
   if found then
     return jsonb_build_object('id', incident.id, 'opened', false);

@@ -8,10 +8,10 @@ import { VERSION } from "../../src/version.ts";
 import { call, sql } from "../support/worker/harness.ts";
 
 describe("worker foundation", () => {
-  it("answers /health with ok and the version", async () => {
+  it("answers /health with ok, the version and whether alerts are on", async () => {
     const response = await call("/health");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, version: VERSION });
+    expect(await response.json()).toMatchObject({ ok: true, version: VERSION, alerts: { on: true } });
   });
 
   it("answers unknown routes with a JSON 404", async () => {

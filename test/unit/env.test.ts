@@ -20,7 +20,7 @@ describe("configuration", () => {
     if (!result.ok) return;
     expect(result.config.publicBaseUrl).toBe("https://pay.example.com");
     expect(result.config.stripe?.webhookSecrets).toEqual(["whsec_current", "whsec_previous"]);
-    expect(result.config.alerts.slackWebhookUrl).toBeNull();
+    expect(result.config.alerts.channels).toEqual([]);
   });
 
   it("names every missing or invalid variable at once", () => {

@@ -126,3 +126,40 @@ describe("WeCom robot", () => {
     expect(await (await post(url(), atLimit)).json()).toMatchObject({ errcode: 0 });
   });
 });
+
+describe("robots: independent receiver sets with faults", () => {
+  const control = async (path: string, body: unknown) =>
+    (await post(`${sandbox.url}/_control/${path}`, body)).json() as Promise<Record<string, string>>;
+  const log = async (robot: string) =>
+    (await (await fetch(`${sandbox.url}/_control/alerts?robot=${robot}`)).json()) as {
+      alerts: Array<{ accepted: boolean; status: number }>;
+      counts: Record<string, { accepted: number; refused: number }>;
+    };
+
+  it("gives each robot its own tokens, throttle window and log, with counts per channel", async () => {
+    const first = await control("alerts/robots", {});
+    const second = await control("alerts/robots", {});
+    expect(first.dingtalkSecret).not.toBe(second.dingtalkSecret);
+    const text = { msgtype: "markdown", markdown: { content: "x" } };
+    for (let i = 0; i < 20; i += 1) await post(first.wecomUrl as string, text);
+    expect(await (await post(first.wecomUrl as string, text)).json()).toMatchObject({ errcode: 45009 });
+    expect(await (await post(second.wecomUrl as string, text)).json()).toMatchObject({ errcode: 0 });
+    expect((await log(first.robot as string)).counts.wecom).toEqual({ accepted: 20, refused: 1 });
+    expect((await log(second.robot as string)).counts.wecom).toEqual({ accepted: 1, refused: 0 });
+  });
+
+  it("answers 503 on every channel while down, and configured refusals for the next N messages", async () => {
+    const robot = await control("alerts/robots", {});
+    await control("alerts/mode", { robot: robot.robot, down: true });
+    expect((await post(robot.slackUrl as string, { text: "x" })).status).toBe(503);
+    await control("alerts/mode", {
+      robot: robot.robot,
+      down: false,
+      faults: [{ channel: "slack", status: 429, retryAfterS: 3, count: 1 }],
+    });
+    const limited = await post(robot.slackUrl as string, { text: "x" });
+    expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "3"]);
+    expect((await post(robot.slackUrl as string, { text: "x" })).status).toBe(200);
+    expect((await log(robot.robot as string)).alerts.map((alert) => alert.status)).toEqual([503, 429, 200]);
+  });
+});

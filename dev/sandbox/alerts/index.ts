@@ -1,12 +1,17 @@
 // The alert receivers (Slack, DingTalk, WeCom) mounted under /alerts/. They keep every message they
-// received, accepted or not, for tests and the dashboard (`GET /_control/alerts`).
-import type { Clock, SandboxRequest, SandboxResponse } from "../http.ts";
-import { createDingtalkReceiver, DINGTALK_PATH } from "./dingtalk.ts";
+// received, accepted or not, for tests and the dashboard (`GET /_control/alerts`). Besides the default
+// robot (tokens from the keys file), `POST /_control/alerts/robots` makes fresh, independent ones.
+import type { ControlBody, ControlRoute } from "../control.ts";
+import { type Clock, json, type SandboxRequest, type SandboxResponse } from "../http.ts";
+import { DINGTALK_PATH } from "./dingtalk.ts";
+import { createRobot, newRobotTokens, type Robot, type RobotFault } from "./robots.ts";
 import { receiveSlack, SLACK_PATH_PREFIX } from "./slack.ts";
-import type { AlertTokens, ReceivedAlert } from "./types.ts";
-import { createWecomReceiver, WECOM_PATH } from "./wecom.ts";
+import type { AlertChannel, AlertTokens, ReceivedAlert } from "./types.ts";
+import { WECOM_PATH } from "./wecom.ts";
 
-export const ALERTS_KEPT_MAX = 1_000;
+export const ALERTS_KEPT_MAX = 5_000;
+export const DEFAULT_ROBOT = "default";
+const CHANNELS: readonly AlertChannel[] = ["slack", "dingtalk", "wecom"];
 
 export function alertUrls(baseUrl: string, tokens: AlertTokens) {
   return {
@@ -17,33 +22,96 @@ export function alertUrls(baseUrl: string, tokens: AlertTokens) {
   };
 }
 
-export function createAlertReceivers(options: { clock: Clock; tokens: AlertTokens }) {
-  const { tokens } = options;
-  const dingtalk = createDingtalkReceiver(tokens.dingtalkToken, tokens.dingtalkSecret);
-  const wecom = createWecomReceiver(tokens.wecomKey);
+function counts(alerts: readonly ReceivedAlert[]) {
+  const tally = (channel: AlertChannel, accepted: boolean) =>
+    alerts.filter((alert) => alert.channel === channel && alert.accepted === accepted).length;
+  return Object.fromEntries(
+    CHANNELS.map((channel) => [channel, { accepted: tally(channel, true), refused: tally(channel, false) }]),
+  );
+}
+
+export function createAlertReceivers(options: { clock: Clock; tokens: AlertTokens; baseUrl?: () => string }) {
+  const robots = new Map<string, Robot>([[DEFAULT_ROBOT, createRobot(DEFAULT_ROBOT, options.tokens)]]);
+  const fallback = robots.get(DEFAULT_ROBOT) as Robot;
   const received: ReceivedAlert[] = [];
+  const find = (match: (tokens: AlertTokens) => boolean): Robot =>
+    [...robots.values()].find((robot) => match(robot.tokens)) ?? fallback;
 
   function route(request: SandboxRequest, nowMs: number) {
-    if (request.path.startsWith(SLACK_PATH_PREFIX)) return receiveSlack(request, tokens.slackToken, nowMs);
+    if (request.path.startsWith(SLACK_PATH_PREFIX)) {
+      const robot = find((tokens) => tokens.slackToken === request.path.slice(SLACK_PATH_PREFIX.length));
+      return {
+        robot,
+        result:
+          robot.refuse("slack", request, nowMs) ?? receiveSlack(request, robot.tokens.slackToken, nowMs),
+      };
+    }
     if (request.method !== "POST") return null;
-    if (request.path === DINGTALK_PATH) return dingtalk.receive(request, nowMs);
-    if (request.path === WECOM_PATH) return wecom.receive(request, nowMs);
+    if (request.path === DINGTALK_PATH) {
+      const robot = find((tokens) => tokens.dingtalkToken === request.query.get("access_token"));
+      return {
+        robot,
+        result: robot.refuse("dingtalk", request, nowMs) ?? robot.dingtalk.receive(request, nowMs),
+      };
+    }
+    if (request.path === WECOM_PATH) {
+      const robot = find((tokens) => tokens.wecomKey === request.query.get("key"));
+      return { robot, result: robot.refuse("wecom", request, nowMs) ?? robot.wecom.receive(request, nowMs) };
+    }
     return null;
   }
 
+  function robotNamed(body: ControlBody): Robot | SandboxResponse {
+    const robot = robots.get(typeof body.robot === "string" ? body.robot : DEFAULT_ROBOT);
+    return robot ?? json(404, { error: "unknown robot" });
+  }
+
+  const controlRoutes = (): ControlRoute[] => [
+    {
+      method: "GET",
+      path: "/_control/alerts",
+      run: (_body, request) => {
+        const robot = request.query.get("robot");
+        const alerts = robot ? received.filter((alert) => alert.robot === robot) : received;
+        return json(200, { alerts, counts: counts(alerts) });
+      },
+    },
+    {
+      method: "POST",
+      path: "/_control/alerts/robots",
+      run: () => {
+        const name = `robot_${robots.size}`;
+        const robot = createRobot(name, newRobotTokens());
+        robots.set(name, robot);
+        return json(200, { robot: name, ...alertUrls(options.baseUrl?.() ?? "", robot.tokens) });
+      },
+    },
+    {
+      method: "POST",
+      path: "/_control/alerts/mode",
+      run: (body) => {
+        const robot = robotNamed(body);
+        if (!("setMode" in robot)) return robot;
+        const faults = Array.isArray(body.faults) ? (body.faults as RobotFault[]) : undefined;
+        const down = typeof body.down === "boolean" ? body.down : undefined;
+        return json(200, { robot: robot.name, mode: robot.setMode({ down, faults }) });
+      },
+    },
+  ];
+
   return {
     handle(request: SandboxRequest): SandboxResponse | null {
-      const result = route(request, options.clock());
-      if (!result) return null;
-      received.push(result.alert);
+      const routed = route(request, options.clock());
+      if (!routed) return null;
+      received.push({ ...routed.result.alert, robot: routed.robot.name });
       if (received.length > ALERTS_KEPT_MAX) received.shift();
-      return result.response;
+      return routed.result.response;
     },
     received: (): readonly ReceivedAlert[] => received,
+    controlRoutes,
     reset(): void {
       received.length = 0;
-      dingtalk.reset();
-      wecom.reset();
+      for (const robot of robots.values()) robot.reset();
     },
   };
 }

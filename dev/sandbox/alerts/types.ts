@@ -12,6 +12,8 @@ export interface AlertTokens {
 
 export interface ReceivedAlert {
   channel: AlertChannel;
+  /** which robot (receiver set) got it: "default" or a name from `POST /_control/alerts/robots` */
+  robot?: string;
   receivedAtMs: number;
   /** true when the channel would have shown the message */
   accepted: boolean;
