@@ -16,6 +16,8 @@ export interface LocalStackOptions {
   sandboxPort?: number;
   /** PGlite directory; undefined keeps the database in memory. */
   dataDir?: string;
+  /** A real Postgres to use (migrations are applied there) instead of PGlite. */
+  databaseUrl?: string;
   sandboxKeysFile?: string;
   jwtSecret: string;
   adminToken: string;
@@ -80,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const standIn = await startStandIn({
     port: options.standInPort,
     dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
     jwtSecret: options.jwtSecret,
   });
   const sandbox = await startSandbox({
