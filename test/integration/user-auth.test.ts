@@ -96,6 +96,13 @@ describe("user access tokens on GET /api/orders/:id", () => {
     expect(response.status).toBe(200);
   });
 
+  it("answers 503, not 401, while the project's JWKS cannot be read", async () => {
+    const unreachable = { ...env, SUPABASE_URL: "http://127.0.0.1:9" };
+    const request = new Request(`${BASE_URL}/api/orders/${orderId}`, { headers: await userHeaders(user) });
+    const response = await worker.fetch(request, unreachable, createExecutionContext());
+    expect(response.status).toBe(503);
+  });
+
   it("answers another user's order with the same 404 as an unknown one", async () => {
     const other = await getOrder(orderId, await userHeaders(crypto.randomUUID()));
     const unknown = await getOrder("ord_unknown_000000", await userHeaders(user));
