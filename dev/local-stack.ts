@@ -16,6 +16,8 @@ export interface LocalStackOptions {
   sandboxPort?: number;
   /** PGlite directory; undefined keeps the database in memory. */
   dataDir?: string;
+  /** A real Postgres to use (migrations are applied there) instead of PGlite. */
+  databaseUrl?: string;
   sandboxKeysFile?: string;
   jwtSecret: string;
   adminToken: string;
@@ -42,7 +44,7 @@ export function workerVars(
   return {
     PUBLIC_BASE_URL: workerUrl,
     SUPABASE_URL: standIn.url,
-    SUPABASE_SERVICE_ROLE_KEY: standIn.serviceRoleKey,
+    SUPABASE_SECRET_KEY: standIn.secretKey,
     ADMIN_TOKEN: adminToken,
     PROVIDERS: "stripe,wechatpay",
     STRIPE_API_BASE: sandbox.url,
@@ -80,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const standIn = await startStandIn({
     port: options.standInPort,
     dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
     jwtSecret: options.jwtSecret,
   });
   const sandbox = await startSandbox({

@@ -1,6 +1,6 @@
 /**
- * `npm start`: payguard on this machine with nothing to sign up for: PGlite data kept in .payguard/,
- * the provider sandbox, `wrangler dev`, a demo package, and the crons triggered on a short interval so
+ * `npm start`: payguard on this machine with nothing to sign up for: PGlite data kept in .payguard/
+ * (or the Postgres at DATABASE_URL when set, migrations applied there), the provider sandbox, `wrangler dev`, a demo package, and the crons triggered on a short interval so
  * reconciliation is visible. Ctrl-C stops everything.
  */
 import { randomBytes } from "node:crypto";
@@ -10,6 +10,10 @@ import { startLocalStack } from "./local-stack.ts";
 
 const STATE_DIR = ".payguard";
 const WORKER_PORT = Number(process.env.PAYGUARD_PORT ?? 8787);
+const DATABASE_URL = process.env.DATABASE_URL || undefined;
+const DEMO_USER = "00000000-0000-4000-8000-000000000001";
+/** The demo user's access token lasts the working day; it is re-minted at every start. */
+const DEMO_TOKEN_LIFETIME_S = 12 * 3600;
 /** Locally the 5-minute reconcile runs every minute and the hourly sweep every 10 minutes. */
 const LOCAL_CRONS = [
   { cron: "*/5 * * * *", everyMs: 60_000 },
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
     standInPort: Number(process.env.PAYGUARD_STANDIN_PORT ?? 54321),
     sandboxPort: Number(process.env.PAYGUARD_SANDBOX_PORT ?? 12111),
     dataDir: `${STATE_DIR}/db`,
+    databaseUrl: DATABASE_URL,
     sandboxKeysFile: `${STATE_DIR}/sandbox-keys.json`,
     jwtSecret: secrets.jwtSecret,
     adminToken: secrets.adminToken,
@@ -60,18 +65,22 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop(0));
   stack.wrangler.on("exit", (code) => void stop(code ?? 1));
   const { workerUrl, sandbox, standIn } = stack;
+  const demoToken = await standIn.userToken(DEMO_USER, { expiresInS: DEMO_TOKEN_LIFETIME_S });
+  const database = DATABASE_URL ? "Postgres at DATABASE_URL" : `PGlite data in ${STATE_DIR}/db`;
   console.log(
     [
       "",
       "payguard is running locally",
       `  worker     ${workerUrl}  (health: ${workerUrl}/health)`,
       `  admin      token for admin routes: ${secrets.adminToken}`,
-      `  supabase   ${standIn.url}  (PGlite data in ${STATE_DIR}/db)`,
+      `  supabase   ${standIn.url}  (${database})`,
+      `             secret key ${standIn.secretKey}  publishable key ${standIn.publishableKey}`,
+      `             JWKS ${standIn.url}/auth/v1/.well-known/jwks.json`,
       `  sandbox    ${sandbox.url}  (Stripe + WeChat Pay simulators, alert receivers)`,
       "  pay a demo order, then look at it:",
       `    curl -X POST ${sandbox.url}/_control/stripe/pay -H 'content-type: application/json' \\`,
-      `      -d '{"orderId":"ord_demo_1","amountMinor":1999,"currency":"usd","metadata":{"user_id":"00000000-0000-4000-8000-000000000001","package_id":"demo_100"}}'`,
-      `    curl ${workerUrl}/api/orders/ord_demo_1`,
+      `      -d '{"orderId":"ord_demo_1","amountMinor":1999,"currency":"usd","metadata":{"user_id":"${DEMO_USER}","package_id":"demo_100"}}'`,
+      `    curl ${workerUrl}/api/orders/ord_demo_1 -H 'authorization: Bearer ${demoToken}'`,
       "Ctrl-C stops everything.",
       "",
     ].join("\n"),

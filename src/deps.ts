@@ -1,10 +1,11 @@
 /**
  * Builds the adapters a request or job needs from the bindings, once per isolate. The supabase-js
  * client is created with no session persistence: the worker only ever calls functions with the
- * service-role key.
+ * secret key (`sb_secret_…` or the legacy service-role JWT).
  */
 import { createClient } from "@supabase/supabase-js";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
+import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
 import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
@@ -17,6 +18,8 @@ export interface Deps {
   store: LedgerStore;
   /** Every incident source raises through this one sink. */
   alerts: AlertSink;
+  /** The success page's per-order provider-query throttle. */
+  confirmChecks: ConfirmChecks;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -25,12 +28,17 @@ export function getDeps(env: Env): Deps {
   const cached = built.get(env);
   if (cached) return cached;
   const config = loadConfig(env);
-  const client = createClient(config.supabaseUrl, config.supabaseServiceRoleKey, {
+  const client = createClient(config.supabaseUrl, config.supabaseSecretKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     db: { schema: PAYGUARD_SCHEMA },
   });
   const store = createSupabaseLedgerStore(client);
-  const deps = { config, store, alerts: createDeskAlertSink(env.ALERT_DESK) };
+  const deps = {
+    config,
+    store,
+    alerts: createDeskAlertSink(env.ALERT_DESK),
+    confirmChecks: createConfirmChecks(client),
+  };
   built.set(env, deps);
   return deps;
 }

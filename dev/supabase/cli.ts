@@ -16,7 +16,13 @@ const standIn = await startStandIn({
   jwtSecret: values["jwt-secret"] ?? randomBytes(32).toString("hex"),
 });
 console.log(
-  JSON.stringify({ url: standIn.url, anonKey: standIn.anonKey, serviceRoleKey: standIn.serviceRoleKey }),
+  JSON.stringify({
+    url: standIn.url,
+    secretKey: standIn.secretKey,
+    publishableKey: standIn.publishableKey,
+    anonKey: standIn.anonKey,
+    serviceRoleKey: standIn.serviceRoleKey,
+  }),
 );
 const stop = () => void standIn.close().then(() => process.exit(0));
 process.on("SIGINT", stop);

@@ -3,6 +3,7 @@
  * OrderGuard here. A Durable Object that throws (reset, overloaded, deployed
  * mid-call) is reported as a transient failure, so the caller answers 5xx and the fact is retried.
  */
+import { isAppHookFailure, reportAppHookFailure } from "../app-hook.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err } from "../ledger/result.ts";
 import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
@@ -15,7 +16,10 @@ export async function settleOrder(
 ): Promise<Result<SettleResult, InfraError>> {
   const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(fact.orderId));
   try {
-    return await stub.settle(fact, source, nowMs);
+    const result = await stub.settle(fact, source, nowMs);
+    if (!result.ok && isAppHookFailure(result.error))
+      await reportAppHookFailure(env, fact, result.error, nowMs);
+    return result;
   } catch (error) {
     return err({ kind: "transient", code: "ORDER_GUARD", message: (error as Error).message });
   }

@@ -1,16 +1,26 @@
 /**
- * Public order API. `GET /api/orders/:id` is what the success page polls: a pending order is re-queried
- * at the provider at once (the customer's redirect often beats the webhook) and settled through its
- * OrderGuard. The answer carries status and amounts only, never payer data.
+ * Public order API. `GET /api/orders/:id` is what the success page polls, with the signed-in user's
+ * access token: only the order's owner gets an answer (anyone else gets the same 404 as an unknown id).
+ * A pending order is re-queried at the provider (the customer's redirect often beats the webhook) at
+ * most once per CONFIRM_CHECK_INTERVAL_MIN_MS per order, however often the page polls, and settled
+ * through its OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from.
+ * The answer carries status and amounts only, never payer data.
  */
-import { Hono } from "hono";
-import { getDeps } from "../deps.ts";
+import { type Context, Hono } from "hono";
+import { requireUser, type UserVariables } from "../auth/require-user.ts";
+import { type Deps, getDeps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
+import { type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { failureResponse } from "./errors.ts";
+import { confirmFromSession, type SessionAnswer, STRIPE_SESSION_ID_PATTERN } from "./success-session.ts";
 
 const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
+/** A polling success page causes at most one provider query per order in this window. */
+export const CONFIRM_CHECK_INTERVAL_MIN_MS = 10_000;
+
+type OrderContext = Context<{ Bindings: Env; Variables: UserVariables }>;
 
 const publicView = (order: Order) => ({
   id: order.id,
@@ -20,24 +30,57 @@ const publicView = (order: Order) => ({
   credits: order.credits,
 });
 
-export const orderRoutes = new Hono<{ Bindings: Env }>().get("/:id", async (c) => {
-  const orderId = c.req.param("id");
-  if (!ORDER_ID_PATTERN.test(orderId))
-    return failureResponse(c, { kind: "bad_request", detail: "order id format" });
-  const deps = getDeps(c.env);
-  const found = await deps.store.getOrder(orderId);
-  if (!found.ok) return failureResponse(c, { kind: "unavailable", detail: found.error.message });
-  const order = found.value;
-  if (!order) return failureResponse(c, { kind: "not_found", detail: `order ${orderId}` });
-  if (order.status !== "pending") return c.json(publicView(order));
+const notFound = (c: OrderContext, orderId: string) =>
+  failureResponse(c, { kind: "not_found", detail: `order ${orderId}` });
 
-  const nowMs = Date.now();
+/** What the provider says now: by the given Checkout Session, or by the order's own reference. */
+async function askProvider(
+  deps: Deps,
+  order: Order,
+  userId: string,
+  sessionId: string | null,
+  nowMs: number,
+): Promise<Result<SessionAnswer, InfraError> | null> {
+  if (sessionId && deps.config.stripe) {
+    return confirmFromSession(deps.config.stripe, order, userId, sessionId, nowMs);
+  }
   const api = providerApiFor(deps, order.provider);
-  const fact = api ? await api.queryOrder(order, nowMs) : null;
-  // A provider hiccup must not break the success page: answer with what we know, the cron retries.
-  if (!fact?.ok || fact.value.kind === "pending") return c.json(publicView(order));
-  const settled = await settleOrder(c.env, fact.value, "confirm", nowMs);
-  if (!settled.ok) return c.json(publicView(order));
-  const after = await deps.store.getOrder(orderId);
-  return c.json(publicView(after.ok && after.value ? after.value : order));
-});
+  if (!api) return null;
+  const fact = await api.queryOrder(order, nowMs);
+  return fact.ok ? ok({ kind: "fact", fact: fact.value }) : fact;
+}
+
+export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>().get(
+  "/:id",
+  requireUser,
+  async (c) => {
+    const orderId = c.req.param("id");
+    const sessionId = c.req.query("session_id") ?? null;
+    if (!ORDER_ID_PATTERN.test(orderId))
+      return failureResponse(c, { kind: "bad_request", detail: "order id format" });
+    if (sessionId !== null && !STRIPE_SESSION_ID_PATTERN.test(sessionId))
+      return failureResponse(c, { kind: "bad_request", detail: "session_id format" });
+    const deps = getDeps(c.env);
+    const found = await deps.store.getOrder(orderId);
+    if (!found.ok) return failureResponse(c, { kind: "unavailable", detail: found.error.message });
+    const order = found.value;
+    if (!order || order.userId.toLowerCase() !== c.var.userId.toLowerCase()) return notFound(c, orderId);
+    if (sessionId !== null && order.provider !== "stripe")
+      return failureResponse(c, { kind: "bad_request", detail: "session_id on a non-Stripe order" });
+    if (order.status !== "pending") return c.json(publicView(order));
+
+    const nowMs = Date.now();
+    const claim = await deps.confirmChecks.claim(order.id, nowMs, CONFIRM_CHECK_INTERVAL_MIN_MS);
+    // Throttled, or the claim could not be stored: answer with what we know, the page polls again.
+    if (!claim.ok || !claim.value) return c.json(publicView(order));
+    const fresh = await askProvider(deps, order, c.var.userId, sessionId, nowMs);
+    if (fresh?.ok && fresh.value.kind === "foreign") return notFound(c, orderId);
+    // A provider hiccup must not break the success page: answer with what we know, the cron retries.
+    if (!fresh?.ok || fresh.value.kind !== "fact" || fresh.value.fact.kind === "pending")
+      return c.json(publicView(order));
+    const settled = await settleOrder(c.env, fresh.value.fact, "confirm", nowMs);
+    if (!settled.ok) return c.json(publicView(order));
+    const after = await deps.store.getOrder(orderId);
+    return c.json(publicView(after.ok && after.value ? after.value : order));
+  },
+);

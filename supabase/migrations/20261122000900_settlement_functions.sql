@@ -25,6 +25,7 @@ begin
   end if;
   insert into payguard.credit_balances as b (user_id, credits, updated_at) values (p_user_id, p_credits, p_now)
   on conflict (user_id) do update set credits = b.credits + excluded.credits, updated_at = excluded.updated_at;
+  perform payguard._notify_app_settled(p_user_id, p_order_id, p_kind, p_credits, p_provider, p_refund_ref, p_note, p_now);
   return true;
 end $$;
 

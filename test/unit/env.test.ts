@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, parseConfig } from "../../src/env.ts";
 const valid = {
   PUBLIC_BASE_URL: "https://pay.example.com/",
   SUPABASE_URL: "https://abc.supabase.co",
-  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+  SUPABASE_SECRET_KEY: "sb_secret_0123456789abcdef",
   ADMIN_TOKEN: "a".repeat(32),
   PROVIDERS: "stripe",
   STRIPE_SECRET_KEY: "sk_test_123",
@@ -62,10 +62,36 @@ describe("configuration", () => {
     expect(wechatOnly.problems.some((p) => p.startsWith("STRIPE"))).toBe(false);
   });
 
+  it("takes the Supabase key from SUPABASE_SECRET_KEY, or the deprecated name with a warning", () => {
+    const legacyJwt = `${btoa(JSON.stringify({ alg: "HS256" }))}.${btoa(JSON.stringify({ role: "service_role" }))}.sig`;
+    const current = parseConfig({ ...valid, SUPABASE_SECRET_KEY: legacyJwt });
+    expect(current.ok && current.config.supabaseSecretKey).toBe(legacyJwt);
+    expect(current.ok && current.warnings).toEqual([]);
+    const { SUPABASE_SECRET_KEY: _key, ...withoutKey } = valid;
+    const deprecated = parseConfig({ ...withoutKey, SUPABASE_SERVICE_ROLE_KEY: "sb_secret_old_name" });
+    expect(deprecated.ok && deprecated.config.supabaseSecretKey).toBe("sb_secret_old_name");
+    expect(deprecated.ok && deprecated.warnings).toEqual([
+      "SUPABASE_SERVICE_ROLE_KEY is deprecated: set SUPABASE_SECRET_KEY instead",
+    ]);
+    expect(current.ok && current.config.supabaseJwtSecret).toBeNull();
+    const fallback = parseConfig({ ...valid, SUPABASE_JWT_SECRET: "legacy-secret" });
+    expect(fallback.ok && fallback.config.supabaseJwtSecret).toBe("legacy-secret");
+  });
+
+  it("refuses a key that cannot call payguard's functions (publishable, anon, unknown)", () => {
+    const anonJwt = `${btoa(JSON.stringify({ alg: "HS256" }))}.${btoa(JSON.stringify({ role: "anon" }))}.sig`;
+    for (const key of ["sb_publishable_abc", anonJwt, "service-role-key"]) {
+      expect(parseConfig({ ...valid, SUPABASE_SECRET_KEY: key })).toEqual({
+        ok: false,
+        problems: ["SUPABASE_SECRET_KEY must be a secret key (sb_secret_…) or the legacy service_role JWT"],
+      });
+    }
+  });
+
   it("loadConfig throws a ConfigError whose message names the variable", () => {
-    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(ConfigError);
-    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(
-      /SUPABASE_SERVICE_ROLE_KEY is missing/,
+    expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(ConfigError);
+    expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(
+      /SUPABASE_SECRET_KEY is missing/,
     );
   });
 });
