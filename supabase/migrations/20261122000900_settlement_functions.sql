@@ -205,6 +205,13 @@ begin
   return released;
 end $$;
 
+-- Internal: serialises a held fact with the fact that releases it. A hold and its release may run in two
+-- transactions that cannot see each other's uncommitted rows (a refund held while its payment commits);
+-- both take this lock on the key they share (the order id, or the provider's payment reference).
+create function payguard._lock_key(p_key text) returns void
+  language sql security definer set search_path = ''
+as $$ select pg_advisory_xact_lock(hashtextextended('payguard:' || p_key, 0)) $$;
+
 -- Internal: keep a fact that cannot apply yet. `held`, or `duplicate` when it was already held.
 create function payguard._hold(p_provider text, p_kind text, p_ref text, p_order_id text, p_payment_ref text,
                                p_fact jsonb, p_now timestamptz)
@@ -275,12 +282,17 @@ declare
                                       'provider', p_provider, 'paid_at', p_paid_at, 'provider_ref', p_provider_ref,
                                       'metadata', p_metadata);
 begin
+  perform payguard._lock_key('payment:' || p_provider || ':' || p_payment_ref);
   select * into prior from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref;
   if found then
     select * into o from payguard.payment_orders where id = prior.order_id;
     return jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o));
   end if;
   o := payguard._locate_payment(p_provider, p_order_id, p_provider_ref);
+  if o.id is null and p_order_id is not null then
+    perform payguard._lock_key('order:' || p_order_id);
+    o := payguard._locate_payment(p_provider, p_order_id, p_provider_ref);
+  end if;
   if o.id is null then
     rebuilt := case when p_metadata is null then 'unusable'
                     else payguard._order_from_metadata(p_provider, p_order_id, p_metadata, p_source, p_now) end;
@@ -359,17 +371,22 @@ begin
     return jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o));
   end if;
   if p_payment_ref is not null then
+    perform payguard._lock_key('payment:' || p_provider || ':' || p_payment_ref);
     select order_id into target_order from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref;
     target_order := coalesce(target_order, p_order_id);
   end if;
   select * into o from payguard.payment_orders where id = target_order for update;
+  if o.id is null and target_order is not null then
+    perform payguard._lock_key('order:' || target_order);
+    select * into o from payguard.payment_orders where id = target_order for update;
+  end if;
   if o.id is null
      or (p_payment_ref is null and not exists (select 1 from payguard.order_payments where order_id = o.id))
      or (p_payment_ref is not null
          and not exists (select 1 from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref)) then
     -- The payment it refunds has not been seen yet: held, applied with that payment.
     return jsonb_build_object('outcome',
-      payguard._hold(p_provider, 'refund', p_refund_ref, o.id, p_payment_ref, refund, p_now), 'order', to_jsonb(o));
+      payguard._hold(p_provider, 'refund', p_refund_ref, coalesce(o.id, target_order), p_payment_ref, refund, p_now), 'order', to_jsonb(o));
   end if;
   recorded := payguard._record_refund(o, refund, p_source, p_now);
   o := payguard._sync_order(o.id, p_source, p_now);
@@ -414,6 +431,7 @@ declare
   h record;
   released int := 0;
 begin
+  perform payguard._lock_key('order:' || p_order_id);
   for h in select * from payguard.held_facts where kind = 'payment' and order_id = p_order_id order by fact_ref loop
     perform payguard.apply_payment(h.provider, p_order_id, h.fact_ref, (h.fact ->> 'amount_minor')::bigint,
       h.fact ->> 'currency', (h.fact ->> 'paid_at')::timestamptz, 'held', p_now, null,
