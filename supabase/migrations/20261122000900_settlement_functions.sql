@@ -181,7 +181,7 @@ begin
   insert into payguard.payment_refunds (provider, refund_ref, order_id, payment_ref, amount_minor, status, applied_at)
   values (o.provider, ref, o.id, p_fact ->> 'payment_ref', amount, case when failed then 'failed' else 'succeeded' end, p_now);
   perform payguard._order_event(o.id, p_now, case when failed then 'refund_failed' else 'refunded' end, p_source, p_fact);
-  return 'recorded';
+  return case when failed then 'refund_failed' else 'recorded' end;
 end $$;
 
 -- Internal: applies the refunds held for this order or for one of its payments (same transaction).
@@ -390,8 +390,10 @@ begin
   end if;
   recorded := payguard._record_refund(o, refund, p_source, p_now);
   o := payguard._sync_order(o.id, p_source, p_now);
-  return jsonb_build_object('outcome', case when recorded = 'exceeds_grant' then recorded
-                                            when o.status = 'needs_review' then 'needs_review' else o.status end,
+  -- `recorded`: kept but claws nothing back (it refunds another payment of the order).
+  return jsonb_build_object('outcome', case when recorded <> 'recorded' then recorded
+                                            when o.status in ('needs_review', 'refunded', 'partially_refunded') then o.status
+                                            else 'recorded' end,
                             'order', to_jsonb(o));
 end $$;
 

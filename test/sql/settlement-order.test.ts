@@ -38,9 +38,9 @@ function naturalFacts(set: FactSet): Fact[] {
   facts.push({ kind: "pay", ref: "p1", amount: ORDER_AMOUNT_MINOR, minute: 1 });
   if (set.secondPayment) facts.push({ kind: "pay", ref: "p2", amount: ORDER_AMOUNT_MINOR, minute: 2 });
   if (set.mismatchedPayment) facts.push({ kind: "pay", ref: "pm", amount: 999, minute: 3 });
-  set.refundAmounts.forEach((amount, i) =>
-    facts.push({ kind: "refund", ref: `r${i}`, amount, paymentRef: set.refundsNamePayment ? "p1" : null }),
-  );
+  for (const [i, amount] of set.refundAmounts.entries()) {
+    facts.push({ kind: "refund", ref: `r${i}`, amount, paymentRef: set.refundsNamePayment ? "p1" : null });
+  }
   if (set.failedRefund !== null && set.failedRefund < set.refundAmounts.length)
     facts.push({ kind: "refund_failed", ref: `r${set.failedRefund}` });
   return facts;
