@@ -70,7 +70,7 @@ describe("Stripe webhook: exactly-once credits", () => {
     expect((await ledgerOf(user)).balance).toBe(0);
     const incidents = await sql<{ severity: string }>(
       "select severity from payguard.incidents where key = $1",
-      [`mismatch:${orderId}`],
+      [`needs_review:${orderId}`],
     );
     expect(incidents).toEqual([{ severity: "critical" }]);
   });
