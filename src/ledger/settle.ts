@@ -72,7 +72,10 @@ export function incidentFor(fact: PaymentFact, applied: Applied): IncidentInput 
           }
         : subject,
   });
-  switch (applied.outcome) {
+  // Any fact on an order in review (a repeat too) re-raises its one incident: a retry after a failed
+  // incident write must not be answered 2xx before a human is told.
+  const outcome = applied.order?.status === "needs_review" ? "needs_review" : applied.outcome;
+  switch (outcome) {
     case "mismatch":
     case "needs_review":
       return incident(
