@@ -44,7 +44,7 @@ export class OrderGuard extends DurableObject<Env> {
 }
 
 /** Resolves true once `previous` has settled, or false after `limitMs`. */
-function waitAtMost(previous: Promise<unknown>, limitMs: number): Promise<boolean> {
+export function waitAtMost(previous: Promise<unknown>, limitMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), limitMs);

@@ -6,6 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDeps } from "../../src/deps.ts";
+import { waitAtMost } from "../../src/guard/order-guard.ts";
 import type { LedgerStore } from "../../src/ledger/ports.ts";
 import type { PaymentFact } from "../../src/ledger/types.ts";
 import { seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
@@ -85,5 +86,12 @@ describe("OrderGuard", () => {
       ok: true,
       value: { outcome: "duplicate", status: "needs_review" },
     });
+  });
+
+  it("stops waiting behind a settle that never ends (the caller answers 5xx), and waits for one that does", async () => {
+    const hung = new Promise<never>(() => undefined);
+    expect(await waitAtMost(hung, 10)).toBe(false);
+    expect(await waitAtMost(Promise.reject(new Error("earlier settle failed")), 60_000)).toBe(true);
+    expect(await waitAtMost(Promise.resolve(), 60_000)).toBe(true);
   });
 });
