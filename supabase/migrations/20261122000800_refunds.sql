@@ -1,6 +1,13 @@
 -- Every payment fact is kept, so the final state of an order depends only on the set of facts that
 -- happened, never on their arrival order or count (docs/schema.md, "Settlement").
 
+-- What settlement records on the order itself: what a checkout discount took off the price (a payment
+-- matches when amount + discount = the order amount) and an operator's review decision.
+alter table payguard.payment_orders
+  add column discount_minor bigint not null default 0 check (discount_minor >= 0),
+  -- An operator's decision on a review (`fulfil` / `reject`); a rejected order keeps no purchase credits.
+  add column review_resolution text check (review_resolution in ('fulfil', 'reject'));
+
 -- One row per provider payment seen for an order. `role`: the credited payment (`primary`, the earliest
 -- matching one by paid_at then reference), another matching payment (`second`: paid twice, a human
 -- refunds it), a payment that does not match the order (`mismatch`), or one whose references disagree

@@ -20,6 +20,7 @@ as $$
     select 'grant_without_fulfilled_order', l.order_id, jsonb_build_object('status', o.status, 'credits', l.credits)
       from payguard.credit_ledger l join payguard.payment_orders o on o.id = l.order_id
      where l.kind = 'purchase' and o.status not in ('fulfilled', 'partially_refunded', 'refunded', 'needs_review')
+       and o.review_resolution is distinct from 'reject' -- a rejected review reverses its grant (an adjustment)
     union all
     select 'pending_past_expiry', o.id, jsonb_build_object('expires_at', o.expires_at, 'check_attempts', o.check_attempts)
       from payguard.payment_orders o

@@ -177,6 +177,8 @@ describe.each(ledgerBackends("settlement SQL"))("settlement scenarios on %s", (_
     expect(await balanceOf(order.user_id)).toBe(100);
     expect((await resolve(order.id, "reject")).outcome).toBe("failed");
     expect(await balanceOf(order.user_id)).toBe(0);
+    const findings = await ledger.call<{ kind: string; subject: string }[]>("audit_ledger", { p_now: at(6) });
+    expect(findings.filter((f) => f.subject === order.id && f.kind !== "pending_past_expiry")).toEqual([]);
   });
 
   it("review: never invents a payment reference (no payment recorded → fulfil refused)", async () => {
