@@ -436,7 +436,8 @@ begin
   perform payguard._lock_key('order:' || p_order_id);
   for h in select * from payguard.held_facts where kind = 'payment' and order_id = p_order_id order by fact_ref loop
     perform payguard.apply_payment(h.provider, p_order_id, h.fact_ref, (h.fact ->> 'amount_minor')::bigint,
-      h.fact ->> 'currency', (h.fact ->> 'paid_at')::timestamptz, 'held', p_now, null,
+      h.fact ->> 'currency', (h.fact ->> 'paid_at')::timestamptz, 'held', p_now,
+      nullif(h.fact -> 'metadata', 'null'::jsonb),
       (h.fact ->> 'discount_minor')::bigint, h.fact ->> 'provider_ref');
     released := released + 1;
   end loop;

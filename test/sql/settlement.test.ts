@@ -115,6 +115,15 @@ describe.each(ledgerBackends("settlement SQL"))("settlement scenarios on %s", (_
     expect(await balanceOf(user)).toBe(100);
   });
 
+  it("a held payment whose metadata names another user puts the order written later in review", async () => {
+    const orderId = `ord_${uid()}`;
+    const claims = { user_id: randomUUID(), order_id: orderId };
+    expect((await pay(orderId, `pi_${uid()}`, { p_metadata: claims })).outcome).toBe("held");
+    const created = await newOrder(randomUUID(), orderId);
+    expect(created.status).toBe("needs_review");
+    expect(await balanceOf(created.user_id)).toBe(0);
+  });
+
   it("reports a held fact older than six hours as held_fact_stale", async () => {
     const pi = `pi_${uid()}`;
     await refund(`re_${uid()}`, 100, { paymentRef: pi });
