@@ -100,7 +100,7 @@ function memoryEnv(
   const guard = {
     async settle(fact: PaymentFact) {
       counters.subrequests += 2; // the Durable Object call and its ledger RPC
-      const order = orders.get(fact.orderId);
+      const order = fact.orderId ? orders.get(fact.orderId) : undefined;
       if (fact.kind === "paid" && order?.status === "pending") {
         order.status = "fulfilled";
         counters.settled += 1;
@@ -165,6 +165,7 @@ async function main() {
         amountMinor: 990,
         currency: "CNY",
         credits: 100,
+        discountMinor: 0,
         providerRef: null,
         paymentRef: null,
         createdAtMs: clock.now() - 120_000,

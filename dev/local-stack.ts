@@ -35,6 +35,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The secrets wrangler.toml `[secrets] required` lists: what every deployment needs. */
+const REQUIRED_SECRETS = new Set(["ADMIN_TOKEN", "SUPABASE_SERVICE_ROLE_KEY"]);
+
 export function workerVars(
   workerUrl: string,
   standIn: StandIn,
@@ -108,6 +111,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         "warn",
       ],
       ...["--env-file", options.envFile],
+      // wrangler dev loads only `[secrets] required` from the env file; the optional (per-provider,
+      // per-channel) secrets of this local stack go in as vars. Sandbox keys only, never real ones.
+      ...Object.entries(vars)
+        .filter(([name]) => !REQUIRED_SECRETS.has(name))
+        .flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       ...(options.wranglerArgs ?? []),
     ],
     { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },

@@ -4,7 +4,7 @@
  */
 import type { AuditFinding, InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
-import type { PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
+import type { OrderMetadata, OrderStatus, PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
 import { callRpc, type PayguardClient } from "./rpc.ts";
 
@@ -12,6 +12,19 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
   return result.ok ? ok(map(result.value)) : result;
+}
+
+/** The payment's claims as `apply_payment` reads them (snake_case; absent fields left out). */
+function metadataJson(metadata: OrderMetadata | undefined): Record<string, string> | null {
+  if (!metadata) return null;
+  const fields = {
+    user_id: metadata.userId,
+    package_id: metadata.packageId,
+    order_id: metadata.orderId,
+    client_reference_id: metadata.clientReferenceId,
+  };
+  const present = Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return present.length ? Object.fromEntries(present) : null;
 }
 
 type OutcomeRow<O> = { outcome: O; order: OrderRow | null };
@@ -76,9 +89,9 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_paid_at: iso(input.paidAtMs),
         p_source: input.source,
         p_now: iso(input.nowMs),
-        p_metadata: input.metadata
-          ? { user_id: input.metadata.userId, package_id: input.metadata.packageId }
-          : null,
+        p_metadata: metadataJson(input.metadata),
+        p_discount_minor: input.discountMinor ?? 0,
+        p_provider_ref: input.providerRef ?? null,
       });
       return mapValue(result, toOutcome);
     },
@@ -90,6 +103,25 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_amount_minor: input.amountMinor,
         p_currency: input.currency,
         p_source: input.source,
+        p_now: iso(input.nowMs),
+        p_payment_ref: input.paymentRef,
+      });
+      return mapValue(result, toOutcome);
+    },
+    async failRefund(input) {
+      const result = await rpc<OutcomeRow<RefundOutcome>>("fail_refund", {
+        p_provider: input.provider,
+        p_refund_ref: input.refundRef,
+        p_source: input.source,
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, toOutcome);
+    },
+    async resolveReview(input) {
+      const result = await rpc<OutcomeRow<OrderStatus | "noop">>("resolve_review", {
+        p_order_id: input.orderId,
+        p_resolution: input.resolution,
+        p_note: input.note,
         p_now: iso(input.nowMs),
       });
       return mapValue(result, toOutcome);

@@ -12,6 +12,7 @@ export interface OrderRow {
   credits: number | string;
   provider_ref: string | null;
   payment_ref: string | null;
+  discount_minor?: number | string;
   created_at: string;
   expires_at: string;
   next_check_at: string | null;
@@ -32,6 +33,7 @@ export function toOrder(row: OrderRow): Order {
     credits: Number(row.credits),
     providerRef: row.provider_ref,
     paymentRef: row.payment_ref,
+    discountMinor: Number(row.discount_minor ?? 0),
     createdAtMs: Date.parse(row.created_at),
     expiresAtMs: Date.parse(row.expires_at),
     nextCheckAtMs: toMs(row.next_check_at),

@@ -4,73 +4,61 @@
  *
  * Why a queue and not just the input gate: awaiting Supabase (a fetch) opens the input gate and lets the
  * next call in, so two settles could interleave. The promise chain keeps them strictly sequential.
- * Terminal results are remembered in SQLite so a storm of duplicates is answered without the database;
- * anything not remembered goes to the database, which stays the final word.
+ * A settle that waits longer than ORDER_GUARD_QUEUE_WAIT_MS_MAX behind another is answered as a
+ * transient failure (the provider retries); the one it waited for still ends, because every database
+ * call has its own timeout (src/db/rpc.ts).
+ *
+ * No cache: the guard used to remember settled facts and answer repeats without the database, but a
+ * remembered answer could differ from the database's (a status changed since, a fact held or in
+ * review), so every fact goes to the database, which is idempotent and the final word.
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDeps } from "../deps.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
-import { ok } from "../ledger/result.ts";
+import { err } from "../ledger/result.ts";
 import { settleFact } from "../ledger/settle.ts";
 import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
 
-/** Outcomes after which the same fact can only ever be a duplicate. */
-const FINAL_OUTCOMES = new Set([
-  "fulfilled",
-  "duplicate",
-  "late_payment",
-  "created_from_metadata",
-  "refunded",
-  "partially_refunded",
-]);
+/** Longest a settle waits for the ones queued before it; above the database call timeout. */
+export const ORDER_GUARD_QUEUE_WAIT_MS_MAX = 15_000;
 
-/** The idempotency key of a fact: the provider's own reference, never something we made up. */
-export function factKey(fact: PaymentFact): string | null {
-  if (fact.kind === "paid") return `paid:${fact.provider}:${fact.paymentRef}`;
-  if (fact.kind === "refunded") return `refund:${fact.provider}:${fact.refundRef}`;
-  return null;
-}
+type Settled = Result<SettleResult, InfraError>;
 
 export class OrderGuard extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(
-      "create table if not exists settled (fact_key text primary key, status text, outcome text not null, at_ms integer not null)",
+  settle(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Settled> {
+    const before = this.queue;
+    const run = waitAtMost(before, ORDER_GUARD_QUEUE_WAIT_MS_MAX).then((started) =>
+      started ? this.settleNow(fact, source, nowMs) : queueTimeout(),
     );
-  }
-
-  settle(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Result<SettleResult, InfraError>> {
-    const run = this.queue.then(() => this.settleNow(fact, source, nowMs));
-    this.queue = run.catch(() => undefined);
+    // The next settle waits for this one AND the ones before it, even when this one gave up waiting.
+    this.queue = Promise.all([before, run]).catch(() => undefined);
     return run;
   }
 
-  private async settleNow(fact: PaymentFact, source: SettleSource, nowMs: number) {
-    const key = factKey(fact);
-    const remembered = key ? this.remembered(key) : null;
-    if (remembered)
-      return ok({ orderId: fact.orderId, outcome: "duplicate", status: remembered.status } as SettleResult);
+  private async settleNow(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Settled> {
     const { store, alerts } = getDeps(this.env);
-    const result = await settleFact(fact, source, nowMs, { store, alerts });
-    if (result.ok && key && FINAL_OUTCOMES.has(result.value.outcome)) {
-      this.ctx.storage.sql.exec(
-        "insert or ignore into settled (fact_key, status, outcome, at_ms) values (?, ?, ?, ?)",
-        key,
-        result.value.status,
-        result.value.outcome,
-        nowMs,
-      );
-    }
-    return result;
-  }
-
-  private remembered(key: string): { status: SettleResult["status"] } | null {
-    const rows = this.ctx.storage.sql
-      .exec<{ status: string | null }>("select status from settled where fact_key = ?", key)
-      .toArray();
-    const row = rows[0];
-    return row ? { status: row.status as SettleResult["status"] } : null;
+    return settleFact(fact, source, nowMs, { store, alerts });
   }
 }
+
+/** Resolves true once `previous` has settled, or false after `limitMs`. */
+export function waitAtMost(previous: Promise<unknown>, limitMs: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), limitMs);
+  });
+  const done = previous.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
+}
+
+const queueTimeout = (): Settled =>
+  err({
+    kind: "transient",
+    code: "ORDER_GUARD_QUEUE_TIMEOUT",
+    message: `waited over ${ORDER_GUARD_QUEUE_WAIT_MS_MAX} ms behind earlier settles of this order`,
+  });

@@ -1,12 +1,22 @@
 /**
  * The one settle entry point: webhook, success page, cron and operator all send a fact to its order's
- * OrderGuard here. A Durable Object that throws (reset, overloaded, deployed
- * mid-call) is reported as a transient failure, so the caller answers 5xx and the fact is retried.
+ * OrderGuard here. A fact that names no order yet (a refund matched only by a payment we have not seen)
+ * goes to the guard named after that payment; the database holds it until the payment arrives.
+ * A Durable Object that throws (reset, overloaded, deployed mid-call) is reported as a transient
+ * failure, so the caller answers 5xx and the fact is retried.
  */
 import { isAppHookFailure, reportAppHookFailure } from "../app-hook.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err } from "../ledger/result.ts";
 import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
+
+/** Which OrderGuard serialises a fact: its order's, else its payment's. */
+export function guardName(fact: PaymentFact): string {
+  if (fact.orderId) return fact.orderId;
+  const ref =
+    fact.kind === "refunded" || fact.kind === "refund_failed" ? (fact.paymentRef ?? fact.refundRef) : "";
+  return `payment:${fact.provider}:${ref}`;
+}
 
 export async function settleOrder(
   env: Env,
@@ -14,7 +24,7 @@ export async function settleOrder(
   source: SettleSource,
   nowMs: number,
 ): Promise<Result<SettleResult, InfraError>> {
-  const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(fact.orderId));
+  const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(guardName(fact)));
   try {
     const result = await stub.settle(fact, source, nowMs);
     if (!result.ok && isAppHookFailure(result.error))

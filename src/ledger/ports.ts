@@ -6,6 +6,7 @@ import type { InfraError, Result } from "./result.ts";
 import type {
   Order,
   OrderMetadata,
+  OrderStatus,
   PaymentFact,
   PaymentOutcome,
   Provider,
@@ -26,7 +27,8 @@ export interface AuditFinding {
     | "grant_without_fulfilled_order"
     | "pending_past_expiry"
     | "needs_review"
-    | "failed_inbox_event";
+    | "failed_inbox_event"
+    | "held_fact_stale";
   /** Stable id of the thing found (user id, order id, event key): the incident dedup key. */
   subject: string;
   detail: Record<string, unknown>;
@@ -62,17 +64,37 @@ export interface LedgerStore {
     paidAtMs: number;
     source: SettleSource;
     metadata?: OrderMetadata;
+    /** What a discount took off the price: the payment matches when amount + discount = order amount. */
+    discountMinor?: number;
+    /** The provider object payguard opened for the order (Checkout Session id): decides the order first. */
+    providerRef?: string;
     nowMs: number;
   }): StoreResult<{ outcome: PaymentOutcome; order: Order | null }>;
+  /** Applies a refund, or holds it (`held`) until the payment it refunds is seen. */
   applyRefund(input: {
     provider: Provider;
-    orderId: string;
+    orderId: string | null;
+    paymentRef: string | null;
     refundRef: string;
     amountMinor: number;
     currency: string;
     source: SettleSource;
     nowMs: number;
   }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  /** The provider reports a refund failed: its clawback is reversed once, whenever the refund arrives. */
+  failRefund(input: {
+    provider: Provider;
+    refundRef: string;
+    source: SettleSource;
+    nowMs: number;
+  }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  /** Operator decision on an order in review; the result is what the order's recorded facts imply. */
+  resolveReview(input: {
+    orderId: string;
+    resolution: "fulfil" | "reject";
+    note: string;
+    nowMs: number;
+  }): StoreResult<{ outcome: OrderStatus | "noop"; order: Order | null }>;
   ordersForBill(input: {
     provider: Provider;
     fromMs: number;

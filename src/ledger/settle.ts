@@ -1,10 +1,11 @@
 /**
  * Applies one provider fact to the ledger and decides which incidents it warrants. Called only from
  * inside an order's OrderGuard, so two facts about one order never race here; the database functions
- * are still the final word (they lock the row and are idempotent on their own).
+ * are still the final word (they lock the row, hold facts that cannot apply yet, and are idempotent).
+ * A fact that needs a human is acknowledged only once its incident is stored: a failed write is returned.
  */
 import type { AlertSink, IncidentInput, LedgerStore, StoreResult } from "./ports.ts";
-import { ok } from "./result.ts";
+import { err, ok } from "./result.ts";
 import type { Order, PaymentFact, SettleOutcome, SettleResult, SettleSource } from "./types.ts";
 
 export interface SettlePorts {
@@ -20,20 +21,21 @@ function applyFact(
   nowMs: number,
   store: LedgerStore,
 ): StoreResult<Applied> {
-  const orderId = fact.orderId;
   switch (fact.kind) {
     case "paid":
       return store.applyPayment({ ...fact, source, nowMs });
     case "refunded":
       return store.applyRefund({ ...fact, source, nowMs });
+    case "refund_failed":
+      return store.failRefund({ provider: fact.provider, refundRef: fact.refundRef, source, nowMs });
     case "failed":
-      return store.failOrder({ orderId, reason: fact.reason, nowMs });
+      return store.failOrder({ orderId: fact.orderId, reason: fact.reason, nowMs });
     case "expired":
-      return store.expireOrder({ orderId, reason: `${fact.provider} reports expired`, nowMs });
+      return store.expireOrder({ orderId: fact.orderId, reason: `${fact.provider} reports expired`, nowMs });
     case "mismatch":
-      return store.flagOrder({ orderId, reason: fact.reason, nowMs });
+      return store.flagOrder({ orderId: fact.orderId, reason: fact.reason, nowMs });
     case "pending":
-      return recordPending(orderId, nowMs, store);
+      return recordPending(fact.orderId, nowMs, store);
   }
 }
 
@@ -43,36 +45,75 @@ async function recordPending(orderId: string, nowMs: number, store: LedgerStore)
   return ok({ outcome: result.value ? "still_pending" : "unknown_order", order: result.value });
 }
 
-/** The incident an outcome calls for, keyed so repeats of the same problem collapse into one. */
+/** The incident kept open while WeChat reports an order REFUND but the refund fact has not arrived. */
+export const refundAwaitedKey = (orderId: string): string => `refund_awaited:${orderId}`;
+
+const REFUND_APPLIED = new Set<string>(["refunded", "partially_refunded"]);
+
+/**
+ * The incident an outcome calls for. Keys depend on the order, not on which fact arrived first, so the
+ * same set of facts opens the same incidents in any arrival order (a review is one incident per order).
+ */
 export function incidentFor(fact: PaymentFact, applied: Applied): IncidentInput | null {
-  const subject = { order_id: fact.orderId, provider: fact.provider, status: applied.order?.status ?? null };
-  const incident = (severity: IncidentInput["severity"], summary: string): IncidentInput => ({
-    key: `${applied.outcome}:${fact.orderId}`,
-    kind: applied.outcome,
+  const orderId = applied.order?.id ?? fact.orderId ?? "unknown";
+  const subject = { order_id: orderId, provider: fact.provider, status: applied.order?.status ?? null };
+  const incident = (kind: string, severity: IncidentInput["severity"], summary: string): IncidentInput => ({
+    key: `${kind}:${orderId}`,
+    kind,
     severity,
     summary,
     detail:
       fact.kind === "paid"
-        ? { ...subject, amount_minor: fact.amountMinor, currency: fact.currency }
+        ? {
+            ...subject,
+            payment_ref: fact.paymentRef,
+            amount_minor: fact.amountMinor,
+            currency: fact.currency,
+          }
         : subject,
   });
-  switch (applied.outcome) {
+  // Any fact on an order in review (a repeat too) re-raises its one incident: a retry after a failed
+  // incident write must not be answered 2xx before a human is told.
+  const outcome = applied.order?.status === "needs_review" ? "needs_review" : applied.outcome;
+  switch (outcome) {
     case "mismatch":
     case "needs_review":
-      return incident("critical", `Order ${fact.orderId} needs review: payment does not match the order`);
+      return incident(
+        "needs_review",
+        "critical",
+        `Order ${orderId} needs review: a fact does not match the order`,
+      );
     case "exceeds_grant":
-      return incident("critical", `Order ${fact.orderId}: refund exceeds what was paid`);
+      return incident("exceeds_grant", "critical", `Order ${orderId}: refund exceeds what was paid`);
     case "late_payment":
-      return incident("warning", `Order ${fact.orderId} was paid after it expired; credited`);
+      return incident("late_payment", "warning", `Order ${orderId} was paid after it expired; credited`);
     case "created_from_metadata":
-      return incident("warning", `Order ${fact.orderId} was never stored; rebuilt from payment metadata`);
+      return incident(
+        "created_from_metadata",
+        "warning",
+        `Order ${orderId} was never stored; rebuilt from payment metadata`,
+      );
     case "unknown_order":
       return fact.kind === "paid" || fact.kind === "refunded"
-        ? incident("critical", `Money moved for unknown order ${fact.orderId}`)
+        ? incident("unknown_order", "critical", `Money moved for unknown order ${orderId}`)
         : null;
     default:
-      return null;
+      return refundAwaited(fact, applied, orderId);
   }
+}
+
+/** WeChat says REFUND on query: the payment is settled; a human watches until the refund fact arrives. */
+function refundAwaited(fact: PaymentFact, applied: Applied, orderId: string): IncidentInput | null {
+  if (fact.kind !== "paid" || !fact.refundedAtProvider) return null;
+  const status = applied.order?.status;
+  if (status === "refunded" || status === "partially_refunded") return null;
+  return {
+    key: refundAwaitedKey(orderId),
+    kind: "refund_awaited",
+    severity: "warning",
+    summary: `Order ${orderId}: ${fact.provider} reports a refund that has not reached payguard yet`,
+    detail: { order_id: orderId, provider: fact.provider, payment_ref: fact.paymentRef },
+  };
 }
 
 export async function settleFact(
@@ -85,13 +126,14 @@ export async function settleFact(
   if (!applied.ok) return applied;
   const incident = incidentFor(fact, applied.value);
   if (incident) {
-    // A fact that needs a human is acknowledged only once its incident is stored.
+    // Whatever stopped the incident write, the provider must retry until a human has been told.
     const raised = await ports.alerts.raise(incident, nowMs);
-    if (!raised.ok) return raised;
+    if (!raised.ok) return err({ ...raised.error, kind: "transient" });
   }
-  return ok({
-    orderId: fact.orderId,
-    outcome: applied.value.outcome,
-    status: applied.value.order?.status ?? null,
-  });
+  const orderId = applied.value.order?.id ?? fact.orderId;
+  if (orderId && REFUND_APPLIED.has(applied.value.order?.status ?? "noop")) {
+    const resolved = await ports.alerts.resolve(refundAwaitedKey(orderId), nowMs);
+    if (!resolved.ok) return err({ ...resolved.error, kind: "transient" });
+  }
+  return ok({ orderId, outcome: applied.value.outcome, status: applied.value.order?.status ?? null });
 }

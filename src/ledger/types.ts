@@ -18,24 +18,40 @@ export type OrderStatus =
   | "failed"
   | "needs_review";
 
-/** Signed metadata carried by the provider (Stripe metadata, WeChat `attach`) to rebuild a lost order. */
+/**
+ * What a payment carries about the order it claims to pay (Stripe metadata / client_reference_id, WeChat
+ * `attach`). `userId` + `packageId` can rebuild a lost order; every field that disagrees with the order
+ * on record puts it in review (the order is decided by references payguard's server side wrote).
+ */
 export interface OrderMetadata {
-  userId: string;
-  packageId: string;
+  userId?: string;
+  packageId?: string;
+  orderId?: string;
+  clientReferenceId?: string;
 }
 
-/** What a provider told us about one order, normalised. Built only from verified input. */
+/**
+ * What a provider told us about one order, normalised. Built only from verified input. The final state
+ * of an order depends only on the set of these facts, never on their arrival order or count.
+ */
 export type PaymentFact =
   | {
       kind: "paid";
       provider: Provider;
       orderId: string;
-      /** Provider object that carries the payment: Checkout Session id, WeChat transaction_id. */
+      /** Provider object that carries the payment: payment intent, WeChat transaction_id. */
       paymentRef: string;
+      /** Amount actually paid; a match needs amountMinor + discountMinor = the order's amount. */
       amountMinor: number;
+      /** What a provider-side discount took off the price (Stripe `total_details.amount_discount`). */
+      discountMinor?: number;
       currency: string;
       paidAtMs: number;
+      /** The provider object payguard's server side opened for the order (Checkout Session id). */
+      providerRef?: string;
       metadata?: OrderMetadata;
+      /** The provider reports this payment (partly) refunded already (WeChat trade_state REFUND). */
+      refundedAtProvider?: boolean;
     }
   | { kind: "pending"; provider: Provider; orderId: string }
   | { kind: "failed"; provider: Provider; orderId: string; reason: string }
@@ -43,13 +59,24 @@ export type PaymentFact =
   | {
       kind: "refunded";
       provider: Provider;
-      orderId: string;
+      /** Our order id when the provider names it (WeChat out_trade_no, Stripe metadata); else found by paymentRef. */
+      orderId: string | null;
+      /** The payment this refunds (Stripe payment intent, WeChat transaction_id), when known. */
+      paymentRef: string | null;
       /** Provider refund id: the idempotency key of the clawback. */
       refundRef: string;
       /** Amount of this refund (not cumulative). */
       amountMinor: number;
       currency: string;
       refundedAtMs: number;
+    }
+  | {
+      /** A refund the provider reports as failed: its clawback, if any, is reversed once. */
+      kind: "refund_failed";
+      provider: Provider;
+      orderId: string | null;
+      paymentRef: string | null;
+      refundRef: string;
     }
   | {
       /** Verified, but contradicts our records (wrong merchant/app); never credits. */
@@ -65,6 +92,8 @@ export type PaymentOutcome =
   | "mismatch"
   | "late_payment"
   | "created_from_metadata"
+  | "needs_review"
+  | "held"
   | "unknown_order";
 
 export type RefundOutcome =
@@ -72,6 +101,10 @@ export type RefundOutcome =
   | "partially_refunded"
   | "duplicate"
   | "exceeds_grant"
+  | "needs_review"
+  | "held"
+  | "refund_failed"
+  | "recorded"
   | "unknown_order";
 
 export type SettleOutcome =
@@ -84,7 +117,8 @@ export type SettleOutcome =
   | "noop";
 
 export interface SettleResult {
-  orderId: string;
+  /** Null when the fact is held and names no order (a refund matched only by a payment not seen yet). */
+  orderId: string | null;
   outcome: SettleOutcome;
   status: OrderStatus | null;
 }
@@ -100,6 +134,8 @@ export interface Order {
   credits: number;
   providerRef: string | null;
   paymentRef: string | null;
+  /** What a discount took off the price when it was paid (0 without one). */
+  discountMinor: number;
   createdAtMs: number;
   expiresAtMs: number;
   nextCheckAtMs: number | null;

@@ -50,6 +50,10 @@ begin
   ) returning * into created;
   perform payguard._order_event(created.id, p_now, 'created', null,
     jsonb_build_object('package_id', pkg.id, 'amount_minor', pkg.amount_minor, 'currency', pkg.currency));
+  -- A payment that arrived before its order was written was held; it applies now, in this transaction.
+  if payguard._release_held_payments(created.id, p_now) > 0 then
+    select * into created from payguard.payment_orders where id = created.id;
+  end if;
   return to_jsonb(created);
 end $$;
 

@@ -88,29 +88,52 @@ begin
   return leased;
 end $$;
 
--- Operator decision on an order in review: fulfil it (grant the purchase) or reject it (no credit).
+-- Operator decision on an order in review. Every fact recorded meanwhile is kept, so the result is
+-- what those facts imply: `fulfil` credits the recorded payment (the earliest matching one; never a
+-- made-up reference: with no payment recorded there is nothing to fulfil) and keeps its refunds; another
+-- matching payment is named in an incident for a human to refund. `reject` leaves no purchase credits.
 create function payguard.resolve_review(p_order_id text, p_resolution text, p_note text, p_now timestamptz)
   returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
   o payguard.payment_orders;
+  keep record;
+  to_refund text[];
 begin
+  if p_resolution not in ('fulfil', 'reject') then
+    raise exception 'resolution must be fulfil or reject' using errcode = 'P0001';
+  end if;
   select * into o from payguard.payment_orders where id = p_order_id for update;
   if not found or o.status <> 'needs_review' then
     return jsonb_build_object('outcome', 'noop', 'order', to_jsonb(o));
   end if;
   if p_resolution = 'fulfil' then
+    select * into keep from payguard.order_payments
+     where order_id = o.id and amount_minor + discount_minor = o.amount_minor and currency = o.currency
+     order by paid_at, payment_ref limit 1;
+    if not found then
+      raise exception 'order % has no recorded payment of its amount to fulfil it with', o.id using errcode = 'P0001';
+    end if;
+    update payguard.order_payments set role = case when payment_ref = keep.payment_ref then 'primary' else 'second' end
+     where order_id = o.id and role in ('primary', 'second', 'disputed')
+       and amount_minor + discount_minor = o.amount_minor and currency = o.currency;
     update payguard.payment_orders
-       set status = 'fulfilled', review_reason = null, paid_at = coalesce(paid_at, p_now),
-           payment_ref = coalesce(payment_ref, 'manual:' || id), updated_at = p_now
+       set status = 'fulfilled', review_reason = null, review_resolution = 'fulfil', payment_ref = keep.payment_ref,
+           paid_at = keep.paid_at, discount_minor = keep.discount_minor, updated_at = p_now
      where id = o.id returning * into o;
-    perform payguard._post_credits(o.user_id, o.id, 'purchase', o.credits, o.provider, null, p_note, p_now);
-  elsif p_resolution = 'reject' then
-    update payguard.payment_orders set status = 'failed', review_reason = null, updated_at = p_now
-     where id = o.id returning * into o;
+    perform payguard._release_held_refunds(o, 'admin', p_now);
+    select array_agg(payment_ref order by payment_ref) into to_refund from payguard.order_payments
+     where order_id = o.id and role <> 'primary';
+    if to_refund is not null then
+      perform payguard.open_incident('refund_other_payments:' || o.id, 'refund_other_payments', 'critical',
+        format('Order %s was paid more than once: refund %s', o.id, array_to_string(to_refund, ', ')),
+        jsonb_build_object('order_id', o.id, 'keep', keep.payment_ref, 'refund', to_jsonb(to_refund)), p_now);
+    end if;
   else
-    raise exception 'resolution must be fulfil or reject' using errcode = 'P0001';
+    update payguard.payment_orders set status = 'failed', review_reason = null, review_resolution = 'reject', updated_at = p_now
+     where id = o.id returning * into o;
   end if;
+  o := payguard._sync_order(o.id, 'admin', p_now);
   perform payguard._order_event(o.id, p_now, 'review_resolved', 'admin',
     jsonb_build_object('resolution', p_resolution, 'note', p_note));
   return jsonb_build_object('outcome', o.status, 'order', to_jsonb(o));

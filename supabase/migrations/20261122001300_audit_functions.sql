@@ -20,6 +20,7 @@ as $$
     select 'grant_without_fulfilled_order', l.order_id, jsonb_build_object('status', o.status, 'credits', l.credits)
       from payguard.credit_ledger l join payguard.payment_orders o on o.id = l.order_id
      where l.kind = 'purchase' and o.status not in ('fulfilled', 'partially_refunded', 'refunded', 'needs_review')
+       and o.review_resolution is distinct from 'reject' -- a rejected review reverses its grant (an adjustment)
     union all
     select 'pending_past_expiry', o.id, jsonb_build_object('expires_at', o.expires_at, 'check_attempts', o.check_attempts)
       from payguard.payment_orders o
@@ -32,6 +33,11 @@ as $$
            jsonb_build_object('type', e.event_type, 'order_id', e.order_id, 'error', e.last_error, 'attempts', e.attempts)
       from payguard.webhook_events e
      where e.status = 'failed' or (e.status = 'received' and e.received_at < p_now - interval '10 minutes')
+    union all
+    -- A fact held longer than this (6 hours) is waiting for a payment or order that may never come.
+    select 'held_fact_stale', h.provider || ':' || h.kind || ':' || h.fact_ref,
+           jsonb_build_object('order_id', h.order_id, 'payment_ref', h.payment_ref, 'held_at', h.held_at)
+      from payguard.held_facts h where h.held_at < p_now - interval '6 hours'
   )
   select coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'subject', subject, 'detail', detail)
                             order by kind, subject), '[]'::jsonb)

@@ -1,10 +1,13 @@
 /**
- * Guard 2 on its own: the OrderGuard Durable Object runs one settle at a time per order and answers a
- * fact it already settled from its own storage, without the database.
+ * Guard 2 on its own: the OrderGuard Durable Object runs one settle at a time per order, and answers
+ * only what the database answers (no cache of its own).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { getDeps } from "../../src/deps.ts";
+import { waitAtMost } from "../../src/guard/order-guard.ts";
+import type { LedgerStore } from "../../src/ledger/ports.ts";
 import type { PaymentFact } from "../../src/ledger/types.ts";
 import { seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
 import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
@@ -22,17 +25,37 @@ const paidFact = (orderId: string): PaymentFact => ({
 });
 
 describe("OrderGuard", () => {
-  it("serialises concurrent settles: one reaches the ledger, the rest are answered as duplicates", async () => {
+  it("serialises concurrent settles: the ledger is never asked about one order twice at once", async () => {
     const user = crypto.randomUUID();
     const orderId = await createOrder(user);
     const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(orderId));
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => stub.settle(paidFact(orderId), "webhook", Date.now())),
-    );
-    const outcomes = results.map((r) => (r.ok ? r.value.outcome : "error"));
+    const { outcomes, maxInFlight } = await runInDurableObject(stub, async (instance) => {
+      // Count how many ledger calls this guard has in flight at once, through the deps it uses.
+      const store: LedgerStore = getDeps((instance as unknown as { env: Env }).env).store;
+      const applyPayment = store.applyPayment;
+      let inFlight = 0;
+      let max = 0;
+      store.applyPayment = async (input) => {
+        inFlight += 1;
+        max = Math.max(max, inFlight);
+        try {
+          return await applyPayment(input);
+        } finally {
+          inFlight -= 1;
+        }
+      };
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => instance.settle(paidFact(orderId), "webhook", Date.now())),
+        );
+        return { outcomes: results.map((r) => (r.ok ? r.value.outcome : "error")), maxInFlight: max };
+      } finally {
+        store.applyPayment = applyPayment;
+      }
+    });
+    expect(maxInFlight).toBe(1);
     expect(outcomes.filter((o) => o === "fulfilled")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(19);
-    // Serialised, the 19 followers never reached the database: only one settle is on the timeline.
     const paidEvents = await sql(
       "select 1 from payguard.order_events where order_id = $1 and kind = 'paid'",
       [orderId],
@@ -41,7 +64,7 @@ describe("OrderGuard", () => {
     expect((await ledgerOf(user)).balance).toBe(100);
   });
 
-  it("answers a remembered fact while the database is down, and remembers it in SQLite", async () => {
+  it("keeps no answers of its own: a repeat while the database is down is transient, then the database's word", async () => {
     const orderId = await createOrder(crypto.randomUUID());
     const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(orderId));
     expect(await stub.settle(paidFact(orderId), "webhook", Date.now())).toMatchObject({
@@ -51,20 +74,24 @@ describe("OrderGuard", () => {
     await setDatabaseDown(true);
     try {
       expect(await stub.settle(paidFact(orderId), "reconcile", Date.now())).toMatchObject({
-        ok: true,
-        value: { outcome: "duplicate", status: "fulfilled" },
-      });
-      const other = { ...paidFact(orderId), paymentRef: "pi_other" };
-      expect(await stub.settle(other, "webhook", Date.now())).toMatchObject({
         ok: false,
         error: { kind: "transient" },
       });
     } finally {
       await setDatabaseDown(false);
     }
-    const remembered = await runInDurableObject(stub, async (_instance, state) =>
-      state.storage.sql.exec<{ fact_key: string }>("select fact_key from settled").toArray(),
-    );
-    expect(remembered).toEqual([{ fact_key: `paid:stripe:pi_guard_${orderId}` }]);
+    await sql("select payguard.flag_order($1, 'operator check', now())", [orderId]);
+    // The database now says review; a guard that remembered "fulfilled" would have said otherwise.
+    expect(await stub.settle(paidFact(orderId), "reconcile", Date.now())).toMatchObject({
+      ok: true,
+      value: { outcome: "duplicate", status: "needs_review" },
+    });
+  });
+
+  it("stops waiting behind a settle that never ends (the caller answers 5xx), and waits for one that does", async () => {
+    const hung = new Promise<never>(() => undefined);
+    expect(await waitAtMost(hung, 10)).toBe(false);
+    expect(await waitAtMost(Promise.reject(new Error("earlier settle failed")), 60_000)).toBe(true);
+    expect(await waitAtMost(Promise.resolve(), 60_000)).toBe(true);
   });
 });

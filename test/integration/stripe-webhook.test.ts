@@ -70,7 +70,7 @@ describe("Stripe webhook: exactly-once credits", () => {
     expect((await ledgerOf(user)).balance).toBe(0);
     const incidents = await sql<{ severity: string }>(
       "select severity from payguard.incidents where key = $1",
-      [`mismatch:${orderId}`],
+      [`needs_review:${orderId}`],
     );
     expect(incidents).toEqual([{ severity: "critical" }]);
   });
@@ -215,5 +215,78 @@ describe("Stripe webhook: refunds claw back once", () => {
         { kind: "clawback", credits: -100 },
       ],
     });
+  });
+});
+
+describe("Stripe webhook: an event that needs a human is acknowledged only once its incident is stored", () => {
+  const OPEN_INCIDENT = "payguard.open_incident(text, text, text, text, jsonb, timestamptz)";
+
+  it("answers 5xx while the incident write fails, then 2xx with the incident stored on redelivery", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId, { amountMinor: 999 });
+    const completed = deliveries[0] as (typeof deliveries)[number];
+    await sql(`revoke execute on function ${OPEN_INCIDENT} from service_role`);
+    try {
+      expect((await deliverStripe(completed)).status).toBe(503);
+    } finally {
+      await sql(`grant execute on function ${OPEN_INCIDENT} to service_role`);
+    }
+    expect((await deliverStripe(completed)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("needs_review");
+    const incidents = await sql("select 1 from payguard.incidents where key = $1 and status = 'open'", [
+      `needs_review:${orderId}`,
+    ]);
+    expect(incidents).toHaveLength(1);
+    expect((await ledgerOf(user)).balance).toBe(0);
+  });
+});
+
+describe("Stripe webhook: which order a payment settles", () => {
+  it("settles the order whose session payguard stored; a client_reference_id naming another order → review, no credit", async () => {
+    const owner = newUser();
+    const other = newUser();
+    const orderId = await createOrder(owner);
+    const otherOrderId = await createOrder(other);
+    // The session names the other order (client_reference_id), but payguard stored it for `orderId`.
+    const { deliveries } = await paidDeliveries(otherOrderId);
+    const session = JSON.parse(deliveries[0]?.body ?? "{}") as { data: { object: { id: string } } };
+    await sql("select payguard.set_provider_ref($1, $2, now())", [orderId, session.data.object.id]);
+    for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await orderStatus(orderId)).toBe("needs_review");
+    expect(await orderStatus(otherOrderId)).toBe("pending");
+    expect((await ledgerOf(owner)).balance).toBe(0);
+    expect((await ledgerOf(other)).balance).toBe(0);
+  });
+});
+
+describe("Stripe webhook: a refund that fails after its clawback", () => {
+  it("reverses the clawback once, keyed by the refund id", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    for (const delivery of (await paidDeliveries(orderId)).deliveries) await deliverStripe(delivery);
+    const refunded = await stripeScenario("refund", { orderId, amountMinor: 1999 });
+    for (const delivery of refunded.deliveries) await deliverStripe(delivery);
+    expect((await ledgerOf(user)).balance).toBe(0);
+    const refund = JSON.parse(
+      refunded.deliveries.find((d) => d.body.includes('"refund.created"'))?.body ?? "{}",
+    ) as {
+      data: { object: Record<string, unknown> };
+    };
+    const failedRefund = { ...refund.data.object, status: "failed" };
+    for (const type of ["refund.failed", "refund.updated", "refund.failed"]) {
+      const response = await postSignedStripe({
+        id: `evt_failed_${crypto.randomUUID()}`,
+        object: "event",
+        type,
+        created: Math.floor(Date.now() / 1000),
+        data: { object: failedRefund },
+      });
+      expect(response.status).toBe(200);
+    }
+    expect(await orderStatus(orderId)).toBe("fulfilled");
+    const ledger = await ledgerOf(user);
+    expect(ledger.balance).toBe(100);
+    expect(ledger.rows.map((r) => r.kind)).toEqual(["purchase", "clawback", "adjustment"]);
   });
 });

@@ -56,6 +56,29 @@ describe("WeChat Pay notifications credit exactly once", () => {
   });
 });
 
+describe("WeChat Pay: a notification that needs a human is acknowledged only once its incident is stored", () => {
+  const OPEN_INCIDENT = "payguard.open_incident(text, text, text, text, jsonb, timestamptz)";
+
+  it("answers 5xx while the incident write for a wrong amount fails, then 204 with it stored", async () => {
+    await setWechatMode("public_key");
+    const user = newUser();
+    const orderId = await createWechatOrder(user);
+    const wrongAmount = await paidNotification(orderId, { amountMinor: 1 });
+    await sql(`revoke execute on function ${OPEN_INCIDENT} from service_role`);
+    try {
+      expect((await deliverWechat(wrongAmount)).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await sql(`grant execute on function ${OPEN_INCIDENT} to service_role`);
+    }
+    expect((await deliverWechat(wrongAmount)).status).toBe(204);
+    const incidents = await sql("select 1 from payguard.incidents where key = $1 and status = 'open'", [
+      `needs_review:${orderId}`,
+    ]);
+    expect(incidents).toHaveLength(1);
+    expect((await ledgerOf(user)).balance).toBe(0);
+  });
+});
+
 describe("WeChat Pay notifications: bad input gets the documented answer and writes nothing", () => {
   async function expectRejected(headers: Record<string, string>, body: string, status: number) {
     const before = await inboxCount();

@@ -66,6 +66,33 @@ describe.skipIf(!base)("exactly-once under real concurrency (Postgres)", () => {
     expect(balance.rows).toEqual([{ credits: "100" }]);
   });
 
+  it("never strands a refund held while its payment commits: refund and payment race on 50 orders", async () => {
+    const REFUND_SQL = `select payguard.apply_refund(p_provider => 'stripe', p_order_id => null, p_refund_ref => $1,
+      p_amount_minor => 1999, p_currency => 'USD', p_source => 'webhook', p_now => $2, p_payment_ref => $3) as result`;
+    const orders = await Promise.all(Array.from({ length: 50 }, () => createOrder(randomUUID())));
+    await Promise.all(
+      orders.flatMap((order) => [
+        onOwnConnection(ledger.url, PAY_SQL, [order.id, `pi_race_${order.id}`, T0, null]),
+        onOwnConnection(ledger.url, REFUND_SQL, [`re_race_${order.id}`, T0, `pi_race_${order.id}`]),
+      ]),
+    );
+    const ids = orders.map((o) => o.id);
+    const statuses = await ledger.db.query<{ status: string; n: string }>(
+      "select status, count(*) as n from payguard.payment_orders where id = any($1) group by status",
+      [ids],
+    );
+    expect(statuses.rows).toEqual([{ status: "refunded", n: "50" }]);
+    const held = await ledger.db.query(
+      "select 1 from payguard.held_facts where payment_ref like 'pi_race_%'",
+    );
+    expect(held.rows).toEqual([]);
+    const net = await ledger.db.query<{ n: string }>(
+      "select coalesce(sum(credits), 0) as n from payguard.credit_ledger where order_id = any($1)",
+      [ids],
+    );
+    expect(net.rows).toEqual([{ n: "0" }]);
+  });
+
   it("rebuilds a missing order from metadata once when deliveries race", async () => {
     const user = randomUUID();
     const orderId = `ord_${randomUUID().replaceAll("-", "").slice(0, 24)}`;

@@ -147,18 +147,18 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
     expect((await ledgerOf(order.user_id)).balance).toBe(100);
   });
 
-  it("rebuilds a missing order from metadata, and ignores payments it cannot place", async () => {
+  it("rebuilds a missing order from metadata, and holds payments it cannot place yet", async () => {
     const user = randomUUID();
     const orderId = `ord_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
     const metadata = { user_id: user, package_id: "credits_100" };
     expect((await pay(orderId, { p_metadata: metadata })).outcome).toBe("created_from_metadata");
     expect((await pay(orderId, { p_metadata: metadata })).outcome).toBe("duplicate");
     expect((await ledgerOf(user)).balance).toBe(100);
-    expect((await pay("ord_nobody_knows_this", {})).outcome).toBe("unknown_order");
+    expect((await pay("ord_nobody_knows_this", {})).outcome).toBe("held");
     expect(
       (await pay("ord_nobody_knows_this", { p_metadata: { user_id: "not-a-uuid", package_id: "x" } }))
         .outcome,
-    ).toBe("unknown_order");
+    ).toBe("duplicate");
   });
 
   const TERMINAL_SETUP: Record<string, (id: string) => Promise<unknown>> = {

@@ -5,7 +5,7 @@
  */
 import type { Deps } from "../../deps.ts";
 import { settleOrder } from "../../guard/settle-order.ts";
-import type { SettleResult, SettleSource } from "../../ledger/types.ts";
+import type { PaymentFact, SettleResult, SettleSource } from "../../ledger/types.ts";
 import type { FactDraft, OrderLocator, StripeEventInput, StripeEventPlan } from "./normalise.ts";
 import { planStripeEvent } from "./normalise.ts";
 
@@ -13,34 +13,42 @@ export type Processed =
   | { ok: true; results: SettleResult[]; note?: string }
   | { ok: false; transient: boolean; error: string };
 
+/** Our order id: the one payguard stored for the Stripe object first, else the one the event names. */
 async function locateOrder(
   deps: Deps,
   locator: OrderLocator,
 ): Promise<{ orderId: string | null; error?: string }> {
-  if (locator.by === "order_id") return { orderId: locator.orderId };
   const found =
     locator.by === "session"
       ? await deps.store.findOrderByProviderRef("stripe", locator.sessionId)
       : await deps.store.findOrderByPaymentRef("stripe", locator.paymentIntentId);
   if (!found.ok) return { orderId: null, error: found.error.message };
-  return { orderId: found.value?.id ?? null };
+  return { orderId: found.value?.id ?? locator.claimedOrderId };
 }
 
 async function settleAll(
   env: Env,
-  orderId: string,
+  orderId: string | null,
   facts: FactDraft[],
   source: SettleSource,
   nowMs: number,
 ): Promise<Processed> {
   const results: SettleResult[] = [];
   for (const draft of facts) {
-    const settled = await settleOrder(env, { ...draft, orderId }, source, nowMs);
+    const fact = withOrderId(draft, orderId);
+    if (!fact) return { ok: false, transient: false, error: "payment names no order" };
+    const settled = await settleOrder(env, fact, source, nowMs);
     if (!settled.ok)
       return { ok: false, transient: settled.error.kind === "transient", error: settled.error.message };
     results.push(settled.value);
   }
   return { ok: true, results };
+}
+
+/** Refunds may name no order yet (the database holds them); every other fact needs one. */
+function withOrderId(draft: FactDraft, orderId: string | null): PaymentFact | null {
+  if (draft.kind === "refunded" || draft.kind === "refund_failed") return { ...draft, orderId };
+  return orderId ? { ...draft, orderId } : null;
 }
 
 async function processEvent(
@@ -54,8 +62,9 @@ async function processEvent(
   if (plan.action === "ignore") return { ok: true, results: [], note: plan.reason };
   const located = await locateOrder(deps, plan.locator);
   if (located.error) return { ok: false, transient: true, error: located.error };
-  if (!located.orderId) {
-    // Money moved (or a refund happened) for an order we cannot find and cannot rebuild: a human must look.
+  const needsOrder = plan.facts.some((f) => f.kind !== "refunded" && f.kind !== "refund_failed");
+  if (!located.orderId && needsOrder) {
+    // A payment that names no order and whose session payguard never stored: a human must look.
     const raised = await deps.alerts.raise(
       {
         key: `unknown_order:stripe:${event.id}`,
@@ -86,7 +95,7 @@ export async function applyStripeEvent(
   nowMs: number,
 ): Promise<StripeEventOutcome> {
   const plan = planStripeEvent(event);
-  const orderId = plan.action === "settle" && plan.locator.by === "order_id" ? plan.locator.orderId : null;
+  const orderId = plan.action === "settle" ? plan.locator.claimedOrderId : null;
   const inbox = await deps.store.recordEvent({
     provider: "stripe",
     eventId: event.id,

@@ -5,11 +5,15 @@
  */
 import type { OrderMetadata, PaymentFact } from "../../ledger/types.ts";
 
-/** How to find our order: by our id (client_reference_id / metadata), or by a Stripe object id. */
+/**
+ * How to find our order. A session is found by the session id payguard stored when it opened it; only
+ * when that is unknown does the id the session names (client_reference_id / metadata.order_id) count,
+ * and the database checks every claim against the order on record. A refund is found by the payment it
+ * refunds; when that payment is not seen yet the database holds the refund.
+ */
 export type OrderLocator =
-  | { by: "order_id"; orderId: string; sessionId?: string }
-  | { by: "session"; sessionId: string }
-  | { by: "payment_intent"; paymentIntentId: string };
+  | { by: "session"; sessionId: string; claimedOrderId: string | null }
+  | { by: "payment_intent"; paymentIntentId: string; claimedOrderId: string | null };
 
 export type StripeEventPlan =
   | { action: "ignore"; reason: string }
@@ -34,15 +38,20 @@ const idOf = (value: unknown): string | null => str(value) ?? (isObj(value) ? st
 
 function metadataOf(object: Obj): OrderMetadata | undefined {
   const metadata = isObj(object.metadata) ? object.metadata : {};
-  const userId = str(metadata.user_id);
-  const packageId = str(metadata.package_id);
-  return userId && packageId ? { userId, packageId } : undefined;
+  const fields: OrderMetadata = {
+    userId: str(metadata.user_id) ?? undefined,
+    packageId: str(metadata.package_id) ?? undefined,
+    orderId: str(metadata.order_id) ?? undefined,
+    clientReferenceId: str(object.client_reference_id) ?? undefined,
+  };
+  const present = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return present.length ? (Object.fromEntries(present) as OrderMetadata) : undefined;
 }
 
 function sessionLocator(session: Obj, sessionId: string): OrderLocator {
   const metadata = isObj(session.metadata) ? session.metadata : {};
-  const orderId = str(session.client_reference_id) ?? str(metadata.order_id);
-  return orderId ? { by: "order_id", orderId, sessionId } : { by: "session", sessionId };
+  const claimedOrderId = str(session.client_reference_id) ?? str(metadata.order_id);
+  return { by: "session", sessionId, claimedOrderId };
 }
 
 function planSession(event: StripeEventInput, session: Obj): StripeEventPlan {
@@ -78,29 +87,37 @@ function planPaidSession(
   const currency = str(session.currency);
   if (amountMinor === null || !currency)
     return { action: "ignore", reason: "malformed: paid session without amount" };
+  const totals = isObj(session.total_details) ? session.total_details : {};
   const fact: FactDraft = {
     kind: "paid",
     provider: "stripe",
     // The payment intent is the payment; sessions in `payment` mode always have one once paid.
     paymentRef: idOf(session.payment_intent) ?? sessionId,
     amountMinor,
+    discountMinor: int(totals.amount_discount) ?? 0,
     currency: currency.toUpperCase(),
     paidAtMs: event.created * 1000,
+    providerRef: sessionId,
     metadata: metadataOf(session),
   };
   return { action: "settle", locator, facts: [fact] };
 }
 
-function refundDraft(refund: Obj, createdS: number): FactDraft | null {
+/** Refund states that decide something: money back (succeeded) or not after all (failed). */
+function refundDraft(refund: Obj, createdS: number, paymentRef: string | null): FactDraft | null {
   const refundRef = str(refund.id);
   const amountMinor = int(refund.amount);
   const currency = str(refund.currency);
-  // Only a succeeded refund moves money back; pending ones are settled by their later update event.
-  if (!refundRef || amountMinor === null || !currency || refund.status !== "succeeded") return null;
+  if (!refundRef || amountMinor === null || !currency) return null;
+  // A failed refund reverses its clawback, whichever of the two events arrives first.
+  if (refund.status === "failed") return { kind: "refund_failed", provider: "stripe", paymentRef, refundRef };
+  // Pending ones are settled by their later update event; canceled ones never moved money.
+  if (refund.status !== "succeeded") return null;
   const refundedAtMs = (int(refund.created) ?? createdS) * 1000;
   return {
     kind: "refunded",
     provider: "stripe",
+    paymentRef,
     refundRef,
     amountMinor,
     currency: currency.toUpperCase(),
@@ -110,17 +127,20 @@ function refundDraft(refund: Obj, createdS: number): FactDraft | null {
 
 function refundLocator(object: Obj): OrderLocator | null {
   const metadata = isObj(object.metadata) ? object.metadata : {};
-  const orderId = str(metadata.order_id);
-  if (orderId) return { by: "order_id", orderId };
   const paymentIntentId = idOf(object.payment_intent);
-  return paymentIntentId ? { by: "payment_intent", paymentIntentId } : null;
+  return paymentIntentId
+    ? { by: "payment_intent", paymentIntentId, claimedOrderId: str(metadata.order_id) }
+    : null;
 }
 
 function planCharge(event: StripeEventInput, charge: Obj): StripeEventPlan {
   const locator = refundLocator(charge);
   if (!locator) return { action: "ignore", reason: "malformed: charge without payment intent" };
   const refunds = isObj(charge.refunds) && Array.isArray(charge.refunds.data) ? charge.refunds.data : [];
-  const facts = refunds.filter(isObj).flatMap((refund) => refundDraft(refund, event.created) ?? []);
+  const paymentRef = locator.by === "payment_intent" ? locator.paymentIntentId : null;
+  const facts = refunds
+    .filter(isObj)
+    .flatMap((refund) => refundDraft(refund, event.created, paymentRef) ?? []);
   if (facts.length === 0) return { action: "ignore", reason: "no succeeded refund listed" };
   return { action: "settle", locator, facts };
 }
@@ -128,12 +148,18 @@ function planCharge(event: StripeEventInput, charge: Obj): StripeEventPlan {
 function planRefund(event: StripeEventInput, refund: Obj): StripeEventPlan {
   const locator = refundLocator(refund);
   if (!locator) return { action: "ignore", reason: "malformed: refund without payment intent" };
-  const fact = refundDraft(refund, event.created);
+  const paymentRef = locator.by === "payment_intent" ? locator.paymentIntentId : null;
+  const fact = refundDraft(refund, event.created, paymentRef);
   if (!fact) return { action: "ignore", reason: `refund status ${String(refund.status)}` };
   return { action: "settle", locator, facts: [fact] };
 }
 
-const REFUND_EVENT_TYPES = new Set(["refund.created", "refund.updated", "charge.refund.updated"]);
+const REFUND_EVENT_TYPES = new Set([
+  "refund.created",
+  "refund.updated",
+  "refund.failed",
+  "charge.refund.updated",
+]);
 
 export function planStripeEvent(event: StripeEventInput): StripeEventPlan {
   const object = event.data.object;

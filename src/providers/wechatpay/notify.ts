@@ -33,12 +33,17 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The `attach` payguard wrote at prepay: user and package to rebuild a lost order, and the order id. */
 function metadataOf(attach: unknown): OrderMetadata | undefined {
   const parsed = typeof attach === "string" ? parseJson(attach) : undefined;
   if (!isObj(parsed)) return undefined;
-  const userId = str(parsed.user_id);
-  const packageId = str(parsed.package_id);
-  return userId && packageId ? { userId, packageId } : undefined;
+  const fields: OrderMetadata = {
+    userId: str(parsed.user_id) ?? undefined,
+    packageId: str(parsed.package_id) ?? undefined,
+    orderId: str(parsed.order_id) ?? undefined,
+  };
+  const present = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return present.length ? (Object.fromEntries(present) as OrderMetadata) : undefined;
 }
 
 /** A transaction resource (query answer or TRANSACTION.SUCCESS) as a fact about our order. */
@@ -78,6 +83,8 @@ export function transactionFact(
       currency,
       paidAtMs,
       metadata: metadataOf(tx.attach),
+      // Paid, then (partly) refunded at WeChat: settled now; an incident stays open until the refund fact arrives.
+      ...(state === "REFUND" ? { refundedAtProvider: true } : {}),
     };
   }
   if (state === "NOTPAY" || state === "USERPAYING" || state === "ACCEPT")
@@ -87,12 +94,26 @@ export function transactionFact(
   return null;
 }
 
-function refundNotice(eventId: string, eventType: string, refund: Obj): WechatNotice | null {
+function refundNotice(
+  eventId: string,
+  eventType: string,
+  refund: Obj,
+  config: Pick<WechatConfig, "mchid">,
+): WechatNotice | null {
   const orderId = str(refund.out_trade_no);
   const refundRef = str(refund.refund_id);
   const amount = isObj(refund.amount) ? refund.amount : {};
   const amountMinor = int(amount.refund);
   if (!orderId || !refundRef || amountMinor === null) return null;
+  if (refund.mchid !== config.mchid) {
+    const reason = "refund notification for another merchant";
+    return {
+      kind: "fact",
+      eventId,
+      eventType,
+      fact: { kind: "mismatch", provider: "wechatpay", orderId, reason },
+    };
+  }
   if (eventType === "REFUND.SUCCESS") {
     const refundedAtMs = Date.parse(str(refund.success_time) ?? "");
     return {
@@ -103,6 +124,7 @@ function refundNotice(eventId: string, eventType: string, refund: Obj): WechatNo
         kind: "refunded",
         provider: "wechatpay",
         orderId,
+        paymentRef: str(refund.transaction_id),
         refundRef,
         amountMinor,
         currency: WECHATPAY_CURRENCY,
@@ -140,7 +162,7 @@ function noticeFor(
     return { kind: "fact", eventId, eventType, fact };
   }
   if (eventType.startsWith("REFUND."))
-    return isObj(resource) ? refundNotice(eventId, eventType, resource) : null;
+    return isObj(resource) ? refundNotice(eventId, eventType, resource, config) : null;
   return { kind: "ignored", eventId, eventType, reason: `unhandled event type ${eventType}` };
 }
 

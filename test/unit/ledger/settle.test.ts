@@ -17,6 +17,7 @@ const order = (status: Order["status"]): Order => ({
   credits: 100,
   providerRef: null,
   paymentRef: null,
+  discountMinor: 0,
   createdAtMs: NOW_MS,
   expiresAtMs: NOW_MS,
   nextCheckAtMs: null,
@@ -77,14 +78,14 @@ describe("settleFact", () => {
     expect(alerts.raised).toEqual([]);
   });
 
-  it("raises a critical incident keyed by outcome and order when the payment does not match", async () => {
+  it("raises one critical needs_review incident per order when the payment does not match", async () => {
     const store = storeWith({
       applyPayment: async () => ok({ outcome: "mismatch", order: order("needs_review") }),
     });
     const alerts = recordingSink();
     await settleFact(paid, "reconcile", NOW_MS, { store, alerts });
     expect(alerts.raised).toEqual([
-      expect.objectContaining({ key: "mismatch:ord_1", kind: "mismatch", severity: "critical" }),
+      expect.objectContaining({ key: "needs_review:ord_1", kind: "needs_review", severity: "critical" }),
     ]);
   });
 
@@ -104,6 +105,60 @@ describe("settleFact", () => {
     const pending: PaymentFact = { kind: "pending", provider: "wechatpay", orderId: "ord_x" };
     const result = await settleFact(pending, "reconcile", NOW_MS, { store, alerts: recordingSink() });
     expect(result).toEqual({ ok: true, value: { orderId: "ord_x", outcome: "unknown_order", status: null } });
+  });
+});
+
+describe("settleFact and incidents", () => {
+  it("answers a failed incident write as transient, so the provider retries until a human is told", async () => {
+    const store = storeWith({
+      applyPayment: async () => ok({ outcome: "mismatch", order: order("needs_review") }),
+    });
+    const alerts = recordingSink();
+    alerts.raise = async () => ({
+      ok: false,
+      error: { kind: "permanent", code: "42501", message: "denied" },
+    });
+    expect(await settleFact(paid, "webhook", NOW_MS, { store, alerts })).toMatchObject({
+      ok: false,
+      error: { kind: "transient" },
+    });
+  });
+
+  it("WeChat REFUND on query: settles the payment and keeps refund_awaited open until the refund fact arrives", async () => {
+    const resolved: string[] = [];
+    const alerts = recordingSink();
+    alerts.resolve = async (key) => {
+      resolved.push(key);
+      return ok(undefined);
+    };
+    const reported: PaymentFact = { ...paid, provider: "wechatpay", refundedAtProvider: true };
+    const payStore = storeWith({
+      applyPayment: async () => ok({ outcome: "fulfilled", order: order("fulfilled") }),
+    });
+    await settleFact(reported, "reconcile", NOW_MS, { store: payStore, alerts });
+    expect(alerts.raised).toEqual([
+      expect.objectContaining({ key: "refund_awaited:ord_1", kind: "refund_awaited" }),
+    ]);
+    expect(resolved).toEqual([]);
+    const refund: PaymentFact = {
+      kind: "refunded",
+      provider: "wechatpay",
+      orderId: "ord_1",
+      paymentRef: "pi_1",
+      refundRef: "re_1",
+      amountMinor: 1999,
+      currency: "USD",
+      refundedAtMs: NOW_MS,
+    };
+    const refundStore = storeWith({
+      applyRefund: async () => ok({ outcome: "refunded", order: order("refunded") }),
+    });
+    await settleFact(refund, "webhook", NOW_MS, { store: refundStore, alerts });
+    expect(resolved).toEqual(["refund_awaited:ord_1"]);
+  });
+
+  it("raises nothing for a held fact (the audit reports it if it stays held)", () => {
+    expect(incidentFor(paid, { outcome: "held", order: null })).toBeNull();
   });
 });
 

@@ -5,25 +5,67 @@ import { planStripeEvent, type StripeEventInput } from "../../../src/providers/s
 const fixture = (name: string): StripeEventInput =>
   JSON.parse(readFileSync(new URL(`../../fixtures/stripe/${name}.json`, import.meta.url), "utf8"));
 
-const ORDER = { by: "order_id", orderId: "ord_0123456789abcdef01234567", sessionId: "cs_test_a1" };
+const ORDER_ID = "ord_0123456789abcdef01234567";
+const SESSION = { by: "session", sessionId: "cs_test_a1", claimedOrderId: ORDER_ID };
 
 describe("planStripeEvent", () => {
-  it("turns a paid checkout.session.completed into one paid fact with upper-case currency and metadata", () => {
-    expect(planStripeEvent(fixture("checkout.session.completed"))).toEqual({
+  it("turns a paid checkout.session.completed into one paid fact located by its stored session first", () => {
+    const plan = planStripeEvent(fixture("checkout.session.completed"));
+    expect(plan).toEqual({
       action: "settle",
-      locator: ORDER,
+      locator: SESSION,
       facts: [
         {
           kind: "paid",
           provider: "stripe",
           paymentRef: "pi_test_1",
           amountMinor: 1999,
+          discountMinor: 0,
           currency: "USD",
           paidAtMs: 1795000100_000,
-          metadata: { userId: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", packageId: "credits_100" },
+          providerRef: "cs_test_a1",
+          metadata: expect.objectContaining({
+            userId: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+            packageId: "credits_100",
+          }),
         },
       ],
     });
+  });
+
+  it("fills discountMinor from the session's total_details.amount_discount", () => {
+    const event = fixture("checkout.session.completed");
+    const session = event.data.object as Record<string, unknown>;
+    session.amount_total = 1499;
+    session.total_details = { amount_discount: 500, amount_shipping: 0, amount_tax: 0 };
+    const plan = planStripeEvent(event);
+    expect(plan.action === "settle" && plan.facts[0]).toMatchObject({
+      amountMinor: 1499,
+      discountMinor: 500,
+    });
+  });
+
+  it("passes client_reference_id and metadata.order_id as claims, never as the order's identity", () => {
+    const event = fixture("checkout.session.completed");
+    const session = event.data.object as Record<string, unknown>;
+    session.client_reference_id = "ord_someone_else_0000";
+    const plan = planStripeEvent(event);
+    expect(plan.action === "settle" && plan.facts[0]).toMatchObject({
+      providerRef: "cs_test_a1",
+      metadata: { clientReferenceId: "ord_someone_else_0000" },
+    });
+  });
+
+  it("turns refund.failed (and a refund updated to failed) into a refund_failed fact keyed by refund id", () => {
+    const event = fixture("refund.created");
+    event.type = "refund.failed";
+    (event.data.object as Record<string, unknown>).status = "failed";
+    expect(planStripeEvent(event)).toMatchObject({
+      action: "settle",
+      facts: [{ kind: "refund_failed", refundRef: "re_test_1", paymentRef: "pi_test_1" }],
+    });
+    event.type = "refund.updated";
+    expect(planStripeEvent(event)).toMatchObject({ facts: [{ kind: "refund_failed" }] });
   });
 
   it("waits for the async result when the session completed unpaid", () => {
@@ -58,17 +100,22 @@ describe("planStripeEvent", () => {
     session.client_reference_id = null;
     session.metadata = {};
     const plan = planStripeEvent(event);
-    expect(plan.action === "settle" && plan.locator).toEqual({ by: "session", sessionId: "cs_test_a1" });
+    expect(plan.action === "settle" && plan.locator).toEqual({
+      by: "session",
+      sessionId: "cs_test_a1",
+      claimedOrderId: null,
+    });
   });
 
   it("reads every succeeded refund of charge.refunded, keyed by refund id", () => {
     expect(planStripeEvent(fixture("charge.refunded"))).toEqual({
       action: "settle",
-      locator: { by: "order_id", orderId: "ord_0123456789abcdef01234567" },
+      locator: { by: "payment_intent", paymentIntentId: "pi_test_1", claimedOrderId: ORDER_ID },
       facts: [
         {
           kind: "refunded",
           provider: "stripe",
+          paymentRef: "pi_test_1",
           refundRef: "re_test_1",
           amountMinor: 500,
           currency: "USD",

@@ -59,6 +59,7 @@ const order = (id: string) => ({
   credits: 100,
   providerRef: null,
   paymentRef: null,
+  discountMinor: 0,
   createdAtMs: nowMs,
   expiresAtMs: nowMs,
   nextCheckAtMs: null,

@@ -11,7 +11,7 @@ import {
   type WechatPlatformKeys,
 } from "../../../dev/sandbox/wechat/index.ts";
 import { pemBlocks, readCertificate } from "../../../src/providers/wechatpay/der.ts";
-import { parseWechatNotification } from "../../../src/providers/wechatpay/notify.ts";
+import { parseWechatNotification, transactionFact } from "../../../src/providers/wechatpay/notify.ts";
 import { parseWechatConfig, type WechatConfig } from "../../../src/providers/wechatpay/settings.ts";
 
 const NOW_MS = Date.UTC(2026, 10, 22, 4, 0, 0);
@@ -258,5 +258,45 @@ describe("parseWechatNotification", () => {
       ok: true,
       notice: { kind: "incident", incident: { kind: "refund_abnormal", severity: "critical" } },
     });
+  });
+
+  it("checks mchid on refund notifications like on transactions: another merchant's refund is a mismatch", async () => {
+    const refund = {
+      mchid: "1900000999",
+      transaction_id: "4200000000202611220000000001",
+      out_trade_no: "ord_0123456789abcdef01234567",
+      refund_id: "50000000382019052709732678860",
+      refund_status: "SUCCESS",
+      success_time: "2026-11-22T13:00:00+08:00",
+      amount: { total: 990, refund: 990, payer_total: 990, payer_refund: 990 },
+    };
+    expect(await parse(build(refund, { eventType: "REFUND.SUCCESS" }))).toMatchObject({
+      ok: true,
+      notice: {
+        kind: "fact",
+        fact: { kind: "mismatch", reason: "refund notification for another merchant" },
+      },
+    });
+  });
+
+  it("names the refunded payment (transaction_id) on a refund fact", async () => {
+    const refund = {
+      mchid: credentials.mchid,
+      transaction_id: "4200000000202611220000000001",
+      out_trade_no: "ord_0123456789abcdef01234567",
+      refund_id: "50000000382019052709732678861",
+      refund_status: "SUCCESS",
+      success_time: "2026-11-22T13:00:00+08:00",
+      amount: { total: 990, refund: 990, payer_total: 990, payer_refund: 990 },
+    };
+    expect(await parse(build(refund, { eventType: "REFUND.SUCCESS" }))).toMatchObject({
+      notice: { fact: { kind: "refunded", paymentRef: "4200000000202611220000000001" } },
+    });
+  });
+
+  it("maps trade_state REFUND on query to a settled payment that says the provider refunded it", () => {
+    const fact = transactionFact(transaction({ trade_state: "REFUND" }), config);
+    expect(fact).toMatchObject({ kind: "paid", refundedAtProvider: true });
+    expect(transactionFact(transaction(), config)).not.toHaveProperty("refundedAtProvider");
   });
 });
