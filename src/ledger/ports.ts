@@ -19,6 +19,12 @@ export type StoreResult<T> = Promise<Result<T, InfraError>>;
 export type InboxStatus = "new" | "duplicate" | "retry";
 export type InboxFinish = "processed" | "ignored" | "failed";
 
+/**
+ * The incident key of an audit finding. The hourly audit resolves every `audit:` incident whose finding is
+ * gone, so a path that raises one of these at once (a held payment) gets its resolution from the audit.
+ */
+export const auditIncidentKey = (kind: string, subject: string): string => `audit:${kind}:${subject}`;
+
 export interface AuditFinding {
   /** Known kinds below; newer migrations may add more, which callers handle generically. */
   kind:
@@ -28,6 +34,7 @@ export interface AuditFinding {
     | "pending_past_expiry"
     | "needs_review"
     | "failed_inbox_event"
+    | "held_payment"
     | "held_fact_stale";
   /** Stable id of the thing found (user id, order id, event key): the incident dedup key. */
   subject: string;

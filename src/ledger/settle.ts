@@ -4,7 +4,13 @@
  * are still the final word (they lock the row, hold facts that cannot apply yet, and are idempotent).
  * A fact that needs a human is acknowledged only once its incident is stored: a failed write is returned.
  */
-import type { AlertSink, IncidentInput, LedgerStore, StoreResult } from "./ports.ts";
+import {
+  type AlertSink,
+  auditIncidentKey,
+  type IncidentInput,
+  type LedgerStore,
+  type StoreResult,
+} from "./ports.ts";
 import { err, ok } from "./result.ts";
 import type { Order, PaymentFact, SettleOutcome, SettleResult, SettleSource } from "./types.ts";
 
@@ -54,6 +60,26 @@ const REFUND_APPLIED = new Set<string>(["refunded", "partially_refunded"]);
  * The incident an outcome calls for. Keys depend on the order, not on which fact arrived first, so the
  * same set of facts opens the same incidents in any arrival order (a review is one incident per order).
  */
+/**
+ * A payment held because its order is not stored: the customer paid and is not credited until the order
+ * is written. Raised at once under the audit's key, so the hourly audit resolves it when the hold applies.
+ */
+function heldPayment(fact: Extract<PaymentFact, { kind: "paid" }>, orderId: string): IncidentInput {
+  return {
+    key: auditIncidentKey("held_payment", `${fact.provider}:${fact.paymentRef}`),
+    kind: "audit_held_payment",
+    severity: "critical",
+    summary: `Payment ${fact.paymentRef} is held: order ${orderId} is not stored, nobody is credited yet`,
+    detail: {
+      order_id: orderId,
+      provider: fact.provider,
+      payment_ref: fact.paymentRef,
+      amount_minor: fact.amountMinor,
+      currency: fact.currency,
+    },
+  };
+}
+
 export function incidentFor(fact: PaymentFact, applied: Applied): IncidentInput | null {
   const orderId = applied.order?.id ?? fact.orderId ?? "unknown";
   const subject = { order_id: orderId, provider: fact.provider, status: applied.order?.status ?? null };
@@ -93,6 +119,8 @@ export function incidentFor(fact: PaymentFact, applied: Applied): IncidentInput 
         "warning",
         `Order ${orderId} was never stored; rebuilt from payment metadata`,
       );
+    case "held":
+      return fact.kind === "paid" ? heldPayment(fact, orderId) : null;
     case "unknown_order":
       return fact.kind === "paid" || fact.kind === "refunded"
         ? incident("unknown_order", "critical", `Money moved for unknown order ${orderId}`)

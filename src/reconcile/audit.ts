@@ -4,7 +4,7 @@
  * purchase it was paid for is provably right; everything else waits for an operator.
  */
 import type { Deps } from "../deps.ts";
-import type { AuditFinding, IncidentInput } from "../ledger/ports.ts";
+import { type AuditFinding, auditIncidentKey, type IncidentInput } from "../ledger/ports.ts";
 import { syncIncidents } from "./incidents.ts";
 
 export const AUDIT_PREFIX = "audit:";
@@ -12,11 +12,12 @@ const CRITICAL_KINDS = new Set([
   "balance_mismatch",
   "fulfilled_without_grant",
   "grant_without_fulfilled_order",
+  "held_payment",
 ]);
 
 export function incidentFor(finding: AuditFinding): IncidentInput {
   return {
-    key: `${AUDIT_PREFIX}${finding.kind}:${finding.subject}`,
+    key: auditIncidentKey(finding.kind, finding.subject),
     kind: `audit_${finding.kind}`,
     severity: CRITICAL_KINDS.has(finding.kind) ? "critical" : "warning",
     summary: `Ledger audit: ${finding.kind.replaceAll("_", " ")} (${finding.subject})`,

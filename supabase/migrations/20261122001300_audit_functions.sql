@@ -34,10 +34,18 @@ as $$
       from payguard.webhook_events e
      where e.status = 'failed' or (e.status = 'received' and e.received_at < p_now - interval '10 minutes')
     union all
-    -- A fact held longer than this (6 hours) is waiting for a payment or order that may never come.
+    -- A payment held because its order is not stored: money moved and nobody is credited until the order
+    -- is written (then the hold is applied and the finding is gone). Reported at once, whatever its age.
+    select 'held_payment', h.provider || ':' || h.fact_ref,
+           jsonb_build_object('order_id', h.order_id, 'payment_ref', h.payment_ref, 'held_at', h.held_at,
+                              'amount_minor', h.fact -> 'amount_minor', 'currency', h.fact -> 'currency')
+      from payguard.held_facts h where h.kind = 'payment'
+    union all
+    -- A refund held longer than this (6 hours) is waiting for a payment that may never come. (Early
+    -- refunds are normal after an outage: the payment event waits in the provider's retry backoff.)
     select 'held_fact_stale', h.provider || ':' || h.kind || ':' || h.fact_ref,
            jsonb_build_object('order_id', h.order_id, 'payment_ref', h.payment_ref, 'held_at', h.held_at)
-      from payguard.held_facts h where h.held_at < p_now - interval '6 hours'
+      from payguard.held_facts h where h.kind = 'refund' and h.held_at < p_now - interval '6 hours'
   )
   select coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'subject', subject, 'detail', detail)
                             order by kind, subject), '[]'::jsonb)

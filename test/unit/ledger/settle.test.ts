@@ -157,8 +157,22 @@ describe("settleFact and incidents", () => {
     expect(resolved).toEqual(["refund_awaited:ord_1"]);
   });
 
-  it("raises nothing for a held fact (the audit reports it if it stays held)", () => {
-    expect(incidentFor(paid, { outcome: "held", order: null })).toBeNull();
+  it("raises a held payment at once under the audit's key (the audit resolves it), a held refund not at all", () => {
+    expect(incidentFor(paid, { outcome: "held", order: null })).toMatchObject({
+      key: `audit:held_payment:${paid.provider}:${paid.paymentRef}`,
+      severity: "critical",
+    });
+    const refund: PaymentFact = {
+      kind: "refunded",
+      provider: "stripe",
+      orderId: null,
+      paymentRef: "pi_not_seen_yet",
+      refundRef: "re_1",
+      amountMinor: 100,
+      currency: "USD",
+      refundedAtMs: NOW_MS,
+    };
+    expect(incidentFor(refund, { outcome: "held", order: null })).toBeNull();
   });
 });
 
