@@ -58,7 +58,10 @@ describe.each(ledgerBackends("admin console SQL"))("admin console read models on
         p_offset: 0,
         ...args,
       });
-    expect(await search({ p_user_id: user })).toEqual({ total: 2, orders: [expect.objectContaining({ id: b.orderId })] });
+    expect(await search({ p_user_id: user })).toEqual({
+      total: 2,
+      orders: [expect.objectContaining({ id: b.orderId })],
+    });
     expect((await search({ p_user_id: user, p_offset: 1 })).orders[0]?.id).toBe(a.orderId);
     expect((await search({ p_query: `pi_${a.orderId}` })).orders[0]?.id).toBe(a.orderId);
     expect((await search({ p_query: a.orderId, p_status: "refunded" })).total).toBe(0);
@@ -70,7 +73,11 @@ describe.each(ledgerBackends("admin console SQL"))("admin console read models on
       orders_by_status: Record<string, number>;
       latency_ms_by_path: Record<string, { count: number; p50: number }>;
       series: Array<{ payments: number }>;
-    }>("admin_overview", { p_since: "2026-11-22T11:00:00Z", p_now: "2026-11-22T14:00:00Z", p_bucket_seconds: 3600 });
+    }>("admin_overview", {
+      p_since: "2026-11-22T11:00:00Z",
+      p_now: "2026-11-22T14:00:00Z",
+      p_bucket_seconds: 3600,
+    });
     expect(overview.orders_by_status.fulfilled).toBeGreaterThanOrEqual(1);
     expect(overview.latency_ms_by_path.webhook).toMatchObject({ p50: 0 });
     expect(overview.series).toHaveLength(4);
