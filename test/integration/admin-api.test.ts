@@ -79,11 +79,12 @@ describe("admin API authentication", () => {
     "%s %s answers 401 without a token, with a wrong one, and writes nothing",
     async (method, path, body) => {
       const before = await sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions");
-      for (const headers of [
+      const attempts: Array<Record<string, string>> = [
         {},
         { authorization: "Bearer wrong-token-0123456789abcdef" },
         { authorization: CI_TOKEN },
-      ]) {
+      ];
+      for (const headers of attempts) {
         const response = method === "GET" ? await get(path, headers) : await post(path, body, headers);
         expect(response.status).toBe(401);
         expect(await response.json()).toMatchObject({ error: "unauthorized" });
