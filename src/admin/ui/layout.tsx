@@ -20,8 +20,9 @@ header form{margin:0}header button{background:none;border:1px solid #56607a;colo
 main{max-width:1180px;margin:0 auto;padding:20px 24px}h1{font-size:20px;margin:0 0 14px}h2{font-size:15px;margin:22px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e8}th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eceff3;vertical-align:top}
 th{background:#fafbfc;font-weight:600;color:#4a5468}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:14px}.card{background:#fff;border:1px solid #dde1e8;padding:12px 14px}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
+td.when{white-space:nowrap;width:1%}
+.cards{margin-bottom:14px;display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:14px}.card{background:#fff;border:1px solid #dde1e8;padding:12px 14px}
 .card h2{margin-top:0}.big{font-size:26px;font-weight:600}
 form.inline{display:inline-flex;gap:6px;align-items:center;margin:0 8px 8px 0}
 input,select,button{font:inherit;padding:5px 8px;border:1px solid #c3c9d5;border-radius:3px;background:#fff}
@@ -33,6 +34,7 @@ button{background:#2856c7;color:#fff;border-color:#2856c7;cursor:pointer}button.
 .status.needs_review,.status.critical,.status.error,.status.open{background:#fbe0de;color:#a1261e}.status.partially_refunded,.status.refunded{background:#e3e8fb;color:#2a3f96}
 .muted{color:#6b7486}.login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #dde1e8;padding:24px}
 .login input{width:100%;margin:6px 0 12px}.actions{background:#fff;border:1px solid #dde1e8;padding:12px 14px}
+.actions form.inline{display:flex;margin:0 0 8px}.actions form.inline:last-child{margin-bottom:0}.actions input[name=reason]{width:320px}
 svg text{font-size:10px;fill:#6b7486}`;
 
 function Nav({ ctx }: { ctx: PageContext }) {

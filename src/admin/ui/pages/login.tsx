@@ -36,7 +36,7 @@ export function ConfirmPage(props: {
       <p>{t.confirmText}</p>
       <table id="confirm-summary">
         <tr>
-          <th>{t.actions}</th>
+          <th>{t.action}</th>
           <td>{props.summary}</td>
         </tr>
         {Object.entries(props.fields).map(([name, value]) => (

@@ -21,14 +21,14 @@ export function IncidentsPage({
     <Page ctx={ctx} title={t.incidents}>
       <h1>{t.incidents}</h1>
       <p>
-        {tabs.map(([value, label]) => (
+        {tabs.map(([value, label], index) => (
           <>
+            {index > 0 && " · "}
             {value === status ? (
               <strong>{label}</strong>
             ) : (
               <a href={`/admin/incidents?status=${value}`}>{label}</a>
             )}
-            {" · "}
           </>
         ))}
       </p>
@@ -60,14 +60,16 @@ export function IncidentsPage({
             <td>
               {i.status === "open" && (
                 <>
-                  <ActionForm ctx={ctx} action="/admin/incidents/acknowledge">
-                    <input type="hidden" name="key" value={String(i.key)} />
-                    <ReasonInput ctx={ctx} />
-                    <button type="submit">{t.acknowledge}</button>
-                  </ActionForm>
+                  {!i.acknowledged_by && (
+                    <ActionForm ctx={ctx} action="/admin/incidents/acknowledge">
+                      <input type="hidden" name="key" value={String(i.key)} />
+                      <ReasonInput ctx={ctx} />
+                      <button type="submit">{t.acknowledge}</button>
+                    </ActionForm>
+                  )}
                   <ActionForm ctx={ctx} action="/admin/incidents/mute">
                     <input type="hidden" name="key" value={String(i.key)} />
-                    <input type="hidden" name="reason" value="muted from the dashboard" />
+                    <ReasonInput ctx={ctx} />
                     <select name="minutes">
                       {[30, 240, 1440].map((m) => (
                         <option value={String(m)}>{`${m} ${t.minutes}`}</option>
@@ -113,7 +115,8 @@ export function JobsPage({ ctx, jobs, runs }: { ctx: PageContext; jobs: string[]
           <button type="submit">{t.replay}</button>
         </ActionForm>
       </div>
-      <h2>{t.lastRuns}</h2>
+      <h2>{t.recentRuns}</h2>
+      {runs.length === 0 && <p class="muted">{t.none}</p>}
       <table id="job-runs">
         <tr>
           <th>{t.job}</th>

@@ -67,6 +67,7 @@ function Actions({ ctx, order }: { ctx: PageContext; order: Row }) {
   );
 }
 
+/** A section table; columns labelled "at" hold a time and never wrap. */
 function Rows(props: {
   ctx: PageContext;
   rows: Row[];
@@ -83,8 +84,8 @@ function Rows(props: {
       </tr>
       {props.rows.map((row) => (
         <tr>
-          {props.columns.map(([, cell]) => (
-            <td>{cell(row) as string}</td>
+          {props.columns.map(([label, cell]) => (
+            <td class={label === "at" ? "when" : undefined}>{cell(row) as string}</td>
           ))}
         </tr>
       ))}

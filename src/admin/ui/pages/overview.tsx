@@ -26,7 +26,7 @@ export function OverviewPage({ ctx, data, hours }: { ctx: PageContext; data: Row
           </select>
         </label>
         <button type="submit" class="quiet">
-          {t.search}
+          {t.show}
         </button>
       </form>
       <div class="cards">
@@ -76,6 +76,7 @@ export function OverviewPage({ ctx, data, hours }: { ctx: PageContext; data: Row
         </div>
       </div>
       <h2>{t.webhooks}</h2>
+      {webhooks.length === 0 && <p class="muted">{t.none}</p>}
       <table>
         <tr>
           <th>{t.provider}</th>
@@ -91,6 +92,7 @@ export function OverviewPage({ ctx, data, hours }: { ctx: PageContext; data: Row
         ))}
       </table>
       <h2>{t.lastRuns}</h2>
+      {runs.length === 0 && <p class="muted">{t.none}</p>}
       <table>
         <tr>
           <th>{t.job}</th>
