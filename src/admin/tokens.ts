@@ -3,6 +3,7 @@
  * `name:<sha256 hex>` pairs (only hashes are configured); `ADMIN_TOKEN` stays valid as the token named
  * `admin`. A presented token is hashed and compared with every configured hash in constant time.
  */
+import { ConfigError } from "../env.ts";
 
 export interface AdminTokens {
   /** name → SHA-256 of the token, 32 bytes. */
@@ -42,14 +43,14 @@ export function parseAdminTokenList(
 
 const parsed = new WeakMap<object, Promise<AdminTokens>>();
 
-/** Built once per isolate from the raw bindings; a malformed ADMIN_TOKENS is a bug in deployment config. */
+/** Built once per isolate from the raw bindings; a malformed ADMIN_TOKENS answers 500 naming the problem. */
 export function adminTokens(env: object): Promise<AdminTokens> {
   const cached = parsed.get(env);
   if (cached) return cached;
   const build = async (): Promise<AdminTokens> => {
     const raw = env as Record<string, unknown>;
     const list = parseAdminTokenList(typeof raw.ADMIN_TOKENS === "string" ? raw.ADMIN_TOKENS : "");
-    if (!list.ok) throw new Error(list.problem);
+    if (!list.ok) throw new ConfigError([list.problem]);
     const legacy = typeof raw.ADMIN_TOKEN === "string" ? raw.ADMIN_TOKEN.trim() : "";
     const hashes = [...list.entries];
     if (legacy && !hashes.some((entry) => entry.name === LEGACY_TOKEN_NAME)) {
