@@ -1,13 +1,15 @@
 /**
- * Refund at the provider. The answer becomes a refund fact only when the provider says the refund
- * succeeded; a pending refund is settled later by its webhook. The fact is keyed by the provider's refund
- * id, so the webhook for the same refund finds it already applied and claws back nothing more.
+ * Refund at the provider. The answer becomes a refund fact when the provider says the refund succeeded;
+ * a pending Stripe refund or a PROCESSING WeChat Pay refund is settled later by its webhook. The fact is
+ * keyed by the provider's refund id, so the webhook for the same refund finds it already applied and
+ * claws back nothing more.
  */
 import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order, PaymentFact } from "../ledger/types.ts";
 import { planStripeEvent } from "../providers/stripe/normalise.ts";
 import { stripeFor } from "./stripe.ts";
+import { refundAtWechat } from "./wechat-refund.ts";
 
 export interface ProviderRefund {
   refundRef: string;
@@ -29,22 +31,38 @@ export async function refundAtProvider(
   refundedMinor: number,
   nowMs: number,
 ): Promise<Result<ProviderRefund, InfraError>> {
-  if (order.provider !== "stripe") {
-    return err({
-      kind: "permanent",
-      code: "unsupported",
-      message: `refunds at ${order.provider} are made in its merchant portal`,
+  const key = refundIdempotencyKey(order, amountMinor, refundedMinor);
+  if (order.provider === "wechatpay") {
+    const made = await refundAtWechat(deps, order, {
+      amountMinor: amountMinor ?? order.amountMinor - refundedMinor,
+      outRefundNo: key
+        .replace(/^payguard-refund:/, "")
+        .replace(/:/g, "-")
+        .slice(-64),
+      reason: "operator refund",
     });
+    if (!made.ok) return made;
+    const { refundId, status } = made.value;
+    // A SUCCESS answer is WeChat's verified word: the same fact its REFUND.SUCCESS notification carries.
+    const fact: PaymentFact | null =
+      status === "SUCCESS"
+        ? {
+            kind: "refunded",
+            provider: "wechatpay",
+            orderId: order.id,
+            refundRef: refundId,
+            amountMinor: made.value.amountMinor,
+            currency: order.currency,
+            refundedAtMs: nowMs,
+          }
+        : null;
+    return ok({ refundRef: refundId, status: status.toLowerCase(), fact });
   }
   const stripe = stripeFor(deps);
   const paymentRef = order.paymentRef ?? order.providerRef;
   if (!stripe || !paymentRef)
     return err({ kind: "permanent", code: "no_payment", message: "no Stripe payment to refund" });
-  const made = await stripe.createRefund({
-    paymentRef,
-    amountMinor,
-    idempotencyKey: refundIdempotencyKey(order, amountMinor, refundedMinor),
-  });
+  const made = await stripe.createRefund({ paymentRef, amountMinor, idempotencyKey: key });
   if (!made.ok) return made;
   const refund = made.value;
   const plan = planStripeEvent({

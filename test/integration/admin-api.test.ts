@@ -8,6 +8,7 @@ import {
   orderStatus,
   stripeScenario,
 } from "../support/worker/stripe.ts";
+import { createWechatOrder, setWechatMode, wechatScenario } from "../support/worker/wechat.ts";
 
 beforeAll(seedPackage);
 
@@ -235,6 +236,40 @@ describe("admin API actions, attributed", () => {
     expect((await ledgerOf(user)).balance).toBe(50);
     expect(await actions(orderId, "refund")).toMatchObject([
       { actor: "ci", reason: "goodwill", outcome: "partially_refunded" },
+    ]);
+  });
+
+  it("refunds at WeChat Pay: PROCESSING first, keyed by out_refund_no, the clawback once WeChat says SUCCESS", async () => {
+    await setWechatMode("public_key");
+    const user = crypto.randomUUID();
+    const orderId = await createWechatOrder(user);
+    await wechatScenario("pay", { outTradeNo: orderId, amountMinor: 990 });
+    await post(`/orders/${orderId}/sync`, { reason: REASON });
+    const first = (await (
+      await post(`/orders/${orderId}/refund`, { reason: "goodwill", amount_minor: 495 })
+    ).json()) as {
+      outcome: string;
+      detail: { refund_ref: string };
+    };
+    expect(first.outcome).toBe("refund_processing");
+    const again = (await (
+      await post(`/orders/${orderId}/refund`, { reason: "goodwill", amount_minor: 495 })
+    ).json()) as {
+      detail: { refund_ref: string };
+    };
+    expect(again.detail.refund_ref).toBe(first.detail.refund_ref);
+    // The repeat finds WeChat's refund succeeded: that verified answer is the refund fact, applied once.
+    expect((await ledgerOf(user)).rows).toEqual([
+      { kind: "purchase", credits: 100 },
+      { kind: "clawback", credits: -50 },
+    ]);
+    const { orders } = await sandbox<{ orders: Array<{ outTradeNo: string; tradeState: string }> }>(
+      "wechat/orders",
+    );
+    expect(orders.find((order) => order.outTradeNo === orderId)?.tradeState).toBe("REFUND");
+    expect(await actions(orderId, "refund")).toMatchObject([
+      { actor: "ci", outcome: "refund_processing" },
+      { actor: "ci", outcome: "partially_refunded" },
     ]);
   });
 

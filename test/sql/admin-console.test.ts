@@ -25,7 +25,7 @@ describe.each(ledgerBackends("admin console SQL"))("admin console read models on
       p_detail: { status: "fulfilled" },
       p_now: LATER,
     });
-    expect(id).toBeGreaterThan(0);
+    expect(Number(id)).toBeGreaterThan(0);
     const detail = await ledger.call<{
       timeline: Array<{ kind: string; source: string; detail: Record<string, unknown> }>;
       actions: Array<{ actor: string; reason: string }>;
