@@ -23,10 +23,13 @@ function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** Canonical base64url only: unused trailing bits must be zero, so each value has one spelling. */
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
   try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (char) =>
+      char.charCodeAt(0),
+    );
+    return base64url(bytes) === text ? bytes : null;
   } catch {
     return null;
   }
