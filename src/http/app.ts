@@ -1,5 +1,6 @@
 /** The Hono app: one router per resource, mounted here; errors mapped in one place. */
 import { Hono } from "hono";
+import { adminRoutes } from "../admin/index.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
@@ -12,6 +13,7 @@ export function createApp() {
     .route("/webhooks/stripe", stripeWebhookRoutes)
     .route("/webhooks/wechatpay", wechatWebhookRoutes)
     .route("/api/orders", orderRoutes)
+    .route("/admin", adminRoutes)
     .onError(onError)
     .notFound(onNotFound);
 }

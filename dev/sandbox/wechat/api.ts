@@ -8,7 +8,9 @@ import { createBillApi } from "./bill-api.ts";
 import { headerNonce, unixSeconds } from "./format.ts";
 import type { WechatCredentials, WechatPlatformKeys } from "./keys.ts";
 import { closeOrder, createNativeOrder, type OrdersApiContext, queryOrder } from "./orders-api.ts";
+import { createRefund } from "./refund-api.ts";
 import { wechatError } from "./reply.ts";
+import type { ScenarioContext } from "./scenario.ts";
 import type { Signer, WechatMode } from "./signer.ts";
 import { closeExpiredOrders, type WechatState } from "./state.ts";
 
@@ -21,6 +23,8 @@ export interface WechatApiOptions {
   clock: Clock;
   /** API-side stream: response nonces, mixed-mode key picks, code URLs, bill tokens */
   random: Random;
+  /** Refunds change WeChat's records and notify, as the scenario steps do. */
+  scenario: ScenarioContext;
 }
 
 interface Route {
@@ -30,7 +34,11 @@ interface Route {
   run(request: SandboxRequest, param: string): SandboxResponse;
 }
 
-function routes(orders: OrdersApiContext, bills: ReturnType<typeof createBillApi>): Route[] {
+function routes(
+  orders: OrdersApiContext,
+  bills: ReturnType<typeof createBillApi>,
+  scenario: ScenarioContext,
+): Route[] {
   const byTransactionId = (id: string) =>
     [...orders.state.orders.values()].find((order) => order.payment?.transactionId === id);
   return [
@@ -57,6 +65,12 @@ function routes(orders: OrdersApiContext, bills: ReturnType<typeof createBillApi
       pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/,
       signed: true,
       run: (r, outTradeNo) => closeOrder(orders, r, outTradeNo),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v3\/refund\/domestic\/refunds$/,
+      signed: true,
+      run: (r) => createRefund(scenario, r),
     },
     { method: "GET", pattern: /^\/v3\/bill\/tradebill$/, signed: true, run: (r) => bills.tradeBill(r) },
     { method: "GET", pattern: /^\/v3\/billdownload\/file$/, signed: false, run: (r) => bills.download(r) },
@@ -89,6 +103,7 @@ export function createWechatApi(options: WechatApiOptions) {
   const table = routes(
     { state, mchid: credentials.mchid, appid: credentials.appid, clock, random },
     createBillApi({ state, mchid: credentials.mchid, clock, random }),
+    options.scenario,
   );
 
   function signed(response: SandboxResponse, nowMs: number): SandboxResponse {

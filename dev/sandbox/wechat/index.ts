@@ -74,7 +74,7 @@ export function createWechatSandbox(options: WechatSandboxOptions): WechatSandbo
   };
   const scenario: ScenarioContext = { state, credentials, clock, random, emit };
   return {
-    handle: createWechatApi({ ...options, state, signer, mode: () => mode, random: apiRandom }),
+    handle: createWechatApi({ ...options, state, signer, mode: () => mode, random: apiRandom, scenario }),
     pay: (input) => payOrder(scenario, input),
     abandon: (outTradeNo) => abandonOrder(scenario, outTradeNo),
     refund: (input) => refundOrder(scenario, input),

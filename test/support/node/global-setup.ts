@@ -3,7 +3,7 @@
  * and the provider sandbox. Their URLs and keys reach the worker as bindings through `provide`. Tests
  * get user access tokens from the stand-in's `/__standin/user-token` endpoint (test/support/worker/auth.ts).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { workerVars } from "../../../dev/local-stack.ts";
 import { startSandbox } from "../../../dev/sandbox/index.ts";
@@ -26,6 +26,8 @@ export default async function setup(project: TestProject) {
   project.provide("workerBindings", {
     ...workerVars("https://payguard.test", standIn, sandbox, "test-admin-token-0123456789abcdef"),
     STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous_rotation_secret",
+    // A named admin token ("ci"), configured as its hash only; the admin API tests present the token.
+    ADMIN_TOKENS: `ci:${createHash("sha256").update("test-ci-admin-token-0123456789").digest("hex")}`,
   });
   return async () => {
     await sandbox.close();

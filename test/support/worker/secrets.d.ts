@@ -4,6 +4,7 @@
  */
 declare namespace Cloudflare {
   interface Env {
+    STRIPE_SECRET_KEY: string;
     STRIPE_WEBHOOK_SECRET: string;
     STRIPE_WEBHOOK_SECRET_PREVIOUS: string;
   }

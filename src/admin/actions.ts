@@ -1,0 +1,252 @@
+/**
+ * What an operator can do, shared by the admin API and the dashboard. Every action runs through
+ * `perform`, which records who, what, when, why and the outcome (admin_actions, and the order timeline
+ * when it concerns an order) whether it worked or not. Money only moves through the settle path:
+ * syncs and replays send provider facts to the order's OrderGuard; a refund is made at the provider and
+ * its clawback follows from the provider's refund fact, keyed by the refund id, so exactly once.
+ */
+import type { Deps } from "../deps.ts";
+import { settleOrder } from "../guard/settle-order.ts";
+import type { Order } from "../ledger/types.ts";
+import { providerApiFor } from "../providers/registry.ts";
+import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
+import { JOBS } from "../reconcile/jobs.ts";
+import { type JobName, runJob } from "../reconcile/scheduled.ts";
+import { refundAtProvider } from "./refunds.ts";
+import type { AdminStore } from "./store.ts";
+import { stripeFor } from "./stripe.ts";
+
+/** Orders one "sync the filtered set" call may touch: each is a provider round trip. */
+export const SYNC_ORDERS_MAX = 50;
+/** Longest mute an operator may set. */
+export const MUTE_MINUTES_MAX = 7 * 24 * 60;
+
+export type ActionFailure = {
+  kind: "not_found" | "conflict" | "unavailable";
+  detail: string;
+};
+export type ActionResult =
+  | { ok: true; outcome: string; detail: Record<string, unknown> }
+  | { ok: false; error: ActionFailure };
+
+export interface ActionContext {
+  env: Env;
+  deps: Deps;
+  admin: AdminStore;
+  actor: string;
+  reason: string;
+  nowMs: number;
+}
+
+const done = (outcome: string, detail: Record<string, unknown> = {}): ActionResult => ({
+  ok: true,
+  outcome,
+  detail,
+});
+const fail = (kind: ActionFailure["kind"], detail: string): ActionResult => ({
+  ok: false,
+  error: { kind, detail },
+});
+
+/** Runs an action and records it; if the record cannot be written the caller sees 503. */
+export async function perform(
+  ctx: ActionContext,
+  what: { action: string; orderId?: string; target?: string },
+  run: () => Promise<ActionResult>,
+): Promise<ActionResult> {
+  const result = await run();
+  const recorded = await ctx.admin.recordAction({
+    actor: ctx.actor,
+    action: what.action,
+    orderId: what.orderId ?? null,
+    target: what.target ?? null,
+    reason: ctx.reason,
+    outcome: result.ok ? result.outcome : `failed:${result.error.kind}`,
+    detail: result.ok ? result.detail : { error: result.error.detail },
+    nowMs: ctx.nowMs,
+  });
+  if (!recorded.ok) return fail("unavailable", `attribution not recorded: ${recorded.error.message}`);
+  return result;
+}
+
+async function loadOrder(ctx: ActionContext, orderId: string): Promise<Order | ActionResult> {
+  const found = await ctx.deps.store.getOrder(orderId);
+  if (!found.ok) return fail("unavailable", found.error.message);
+  return found.value ?? fail("not_found", `order ${orderId}`);
+}
+
+const isResult = (value: Order | ActionResult): value is ActionResult => "ok" in value;
+
+/** Asks the provider for the truth about one order and settles it through its OrderGuard. */
+async function syncLoaded(ctx: ActionContext, order: Order): Promise<ActionResult> {
+  const api = providerApiFor(ctx.deps, order.provider);
+  if (!api) return fail("conflict", `provider ${order.provider} is not configured`);
+  const fact = await api.queryOrder(order, ctx.nowMs);
+  if (!fact.ok) return fail("unavailable", `provider query: ${fact.error.message}`);
+  if (fact.value.kind === "pending") return done("still_pending", { status: order.status });
+  const settled = await settleOrder(ctx.env, fact.value, "admin", ctx.nowMs);
+  if (!settled.ok) return fail("unavailable", `settle: ${settled.error.message}`);
+  return done(settled.value.outcome, { fact: fact.value.kind, status: settled.value.status });
+}
+
+export function syncOrder(ctx: ActionContext, orderId: string): Promise<ActionResult> {
+  return perform(ctx, { action: "sync", orderId }, async () => {
+    const order = await loadOrder(ctx, orderId);
+    return isResult(order) ? order : syncLoaded(ctx, order);
+  });
+}
+
+/** Syncs every order matching the filter, at most `limit` (≤ SYNC_ORDERS_MAX); each one is recorded. */
+export async function syncOrders(
+  ctx: ActionContext,
+  filter: { status: string; provider?: string; from?: string; to?: string; limit: number },
+): Promise<
+  { ok: true; results: Array<{ orderId: string; outcome: string }> } | { ok: false; error: ActionFailure }
+> {
+  const page = await ctx.admin.searchOrders({
+    ...filter,
+    limit: Math.min(filter.limit, SYNC_ORDERS_MAX),
+    offset: 0,
+  });
+  if (!page.ok) return { ok: false, error: { kind: "unavailable", detail: page.error.message } };
+  const results: Array<{ orderId: string; outcome: string }> = [];
+  for (const row of page.value.orders) {
+    const orderId = String(row.id);
+    const result = await syncOrder(ctx, orderId);
+    results.push({ orderId, outcome: result.ok ? result.outcome : `failed:${result.error.kind}` });
+  }
+  return { ok: true, results };
+}
+
+/** Fetches the event from Stripe with our secret key (trusted) and runs it like a webhook delivery. */
+export function replayStripeEvent(ctx: ActionContext, eventId: string): Promise<ActionResult> {
+  return perform(ctx, { action: "replay_stripe_event", target: eventId }, async () => {
+    const stripe = stripeFor(ctx.deps);
+    if (!stripe) return fail("conflict", "stripe is not configured");
+    const fetched = await stripe.retrieveEvent(eventId);
+    if (!fetched.ok)
+      return fetched.missing ? fail("not_found", `event ${eventId}`) : fail("unavailable", fetched.message);
+    const applied = await applyStripeEvent(ctx.env, ctx.deps, fetched.event, "admin", ctx.nowMs);
+    if (applied.status === "failed")
+      return fail(applied.transient ? "unavailable" : "conflict", applied.error);
+    return done(applied.status === "done" ? applied.outcome : "duplicate", { order_id: applied.orderId });
+  });
+}
+
+export function repair(
+  ctx: ActionContext,
+  orderId: string,
+  kind: "grant" | "balance",
+): Promise<ActionResult> {
+  return perform(ctx, { action: `repair_${kind}`, orderId }, async () => {
+    const order = await loadOrder(ctx, orderId);
+    if (isResult(order)) return order;
+    if (kind === "grant") {
+      const granted = await ctx.admin.repairGrant(orderId, ctx.nowMs);
+      return granted.ok ? done(granted.value.outcome) : fail("unavailable", granted.error.message);
+    }
+    const repaired = await ctx.admin.repairBalance(order.userId, ctx.nowMs);
+    return repaired.ok
+      ? done("balance_recomputed", { delta: repaired.value.delta })
+      : fail("unavailable", repaired.error.message);
+  });
+}
+
+/** Closes the order at the provider first, so it can no longer be paid, then expires it here. */
+export function expire(ctx: ActionContext, orderId: string): Promise<ActionResult> {
+  return perform(ctx, { action: "expire", orderId }, async () => {
+    const order = await loadOrder(ctx, orderId);
+    if (isResult(order)) return order;
+    if (order.status !== "pending") return fail("conflict", `order is ${order.status}`);
+    const api = providerApiFor(ctx.deps, order.provider);
+    if (!api) return fail("conflict", `provider ${order.provider} is not configured`);
+    const closed = await api.closeOrder(order, ctx.nowMs);
+    if (!closed.ok)
+      return fail(
+        closed.error.kind === "transient" ? "unavailable" : "conflict",
+        `provider close: ${closed.error.message}`,
+      );
+    const expired = await ctx.deps.store.expireOrder({
+      orderId,
+      reason: `closed by ${ctx.actor}`,
+      nowMs: ctx.nowMs,
+    });
+    return expired.ok ? done(expired.value.outcome) : fail("unavailable", expired.error.message);
+  });
+}
+
+/** Refunds at the provider; when the provider reports it succeeded, its fact is settled at once. */
+export function refund(
+  ctx: ActionContext,
+  orderId: string,
+  amountMinor: number | null,
+): Promise<ActionResult> {
+  return perform(ctx, { action: "refund", orderId }, async () => {
+    const order = await loadOrder(ctx, orderId);
+    if (isResult(order)) return order;
+    if (order.status !== "fulfilled" && order.status !== "partially_refunded") {
+      return fail("conflict", `order is ${order.status}`);
+    }
+    const detail = await ctx.admin.orderDetail(orderId);
+    if (!detail.ok) return fail("unavailable", detail.error.message);
+    const refundedMinor = Number(detail.value?.refunded_minor ?? 0);
+    const made = await refundAtProvider(ctx.deps, order, amountMinor, refundedMinor, ctx.nowMs);
+    if (!made.ok)
+      return fail(made.error.kind === "transient" ? "unavailable" : "conflict", made.error.message);
+    const { fact, refundRef, status } = made.value;
+    if (!fact) return done(`refund_${status}`, { refund_ref: refundRef });
+    const settled = await settleOrder(ctx.env, fact, "admin", ctx.nowMs);
+    if (!settled.ok)
+      return done("refund_made_settle_pending", { refund_ref: refundRef, error: settled.error.message });
+    return done(settled.value.outcome, {
+      refund_ref: refundRef,
+      amount_minor: fact.kind === "refunded" ? fact.amountMinor : null,
+    });
+  });
+}
+
+export function resolveReview(
+  ctx: ActionContext,
+  orderId: string,
+  resolution: "fulfil" | "reject",
+): Promise<ActionResult> {
+  return perform(ctx, { action: `resolve_review_${resolution}`, orderId }, async () => {
+    const order = await loadOrder(ctx, orderId);
+    if (isResult(order)) return order;
+    if (order.status !== "needs_review") return fail("conflict", `order is ${order.status}`);
+    const resolved = await ctx.admin.resolveReview(
+      orderId,
+      resolution,
+      `${ctx.actor}: ${ctx.reason}`,
+      ctx.nowMs,
+    );
+    return resolved.ok ? done(resolved.value.outcome) : fail("unavailable", resolved.error.message);
+  });
+}
+
+export function runJobNow(ctx: ActionContext, job: JobName): Promise<ActionResult> {
+  return perform(ctx, { action: "run_job", target: job }, async () => {
+    const status = await runJob(job, JOBS[job], ctx.env, ctx.deps, ctx.nowMs, Date.now);
+    return done(status);
+  });
+}
+
+export type Triage = { kind: "acknowledge" } | { kind: "mute"; minutes: number } | { kind: "resolve" };
+
+export function triageIncident(ctx: ActionContext, key: string, triage: Triage): Promise<ActionResult> {
+  return perform(ctx, { action: `incident_${triage.kind}`, target: key }, async () => {
+    const { alerts } = ctx.deps;
+    if (triage.kind === "resolve") {
+      const resolved = await alerts.resolve(key, ctx.nowMs);
+      return resolved.ok ? done("resolved") : fail("unavailable", resolved.error.message);
+    }
+    const answer =
+      triage.kind === "acknowledge"
+        ? await alerts.acknowledge(key, ctx.actor, ctx.nowMs)
+        : await alerts.mute(key, ctx.nowMs + triage.minutes * 60_000, ctx.actor, ctx.nowMs);
+    if (!answer.ok) return fail("unavailable", answer.error.message);
+    return answer.value.found
+      ? done(triage.kind === "acknowledge" ? "acknowledged" : "muted")
+      : fail("not_found", `open incident ${key}`);
+  });
+}

@@ -1,0 +1,17 @@
+/** The admin API: bearer token first, then one router per resource. */
+import { Hono } from "hono";
+import { type AdminEnv, adminOnError, requireBearer } from "../http.ts";
+import { incidentsApi } from "./incidents.ts";
+import { jobsApi } from "./jobs.ts";
+import { ordersApi } from "./orders.ts";
+import { overviewApi } from "./overview.ts";
+import { stripeEventsApi } from "./stripe-events.ts";
+
+export const adminApi = new Hono<AdminEnv>()
+  .use("*", requireBearer)
+  .route("/overview", overviewApi)
+  .route("/orders", ordersApi)
+  .route("/incidents", incidentsApi)
+  .route("/jobs", jobsApi)
+  .route("/stripe/events", stripeEventsApi)
+  .onError(adminOnError);

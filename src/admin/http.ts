@@ -1,0 +1,95 @@
+/**
+ * HTTP plumbing shared by the admin API routers: bearer authentication that names the actor, zod
+ * validation with one 400 shape, the input schemas both the API and the dashboard use, and the mapping
+ * of an action's outcome to a status code.
+ */
+import { zValidator } from "@hono/zod-validator";
+import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { getDeps } from "../deps.ts";
+import { log } from "../log.ts";
+import type { ActionContext, ActionFailure, ActionResult } from "./actions.ts";
+import { adminStoreFor } from "./store.ts";
+import { adminTokens, identify } from "./tokens.ts";
+
+export type AdminEnv = { Bindings: Env; Variables: { actor: string } };
+
+const BEARER_PATTERN = /^Bearer\s+(\S+)$/i;
+
+export const requireBearer: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  const match = BEARER_PATTERN.exec(c.req.header("authorization") ?? "");
+  const actor = match?.[1] ? await identify(await adminTokens(c.env), match[1]) : null;
+  if (!actor) {
+    log("warn", "admin_unauthorized", { path: c.req.path, presented: Boolean(match) });
+    return c.json({ error: "unauthorized", message: "a valid admin bearer token is required" }, 401);
+  }
+  c.set("actor", actor);
+  await next();
+};
+
+/** zod validation for one request part; failures answer 400 with the offending fields, nothing is written. */
+export function valid<T extends z.ZodType, Target extends "json" | "query" | "form" | "param">(
+  target: Target,
+  schema: T,
+) {
+  return zValidator(target, schema, (result, c) => {
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => ({
+        path: issue.path.join("."),
+        message: issue.message,
+      }));
+      return c.json({ error: "bad_request", message: "invalid input", issues }, 400);
+    }
+  });
+}
+
+/** Malformed JSON and other framework 4xx keep their status instead of becoming a 500. */
+export function adminOnError(error: Error, c: Context): Response {
+  if (error instanceof HTTPException && error.status < 500) {
+    return c.json({ error: "bad_request", message: error.message }, error.status);
+  }
+  throw error;
+}
+
+export const ORDER_ID = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, "order id format");
+/** Why: every mutating call says it, and it is kept with the action. */
+export const REASON = z.string().trim().min(3).max(500);
+export const orderParam = z.object({ id: ORDER_ID });
+
+export function actionContext(c: Context<AdminEnv>, reason: string): ActionContext {
+  const deps = getDeps(c.env);
+  return {
+    env: c.env,
+    deps,
+    admin: adminStoreFor(deps.config),
+    actor: c.get("actor"),
+    reason,
+    nowMs: Date.now(),
+  };
+}
+
+const FAILURE_STATUS: Record<ActionFailure["kind"], ContentfulStatusCode> = {
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
+export function actionResponse(c: Context, result: ActionResult): Response {
+  if (result.ok) return c.json({ outcome: result.outcome, detail: result.detail });
+  log("warn", "admin_action_failed", {
+    path: c.req.path,
+    kind: result.error.kind,
+    detail: result.error.detail,
+  });
+  return c.json(
+    { error: result.error.kind, message: result.error.detail },
+    FAILURE_STATUS[result.error.kind],
+  );
+}
+
+export function unavailable(c: Context, detail: string): Response {
+  log("warn", "admin_read_failed", { path: c.req.path, detail });
+  return c.json({ error: "unavailable", message: "temporarily unavailable, retry later" }, 503);
+}

@@ -1,0 +1,186 @@
+/**
+ * The dashboard in a real browser: headless Debian Chromium (playwright-core) against `wrangler dev` with
+ * the stand-in and the sandbox (dev/local-stack.ts). Every page visited is saved under
+ * test/browser/screenshots/. Skipped, with one line saying so, only where /usr/bin/chromium is absent.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SCREENSHOTS = join(import.meta.dirname, "screenshots");
+const ADMIN_TOKEN = "browser-admin-token-0123456789abcdef";
+const STACK_TIMEOUT_MS = 120_000;
+
+const present = existsSync(CHROMIUM);
+if (!present) console.log(`browser tests skipped: ${CHROMIUM} is not installed`);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+describe.skipIf(!present)("operator console in Chromium", () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let page: Page;
+  let workDir: string;
+
+  const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>
+    stack.standIn.query<T>(query, params);
+  const control = async (path: string, body: unknown) => {
+    const response = await fetch(`${stack.sandbox.url}/_control/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`sandbox ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const balanceOf = async (user: string) =>
+    (
+      await sql<{ credits: number }>(
+        "select credits::int as credits from payguard.credit_balances where user_id = $1",
+        [user],
+      )
+    )[0]?.credits;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), "payguard-browser-"));
+    await mkdir(SCREENSHOTS, { recursive: true });
+    stack = await startLocalStack({
+      workerPort: await freePort(),
+      jwtSecret: "browser-test-jwt-secret-0123456789abcdef",
+      adminToken: ADMIN_TOKEN,
+      envFile: join(workDir, "worker.env"),
+      wranglerArgs: ["--persist-to", join(workDir, "state")],
+    });
+    await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+               values ('credits_100', '100 credits', 1999, 'USD', 100, true) on conflict (id) do nothing`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  }, STACK_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (stack) {
+      // wrangler's own esbuild child must be gone before vitest exits, or it dumps its goroutines.
+      const exited = new Promise((resolve) => stack.wrangler.once("exit", resolve));
+      await stack.stop();
+      await exited;
+    }
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  /** An order paid at the sandbox whose webhook was never delivered. */
+  async function droppedWebhookOrder() {
+    const user = crypto.randomUUID();
+    const [row] = await sql<{ id: string }>(
+      "select payguard.create_order($1::uuid, 'credits_100', 'stripe', now())->>'id' as id",
+      [user],
+    );
+    const orderId = row?.id ?? "";
+    const paid = await control("stripe/pay", { orderId, amountMinor: 1999, currency: "usd", deliver: false });
+    await sql("select payguard.set_provider_ref($1, $2, now())", [orderId, paid.sessionId]);
+    return { user, orderId };
+  }
+
+  it("signs in with a token and lands on the overview", async () => {
+    await page.goto(`${stack.workerUrl}/admin/orders`);
+    expect(page.url()).toBe(`${stack.workerUrl}/admin/login`);
+    await shot("01-login");
+    await page.fill("#token", ADMIN_TOKEN);
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${stack.workerUrl}/admin`);
+    const cookies = await page.context().cookies();
+    expect(cookies.find((cookie) => cookie.name === "payguard_admin")).toMatchObject({
+      httpOnly: true,
+      secure: true,
+      sameSite: "Strict",
+    });
+    await shot("02-overview");
+  });
+
+  it("finds an order whose webhook was dropped, syncs it and sees it fulfilled with its timeline", async () => {
+    const { user, orderId } = await droppedWebhookOrder();
+    await page.goto(`${stack.workerUrl}/admin/orders?status=pending`);
+    await shot("03-orders-pending");
+    await page.click(`a[href="/admin/orders/${orderId}"]`);
+    await page.waitForURL(`**/admin/orders/${orderId}`);
+    await shot("04-order-pending");
+    await page.fill("#action-sync input[name=reason]", "customer paid, webhook never came");
+    await page.click("#action-sync button");
+    await page.waitForURL(`**/admin/orders/${orderId}?done=fulfilled`);
+    const timeline = await page.textContent("#timeline");
+    expect(timeline).toContain("paid");
+    expect(timeline).toContain("admin_sync");
+    expect(await page.textContent("h1")).toContain("fulfilled");
+    expect(await balanceOf(user)).toBe(100);
+    await shot("05-order-synced");
+
+    await page.fill("#action-refund input[name=amount_minor]", "1000");
+    await page.fill("#action-refund input[name=reason]", "half back as agreed");
+    await page.click("#action-refund button");
+    await page.waitForSelector("#confirm");
+    await shot("06-refund-confirm");
+    expect(await balanceOf(user)).toBe(100);
+    await page.click("#confirm");
+    await page.waitForURL(`**/admin/orders/${orderId}?done=partially_refunded`);
+    expect(await page.textContent("#ledger")).toContain("-50");
+    expect(await page.textContent("#refunds")).toContain("re_");
+    await shot("07-order-refunded");
+    expect(await balanceOf(user)).toBe(50);
+  });
+
+  it("acknowledges an incident", async () => {
+    const key = `unknown_order:stripe:evt_browser_${Date.now()}`;
+    await sql(
+      "select payguard.open_incident($1, 'unknown_order', 'critical', 'Stripe event matches no order', '{}'::jsonb, now())",
+      [key],
+    );
+    await page.goto(`${stack.workerUrl}/admin/incidents`);
+    await shot("08-incidents");
+    const row = page.locator(`tr[data-key="${key}"]`);
+    await row
+      .locator("form[action='/admin/incidents/acknowledge'] input[name=reason]")
+      .fill("looking into it");
+    await row.locator("form[action='/admin/incidents/acknowledge'] button").click();
+    await page.waitForURL("**/admin/incidents?done=acknowledged");
+    expect(await page.locator(`tr[data-key="${key}"] .acknowledged-by`).textContent()).toBe("admin");
+    await shot("09-incident-acknowledged");
+  });
+
+  it("runs a job now from the jobs page, and shows the overview in Chinese", async () => {
+    await page.goto(`${stack.workerUrl}/admin/jobs`);
+    await page.fill("form[action='/admin/jobs/reconcile/run'] input[name=reason]", "checking the sweep");
+    await page.click("form[action='/admin/jobs/reconcile/run'] button");
+    await page.waitForURL("**/admin/jobs?done=ok");
+    expect(await page.textContent("#job-runs")).toContain("reconcile");
+    await shot("10-jobs");
+    await page.goto(`${stack.workerUrl}/admin`);
+    await page.click("#lang-switch");
+    await page.waitForURL(`${stack.workerUrl}/admin`);
+    expect(await page.textContent("h1")).toBe("概览");
+    await shot("11-overview-zh");
+  });
+});

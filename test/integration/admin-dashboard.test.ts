@@ -1,0 +1,139 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
+import { createOrder, ledgerOf, stripeScenario } from "../support/worker/stripe.ts";
+
+beforeAll(seedPackage);
+
+const ORIGIN = new URL(BASE_URL).origin;
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+async function login(
+  token = env.ADMIN_TOKEN,
+): Promise<{ cookie: string; setCookie: string; status: number }> {
+  const response = await call("/admin/login", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+    body: form({ token }),
+    redirect: "manual",
+  });
+  const setCookie = response.headers.get("set-cookie") ?? "";
+  return { cookie: setCookie.split(";")[0] ?? "", setCookie, status: response.status };
+}
+
+const page = (path: string, cookie: string) => call(path, { headers: { cookie }, redirect: "manual" });
+
+async function csrfOf(path: string, cookie: string): Promise<string> {
+  const html = await (await page(path, cookie)).text();
+  const match = /name="csrf" value="([^"]+)"/.exec(html);
+  if (!match?.[1]) throw new Error(`no csrf token on ${path}`);
+  return match[1];
+}
+
+const submit = (path: string, cookie: string, fields: Record<string, string>, origin = ORIGIN) =>
+  call(path, {
+    method: "POST",
+    headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+    body: form(fields),
+    redirect: "manual",
+  });
+
+async function paidOrderWithoutWebhook() {
+  const user = crypto.randomUUID();
+  const orderId = await createOrder(user);
+  const paid = (await stripeScenario("pay", { orderId, amountMinor: 1999, currency: "usd" })) as unknown as {
+    sessionId: string;
+  };
+  await sql("select payguard.set_provider_ref($1, $2, now())", [orderId, paid.sessionId]);
+  return { user, orderId };
+}
+
+describe("dashboard sign-in", () => {
+  it("sends pages to the login form without a session, and refuses a wrong token", async () => {
+    const response = await page("/admin/orders", "");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/admin/login");
+    expect(await login("wrong-token-0123456789abcdef")).toMatchObject({ status: 303, setCookie: "" });
+  });
+
+  it("issues an HttpOnly, Secure, SameSite=Strict session cookie, and rejects a tampered one", async () => {
+    const { setCookie, cookie } = await login();
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/Secure/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Max-Age=\d+/);
+    expect((await page("/admin/orders", cookie)).status).toBe(200);
+    const [name, value = ""] = cookie.split("=");
+    const tampered = `${name}=${value[0] === "e" ? "f" : "e"}${value.slice(1)}`;
+    expect((await page("/admin/orders", tampered)).status).toBe(303);
+  });
+
+  it("speaks Chinese after the language switch", async () => {
+    const { cookie } = await login();
+    const switched = await page("/admin/lang/zh?back=/admin/orders", cookie);
+    expect(switched.headers.get("location")).toBe("/admin/orders");
+    const lang = (switched.headers.get("set-cookie") ?? "").split(";")[0];
+    const html = await (await page("/admin/orders", `${cookie}; ${lang}`)).text();
+    expect(html).toContain("订单");
+    expect((await page("/admin/lang/zh?back=https://evil.example", cookie)).headers.get("location")).toBe(
+      "/admin",
+    );
+  });
+});
+
+describe("dashboard forms", () => {
+  it("refuses a POST without the CSRF token, with a wrong one, or from another origin, doing nothing", async () => {
+    const { orderId } = await paidOrderWithoutWebhook();
+    const { cookie } = await login();
+    const csrf = await csrfOf(`/admin/orders/${orderId}`, cookie);
+    const path = `/admin/orders/${orderId}/sync`;
+    expect((await submit(path, cookie, { reason: "no token here" })).status).toBe(403);
+    expect((await submit(path, cookie, { reason: "wrong token", csrf: `${csrf}x` })).status).toBe(403);
+    expect((await submit(path, cookie, { reason: "other site", csrf }, "https://evil.example")).status).toBe(
+      403,
+    );
+    const other = await login();
+    expect((await submit(path, other.cookie, { reason: "other session", csrf })).status).toBe(403);
+    expect(await sql("select 1 from payguard.admin_actions where order_id = $1", [orderId])).toEqual([]);
+  });
+
+  it("syncs from the order page, attributed to the signed-in token", async () => {
+    const { user, orderId } = await paidOrderWithoutWebhook();
+    const { cookie } = await login();
+    const csrf = await csrfOf(`/admin/orders/${orderId}`, cookie);
+    const response = await submit(`/admin/orders/${orderId}/sync`, cookie, { reason: "webhook lost", csrf });
+    expect(response.headers.get("location")).toBe(`/admin/orders/${orderId}?done=fulfilled`);
+    expect((await ledgerOf(user)).balance).toBe(100);
+    const html = await (await page(`/admin/orders/${orderId}`, cookie)).text();
+    expect(html).toContain("admin_sync");
+    expect(
+      await sql("select actor, reason from payguard.admin_actions where order_id = $1", [orderId]),
+    ).toEqual([{ actor: "admin", reason: "webhook lost" }]);
+  });
+
+  it("asks for confirmation before a refund and only refunds once confirmed", async () => {
+    const { user, orderId } = await paidOrderWithoutWebhook();
+    const { cookie } = await login();
+    let csrf = await csrfOf(`/admin/orders/${orderId}`, cookie);
+    await submit(`/admin/orders/${orderId}/sync`, cookie, { reason: "webhook lost", csrf });
+    csrf = await csrfOf(`/admin/orders/${orderId}`, cookie);
+    const fields = { reason: "half back", amount_minor: "1000", csrf };
+    const asked = await submit(`/admin/orders/${orderId}/refund`, cookie, fields);
+    expect(asked.status).toBe(200);
+    expect(await asked.text()).toContain('name="confirm" value="yes"');
+    expect((await ledgerOf(user)).balance).toBe(100);
+    const confirmed = await submit(`/admin/orders/${orderId}/refund`, cookie, { ...fields, confirm: "yes" });
+    expect(confirmed.headers.get("location")).toBe(`/admin/orders/${orderId}?done=partially_refunded`);
+    expect((await ledgerOf(user)).balance).toBe(50);
+  });
+
+  it("goes back with the problem when a form is invalid, writing nothing", async () => {
+    const { orderId } = await paidOrderWithoutWebhook();
+    const { cookie } = await login();
+    const csrf = await csrfOf(`/admin/orders/${orderId}`, cookie);
+    const response = await submit(`/admin/orders/${orderId}/sync`, cookie, { reason: "", csrf });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toContain("failed=");
+    expect(await sql("select 1 from payguard.admin_actions where order_id = $1", [orderId])).toEqual([]);
+  });
+});
