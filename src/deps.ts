@@ -5,6 +5,7 @@
  */
 import { createClient } from "@supabase/supabase-js";
 import { createStoreAlertSink } from "./alerts/store-sink.ts";
+import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
 import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
@@ -17,6 +18,8 @@ export interface Deps {
   store: LedgerStore;
   /** Every incident source raises through this one sink. */
   alerts: AlertSink;
+  /** The catalogue and idempotent checkout steps. */
+  checkout: CheckoutStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -30,7 +33,12 @@ export function getDeps(env: Env): Deps {
     db: { schema: PAYGUARD_SCHEMA },
   });
   const store = createSupabaseLedgerStore(client);
-  const deps = { config, store, alerts: createStoreAlertSink(store) };
+  const deps = {
+    config,
+    store,
+    alerts: createStoreAlertSink(store),
+    checkout: createSupabaseCheckoutStore(client),
+  };
   built.set(env, deps);
   return deps;
 }

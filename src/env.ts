@@ -3,6 +3,7 @@
  * slice of `Config`, never raw `env`. A missing or invalid variable is reported by name at the first
  * request, so a misconfigured deployment fails loudly instead of silently dropping payments.
  */
+import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { Provider } from "./ledger/types.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
@@ -22,6 +23,7 @@ export interface Config {
   providers: Provider[];
   stripe: StripeConfig | null;
   wechat: WechatConfig | null;
+  checkout: CheckoutConfig;
   alerts: {
     slackWebhookUrl: string | null;
     dingtalkWebhookUrl: string | null;
@@ -99,6 +101,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const providers = parseProviders(env, problems);
   const stripe = providers.includes("stripe") ? parseStripe(env, problems) : null;
   const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
+  const checkout = parseCheckoutConfig(env, problems);
   const dingtalkWebhookUrl = optional(env, "DINGTALK_WEBHOOK_URL");
   const dingtalkSecret = optional(env, "DINGTALK_SECRET");
   if (dingtalkWebhookUrl && !dingtalkSecret)
@@ -114,6 +117,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       providers,
       stripe,
       wechat,
+      checkout,
       alerts: {
         slackWebhookUrl: optional(env, "SLACK_WEBHOOK_URL"),
         dingtalkWebhookUrl,

@@ -57,6 +57,11 @@ export function wechatControlRoutes(deps: ControlDeps): ControlRoute[] {
     { method: "POST", path: "/_control/wechat/pay", run: (body) => pay(deps, body) },
     {
       method: "POST",
+      path: "/_control/wechat/jsapi/pay",
+      run: (body) => emitting(deps, body, () => ({ eventIds: [deps.wechat.requestPayment(body).eventId] })),
+    },
+    {
+      method: "POST",
       path: "/_control/wechat/abandon",
       run: (body) => {
         const outTradeNo = outTradeNoOf(body);

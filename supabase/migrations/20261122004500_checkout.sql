@@ -56,7 +56,8 @@ begin
         return jsonb_build_object('outcome', 'conflict', 'order', null, 'response', null);
       end if;
       return jsonb_build_object('outcome', 'replayed', 'response', request.response,
-        'order', (select to_jsonb(o) from payguard.payment_orders o where o.id = request.order_id));
+        'order', (select to_jsonb(o) from payguard.payment_orders o where o.id = request.order_id),
+        'package_name', (select p.name from payguard.credit_packages p where p.id = p_package_id));
     end if;
   end if;
   reserved := payguard._reserve_order(p_user_id, p_package_id, p_provider, p_now, null, p_expires_in_seconds);
@@ -67,7 +68,8 @@ begin
     insert into payguard.checkout_requests (user_id, idempotency_key, request_hash, order_id, created_at, updated_at)
     values (p_user_id, p_idempotency_key, p_request_hash, reserved -> 'order' ->> 'id', p_now, p_now);
   end if;
-  return reserved || jsonb_build_object('response', null);
+  return reserved || jsonb_build_object('response', null,
+    'package_name', (select p.name from payguard.credit_packages p where p.id = p_package_id));
 end $$;
 
 -- The provider session exists: link it to the order (Stripe session id; null for WeChat, whose
