@@ -11,13 +11,19 @@ const OPENID = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
 export const checkoutBodySchema = z.discriminatedUnion("provider", [
   z.strictObject({ packageId: PACKAGE_ID, provider: z.literal("stripe") }),
-  z.strictObject({ packageId: PACKAGE_ID, provider: z.literal("wechatpay"), tradeType: z.literal("native") }),
-  z.strictObject({
-    packageId: PACKAGE_ID,
-    provider: z.literal("wechatpay"),
-    tradeType: z.literal("jsapi"),
-    openid: OPENID,
-  }),
+  z.discriminatedUnion("tradeType", [
+    z.strictObject({
+      packageId: PACKAGE_ID,
+      provider: z.literal("wechatpay"),
+      tradeType: z.literal("native"),
+    }),
+    z.strictObject({
+      packageId: PACKAGE_ID,
+      provider: z.literal("wechatpay"),
+      tradeType: z.literal("jsapi"),
+      openid: OPENID,
+    }),
+  ]),
 ]);
 
 export type CheckoutRequest = z.infer<typeof checkoutBodySchema>;
