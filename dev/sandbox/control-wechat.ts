@@ -58,7 +58,11 @@ export function wechatControlRoutes(deps: ControlDeps): ControlRoute[] {
     {
       method: "POST",
       path: "/_control/wechat/jsapi/pay",
-      run: (body) => emitting(deps, body, () => ({ eventIds: [deps.wechat.requestPayment(body).eventId] })),
+      run: (body) =>
+        emitting(deps, body, () => {
+          const { transactionId, eventId } = deps.wechat.requestPayment(body);
+          return { transactionId, eventIds: [eventId] };
+        }),
     },
     {
       method: "POST",
