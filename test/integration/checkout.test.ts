@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { call, type Delivery, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { deliverStripe, ledgerOf, orderStatus } from "../support/worker/stripe.ts";
-import { userToken } from "../support/worker/user.ts";
+import { userToken } from "../support/worker/auth.ts";
 import { deliverWechat, only, type WechatAnswer } from "../support/worker/wechat.ts";
 
 const newUser = () => crypto.randomUUID();
