@@ -42,7 +42,7 @@ export function workerVars(
   return {
     PUBLIC_BASE_URL: workerUrl,
     SUPABASE_URL: standIn.url,
-    SUPABASE_SERVICE_ROLE_KEY: standIn.serviceRoleKey,
+    SUPABASE_SECRET_KEY: standIn.secretKey,
     ADMIN_TOKEN: adminToken,
     PROVIDERS: "stripe,wechatpay",
     STRIPE_API_BASE: sandbox.url,

@@ -1,7 +1,7 @@
 /**
  * Builds the adapters a request or job needs from the bindings, once per isolate. The supabase-js
  * client is created with no session persistence: the worker only ever calls functions with the
- * service-role key.
+ * secret key (`sb_secret_…` or the legacy service-role JWT).
  */
 import { createClient } from "@supabase/supabase-js";
 import { createStoreAlertSink } from "./alerts/store-sink.ts";
@@ -28,7 +28,7 @@ export function getDeps(env: Env): Deps {
   const cached = built.get(env);
   if (cached) return cached;
   const config = loadConfig(env);
-  const client = createClient(config.supabaseUrl, config.supabaseServiceRoleKey, {
+  const client = createClient(config.supabaseUrl, config.supabaseSecretKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     db: { schema: PAYGUARD_SCHEMA },
   });

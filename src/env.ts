@@ -3,8 +3,10 @@
  * slice of `Config`, never raw `env`. A missing or invalid variable is reported by name at the first
  * request, so a misconfigured deployment fails loudly instead of silently dropping payments.
  */
+import { isServerKey } from "./auth/supabase-keys.ts";
 import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { Provider } from "./ledger/types.ts";
+import { log } from "./log.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
 export interface StripeConfig {
@@ -18,7 +20,10 @@ export interface StripeConfig {
 export interface Config {
   publicBaseUrl: string;
   supabaseUrl: string;
-  supabaseServiceRoleKey: string;
+  /** `sb_secret_…` or the legacy service-role JWT: payguard only calls its own functions with it. */
+  supabaseSecretKey: string;
+  /** Legacy HS256 JWT secret; set only while user tokens may still be HS256-signed. */
+  supabaseJwtSecret: string | null;
   adminToken: string;
   providers: Provider[];
   stripe: StripeConfig | null;
@@ -32,7 +37,10 @@ export interface Config {
   };
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+/** `warnings` are worth a log line at startup but do not stop the worker (e.g. a deprecated name). */
+export type ConfigResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; problems: string[] };
 
 const ADMIN_TOKEN_LENGTH_MIN = 24;
 const KNOWN_PROVIDERS: readonly Provider[] = ["stripe", "wechatpay"];
@@ -87,13 +95,27 @@ function parseWechat(env: RawEnv, problems: string[]): WechatConfig | null {
   return null;
 }
 
+/** SUPABASE_SECRET_KEY, or the deprecated SUPABASE_SERVICE_ROLE_KEY with a warning. */
+function parseSupabaseKey(env: RawEnv, problems: string[], warnings: string[]): string {
+  const current = text(env, "SUPABASE_SECRET_KEY");
+  const deprecated = text(env, "SUPABASE_SERVICE_ROLE_KEY");
+  const name = current ? "SUPABASE_SECRET_KEY" : "SUPABASE_SERVICE_ROLE_KEY";
+  const key = current || deprecated;
+  if (!key) problems.push("SUPABASE_SECRET_KEY is missing");
+  else if (!isServerKey(key))
+    problems.push(`${name} must be a secret key (sb_secret_…) or the legacy service_role JWT`);
+  else if (!current)
+    warnings.push("SUPABASE_SERVICE_ROLE_KEY is deprecated: set SUPABASE_SECRET_KEY instead");
+  return key;
+}
+
 /** Pure: same env in, same result out. Collects every problem instead of stopping at the first. */
 export function parseConfig(env: RawEnv): ConfigResult {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const publicBaseUrl = checkUrl(env, "PUBLIC_BASE_URL", problems, true);
   const supabaseUrl = checkUrl(env, "SUPABASE_URL", problems, true);
-  const supabaseServiceRoleKey = text(env, "SUPABASE_SERVICE_ROLE_KEY");
-  if (!supabaseServiceRoleKey) problems.push("SUPABASE_SERVICE_ROLE_KEY is missing");
+  const supabaseSecretKey = parseSupabaseKey(env, problems, warnings);
   const adminToken = text(env, "ADMIN_TOKEN");
   if (adminToken.length < ADMIN_TOKEN_LENGTH_MIN) {
     problems.push(`ADMIN_TOKEN is missing or shorter than ${ADMIN_TOKEN_LENGTH_MIN} characters`);
@@ -109,10 +131,12 @@ export function parseConfig(env: RawEnv): ConfigResult {
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
+    warnings,
     config: {
       publicBaseUrl,
       supabaseUrl,
-      supabaseServiceRoleKey,
+      supabaseSecretKey,
+      supabaseJwtSecret: optional(env, "SUPABASE_JWT_SECRET"),
       adminToken,
       providers,
       stripe,
@@ -145,6 +169,7 @@ export function loadConfig(env: object): Config {
   if (cached) return cached;
   const result = parseConfig(env as RawEnv);
   if (!result.ok) throw new ConfigError(result.problems);
+  for (const warning of result.warnings) log("warn", "config_warning", { warning });
   parsed.set(env, result.config);
   return result.config;
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@supabase/supabase-js";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../../test/support/node/scratch-db.ts";
 import { type StandIn, startStandIn } from "./standin.ts";
@@ -118,7 +119,7 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
     expect((await rpc("add_numbers", { body: { p_a: 1 }, headers: { apikey: "" } })).status).toBe(401);
     const foreign = await rpc("add_numbers", { body: { p_a: 1 }, headers: { apikey: "a.b.c" } });
     expect(foreign.status).toBe(401);
-    expect(await foreign.json()).toEqual({ message: "Invalid API key" });
+    expect(await foreign.json()).toMatchObject({ message: "Invalid API key" });
     const badBearer = await rpc("add_numbers", {
       body: { p_a: 1 },
       headers: { authorization: "Bearer x.y.z" },
@@ -157,6 +158,102 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
     expect((await createClient(standIn.url, standIn.serviceRoleKey).rpc("service_only")).data).toBe("secret");
   });
 
+  it("maps API keys like Supabase's gateway: secret → service_role, publishable → anon, user JWT → authenticated", async () => {
+    const whoami = async (headers: Record<string, string>) => {
+      const response = await fetch(`${standIn.url}/rest/v1/rpc/whoami`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: "{}",
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const { secretKey, publishableKey } = standIn;
+    expect(secretKey).toMatch(/^sb_secret_/);
+    expect(publishableKey).toMatch(/^sb_publishable_/);
+    expect((await whoami({ apikey: secretKey })).body).toEqual({ role: "service_role", sub: null });
+    expect((await whoami({ apikey: secretKey, authorization: `Bearer ${secretKey}` })).body.role).toBe(
+      "service_role",
+    );
+    expect((await whoami({ apikey: publishableKey })).body).toEqual({ role: "anon", sub: null });
+    for (const alg of ["ES256", "RS256"] as const) {
+      const token = await standIn.userToken(ALICE, { alg });
+      expect((await whoami({ apikey: publishableKey, authorization: `Bearer ${token}` })).body).toEqual({
+        role: "authenticated",
+        sub: ALICE,
+      });
+    }
+    expect((await createClient(standIn.url, secretKey).rpc("service_only")).data).toBe("secret");
+    expect((await createClient(standIn.url, publishableKey).rpc("service_only")).status).toBe(401);
+  });
+
+  it("refuses a wrong or missing key the way Supabase does", async () => {
+    const call = (headers: Record<string, string>) =>
+      fetch(`${standIn.url}/rest/v1/rpc/whoami`, { method: "POST", headers, body: "{}" });
+    const missing = await call({});
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({
+      message: "No API key found in request",
+      hint: "No `apikey` request header or url param was found.",
+    });
+    for (const wrong of [
+      `${standIn.secretKey}x`,
+      "sb_secret_0000000000000000000000000000000",
+      "sb_publishable_0000000000000000000000000000",
+      standIn.tokenFor("authenticated", { sub: ALICE }),
+    ]) {
+      const response = await call({ apikey: wrong });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ message: "Invalid API key" });
+    }
+    const expiredUser = await standIn.userToken(ALICE, { expiresInS: -10 });
+    const expired = await call({ apikey: standIn.publishableKey, authorization: `Bearer ${expiredUser}` });
+    expect(expired.status).toBe(401);
+    expect((await expired.json()).code).toBe("PGRST301");
+  });
+
+  it("publishes its signing keys as a JWKS that verifies its user tokens, across rotation", async () => {
+    const jwksUrl = new URL(`${standIn.url}/auth/v1/.well-known/jwks.json`);
+    const before = (await (await fetch(jwksUrl)).json()) as { keys: Array<{ kid: string; alg: string }> };
+    expect(before.keys.map((key) => key.alg).sort()).toEqual(["ES256", "RS256"]);
+    const rotated = await standIn.rotateSigningKeys();
+    const after = (await (await fetch(jwksUrl)).json()) as { keys: Array<{ kid: string }> };
+    expect(after.keys.map((key) => key.kid)).toEqual(
+      expect.arrayContaining([rotated.ES256, rotated.RS256, ...before.keys.map((key) => key.kid)]),
+    );
+    const token = await standIn.userToken(ALICE, { alg: "RS256" });
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(jwksUrl), {
+      issuer: `${standIn.url}/auth/v1`,
+      audience: "authenticated",
+    });
+    expect(protectedHeader.kid).toBe(rotated.RS256);
+    expect(payload).toMatchObject({ sub: ALICE, role: "authenticated" });
+  });
+
+  it("follows PostgREST's schema profiles: Content-Profile for writes, Accept-Profile for reads", async () => {
+    const post = (headers: Record<string, string>) => rpc("whereami", { body: {}, headers });
+    expect(await (await post({})).json()).toBe("public");
+    expect(await (await post({ "content-profile": "payguard" })).json()).toBe("payguard");
+    const read = await fetch(`${standIn.url}/rest/v1/rpc/whereami`, {
+      headers: { apikey: standIn.secretKey, "accept-profile": "payguard" },
+    });
+    expect(await read.json()).toBe("payguard");
+    const client = createClient(standIn.url, standIn.secretKey, { db: { schema: "payguard" } });
+    expect((await client.rpc("whereami")).data).toBe("payguard");
+    expect((await client.rpc("whereami", undefined, { get: true })).data).toBe("payguard");
+    const hidden = await post({ "content-profile": "hidden" });
+    expect(hidden.status).toBe(406);
+    expect(await hidden.json()).toEqual({
+      code: "PGRST106",
+      message: "Invalid schema: hidden",
+      details: null,
+      hint: "Only the following schemas are exposed: public, payguard",
+    });
+    const hiddenRead = await fetch(`${standIn.url}/rest/v1/rpc/whereami`, {
+      headers: { apikey: standIn.secretKey, "accept-profile": "hidden" },
+    });
+    expect(hiddenRead.status).toBe(406);
+  });
+
   it("rejects malformed JSON and oversized bodies", async () => {
     const malformed = await rpc("add_numbers", { body: "{nope" });
     expect(malformed.status).toBe(400);
@@ -174,7 +271,7 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
     expect((await client.rpc("add_numbers", { p_a: 1 })).status).toBe(200);
   });
 
-  it("guards the test-only control endpoints with the service-role key", async () => {
+  it("guards the test-only control endpoints with the secret or service-role key", async () => {
     const post = (token: string, path: string, body: unknown) =>
       fetch(`${standIn.url}/__standin/${path}`, {
         method: "POST",
@@ -182,6 +279,11 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
         body: JSON.stringify(body),
       });
     expect((await post(standIn.anonKey, "sql", { sql: "select 1" })).status).toBe(404);
+    expect((await post(standIn.publishableKey, "user-token", { userId: ALICE })).status).toBe(404);
+    const minted = await post(standIn.secretKey, "user-token", { userId: ALICE, alg: "RS256" });
+    const { token } = (await minted.json()) as { token: string };
+    const whoami = await rpc("whoami", { body: {}, headers: { authorization: `Bearer ${token}` } });
+    expect(await whoami.json()).toEqual({ role: "authenticated", sub: ALICE });
     const rows = await post(standIn.serviceRoleKey, "sql", { sql: "select $1::int + 1 as n", params: [41] });
     expect(await rows.json()).toEqual([{ n: 42 }]);
     expect((await post(standIn.serviceRoleKey, "unavailable", { down: true })).status).toBe(200);
@@ -203,7 +305,7 @@ describe("stand-in persistence", () => {
       const applied = await second.query<{ n: number }>(
         "select count(*)::int as n from payguard_meta.applied_migrations",
       );
-      expect(applied).toEqual([{ n: 2 }]);
+      expect(applied).toEqual([{ n: 3 }]);
       await second.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -4,17 +4,27 @@
  * against it, in front of PGlite (default) or a real Postgres (`databaseUrl`). Applies
  * supabase/migrations at start.
  *
- * Test-only control endpoints (enabled with `testControl`, guarded by the service-role key):
+ * Keys follow Supabase's gateway: the `apikey` header must hold the project's secret key (`sb_secret_…`,
+ * role service_role), publishable key (`sb_publishable_…`, role anon) or a legacy JWT key signed with
+ * the JWT secret; a user access token in `Authorization: Bearer` (signed by a key in the published JWKS,
+ * or HS256 with the legacy secret) makes the call run as that user. A missing or wrong key is a 401.
+ * `GET /auth/v1/.well-known/jwks.json` publishes the signing keys (see signing-keys.ts).
+ *
+ * Test-only control endpoints (enabled with `testControl`, guarded by the secret or service-role key):
  *   POST /__standin/unavailable {"down": bool}  make every RPC answer 503 as if the database were gone
  *   POST /__standin/sql {"sql", "params"}       run SQL as the owner and get the rows back
+ *   POST /__standin/user-token {"userId", "alg"?, "expiresInS"?, "claims"?}  mint a user access token:
+ *                                               {"token"}
+ *   POST /__standin/rotate-signing-keys         new ES256 / RS256 signing keys: {"ES256": kid, "RS256": kid}
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
 import { type Database, openPglite, openPostgres } from "./database.ts";
 import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
 import { buildCall, loadSignatures, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import { createSigningKeys, type UserTokenOptions } from "./signing-keys.ts";
 
 export interface StandInOptions {
   port?: number;
@@ -29,9 +39,18 @@ export interface StandInOptions {
 
 export interface StandIn {
   url: string;
+  /** `sb_secret_…`: role service_role. */
+  secretKey: string;
+  /** `sb_publishable_…`: role anon. */
+  publishableKey: string;
+  /** Legacy JWT keys (HS256 with the JWT secret), still accepted like Supabase does until they retire. */
   anonKey: string;
   serviceRoleKey: string;
   tokenFor(role: Role, claims?: Record<string, unknown>): string;
+  /** A Supabase Auth access token for `userId`, issued by `<url>/auth/v1` (ES256 by default). */
+  userToken(userId: string, options?: UserTokenOptions): Promise<string>;
+  /** New signing keys with new kids; the old public keys stay published. */
+  rotateSigningKeys(): Promise<{ ES256: string; RS256: string }>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   setUnavailable(down: boolean): void;
   close(): Promise<void>;
@@ -43,11 +62,28 @@ export const REQUEST_BODY_MAX_BYTES = 1024 * 1024;
 const KEY_LIFETIME_S = 10 * 365 * 24 * 3600;
 /** Supabase exposes `public` by default; payguard's own schema is added to the Data API's list. */
 export const EXPOSED_SCHEMAS_DEFAULT = ["public", "payguard"];
+export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
 
 interface Reply {
   status: number;
   body?: unknown;
 }
+
+const INVALID_API_KEY: Reply = {
+  status: 401,
+  body: { message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." },
+};
+const NO_API_KEY: Reply = {
+  status: 401,
+  body: {
+    message: "No API key found in request",
+    hint: "No `apikey` request header or url param was found.",
+  },
+};
+
+/** Stable per JWT secret, so `npm start` keeps the same keys across restarts. */
+const derivedKey = (prefix: string, secret: string): string =>
+  `${prefix}${createHmac("sha256", secret).update(prefix).digest("base64url").slice(0, 32)}`;
 
 const pgError = (status: number, code: string, message: string): Reply => ({
   status,
@@ -100,15 +136,29 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     );
   const anonKey = tokenFor("anon");
   const serviceRoleKey = tokenFor("service_role");
+  const secretKey = derivedKey("sb_secret_", secret);
+  const publishableKey = derivedKey("sb_publishable_", secret);
+  const signingKeys = await createSigningKeys(secret);
+  let issuer = "";
   let unavailable = false;
 
-  function authenticate(request: IncomingMessage): { claims: JwtClaims } | Reply {
+  /** The role an `apikey` grants: the new keys by exact match, legacy keys by their signed `role`. */
+  function keyRole(apikey: string): Role | null {
+    if (sameSecret(apikey, secretKey)) return "service_role";
+    if (sameSecret(apikey, publishableKey)) return "anon";
+    const role = verifyJwt(apikey, secret, Date.now())?.role;
+    return role === "anon" || role === "service_role" ? role : null;
+  }
+
+  async function authenticate(request: IncomingMessage): Promise<{ claims: JwtClaims } | Reply> {
     const apikey = request.headers.apikey;
-    if (typeof apikey !== "string" || apikey === "")
-      return { status: 401, body: { message: "No API key found in request" } };
-    if (!verifyJwt(apikey, secret, Date.now())) return { status: 401, body: { message: "Invalid API key" } };
-    const token = bearer(request) ?? apikey;
-    const claims = verifyJwt(token, secret, Date.now());
+    if (typeof apikey !== "string" || apikey === "") return NO_API_KEY;
+    const role = keyRole(apikey);
+    if (!role) return INVALID_API_KEY;
+    const token = bearer(request);
+    // The gateway turns an `sb_` key (alone, or repeated as the bearer) into the key's role.
+    if (token === null || token === apikey) return { claims: { role } };
+    const claims = await signingKeys.verify(token);
     if (!claims || !ROLES.includes(String(claims.role)))
       return pgError(401, "PGRST301", "JWT invalid or expired");
     return { claims };
@@ -168,7 +218,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   }
 
   async function handleRpc(request: IncomingMessage, url: URL): Promise<Reply> {
-    const auth = authenticate(request);
+    const auth = await authenticate(request);
     if ("status" in auth) return auth;
     const name = decodeURIComponent(url.pathname.slice("/rest/v1/rpc/".length));
     const readOnly = request.method === "GET" || request.method === "HEAD";
@@ -193,13 +243,24 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
 
   async function handleControl(request: IncomingMessage, url: URL): Promise<Reply> {
     const token = bearer(request);
-    if (!options.testControl || !token || !sameSecret(token, serviceRoleKey))
-      return { status: 404, body: { message: "not found" } };
+    const allowed = token !== null && (sameSecret(token, secretKey) || sameSecret(token, serviceRoleKey));
+    if (!options.testControl || !allowed) return { status: 404, body: { message: "not found" } };
     const body = JSON.parse((await readBody(request)) || "{}") as {
       down?: boolean;
       sql?: string;
       params?: unknown[];
-    };
+      userId?: string;
+    } & UserTokenOptions;
+    if (url.pathname === "/__standin/user-token" && typeof body.userId === "string") {
+      const { alg, expiresInS, claims } = body;
+      return {
+        status: 200,
+        body: { token: await signingKeys.userToken(issuer, body.userId, { alg, expiresInS, claims }) },
+      };
+    }
+    if (url.pathname === "/__standin/rotate-signing-keys") {
+      return { status: 200, body: await signingKeys.rotate() };
+    }
     if (url.pathname === "/__standin/unavailable") {
       unavailable = body.down === true;
       return { status: 200, body: { unavailable } };
@@ -221,9 +282,11 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     const url = new URL(request.url ?? "/", "http://standin.local");
     const route = url.pathname.startsWith("/rest/v1/rpc/")
       ? handleRpc(request, url)
-      : url.pathname.startsWith("/__standin/") && request.method === "POST"
-        ? handleControl(request, url)
-        : Promise.resolve(pgError(404, "PGRST125", "Invalid path specified in request URL"));
+      : url.pathname === JWKS_PATH && request.method === "GET"
+        ? Promise.resolve({ status: 200, body: signingKeys.jwks() })
+        : url.pathname.startsWith("/__standin/") && request.method === "POST"
+          ? handleControl(request, url)
+          : Promise.resolve(pgError(404, "PGRST125", "Invalid path specified in request URL"));
     route
       .catch(
         (error: unknown): Reply =>
@@ -235,12 +298,18 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  issuer = `${url}/auth/v1`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    secretKey,
+    publishableKey,
     anonKey,
     serviceRoleKey,
     tokenFor,
+    userToken: (userId, userOptions) => signingKeys.userToken(issuer, userId, userOptions),
+    rotateSigningKeys: () => signingKeys.rotate(),
     query: async (sql, params) => (await db.query(sql, params)).rows as never[],
     setUnavailable: (down) => {
       unavailable = down;

@@ -21,7 +21,7 @@ describe("worker foundation", () => {
   });
 
   it("fails fast with the name of each missing variable", async () => {
-    const broken = { ...env, SUPABASE_SERVICE_ROLE_KEY: "", PUBLIC_BASE_URL: "" };
+    const broken = { ...env, SUPABASE_SECRET_KEY: "", PUBLIC_BASE_URL: "" };
     const response = await worker.fetch(
       new Request("https://payguard.test/health"),
       broken,
@@ -30,12 +30,12 @@ describe("worker foundation", () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({
       error: "misconfigured",
-      problems: ["PUBLIC_BASE_URL is missing", "SUPABASE_SERVICE_ROLE_KEY is missing"],
+      problems: ["PUBLIC_BASE_URL is missing", "SUPABASE_SECRET_KEY is missing"],
     });
   });
 
   it("reaches the stand-in with supabase-js from inside workerd", async () => {
-    const client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+    const client = createClient(env.SUPABASE_URL, env.SUPABASE_SECRET_KEY, {
       auth: { persistSession: false },
       db: { schema: "payguard" },
     });

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, parseConfig } from "../../src/env.ts";
 const valid = {
   PUBLIC_BASE_URL: "https://pay.example.com/",
   SUPABASE_URL: "https://abc.supabase.co",
-  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+  SUPABASE_SECRET_KEY: "sb_secret_0123456789abcdef",
   ADMIN_TOKEN: "a".repeat(32),
   PROVIDERS: "stripe",
   STRIPE_SECRET_KEY: "sk_test_123",
@@ -63,9 +63,9 @@ describe("configuration", () => {
   });
 
   it("loadConfig throws a ConfigError whose message names the variable", () => {
-    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(ConfigError);
-    expect(() => loadConfig({ ...valid, SUPABASE_SERVICE_ROLE_KEY: undefined })).toThrowError(
-      /SUPABASE_SERVICE_ROLE_KEY is missing/,
+    expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(ConfigError);
+    expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(
+      /SUPABASE_SECRET_KEY is missing/,
     );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Starts what the worker under test talks to over real HTTP: the Supabase stand-in (PGlite, in memory)
- * and the provider sandbox. Their URLs and keys reach the worker as bindings through `provide`.
+ * and the provider sandbox. Their URLs and keys reach the worker as bindings through `provide`. Tests
+ * get user access tokens from the stand-in's `/__standin/user-token` endpoint (test/support/worker/auth.ts).
  */
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
@@ -9,12 +10,16 @@ import { startSandbox } from "../../../dev/sandbox/index.ts";
 import { startStandIn } from "../../../dev/supabase/standin.ts";
 
 export default async function setup(project: TestProject) {
-  const standIn = await startStandIn({ jwtSecret: randomBytes(32).toString("hex"), testControl: true });
+  const jwtSecret = randomBytes(32).toString("hex");
+  const standIn = await startStandIn({ jwtSecret, testControl: true });
   const sandbox = await startSandbox({ seed: 7 });
   project.provide("standIn", {
     url: standIn.url,
+    secretKey: standIn.secretKey,
+    publishableKey: standIn.publishableKey,
     serviceRoleKey: standIn.serviceRoleKey,
     anonKey: standIn.anonKey,
+    jwtSecret,
   });
   project.provide("sandboxUrl", sandbox.url);
   project.provide("wechat", sandbox.wechat);
