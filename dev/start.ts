@@ -10,6 +10,9 @@ import { startLocalStack } from "./local-stack.ts";
 
 const STATE_DIR = ".payguard";
 const WORKER_PORT = Number(process.env.PAYGUARD_PORT ?? 8787);
+/** The demo's signed-in user; its token is printed for the demo curls. */
+const DEMO_USER_ID = "00000000-0000-4000-8000-000000000001";
+const DEMO_TOKEN_TTL_S = 24 * 60 * 60;
 /** Locally the 5-minute reconcile runs every minute and the hourly sweep every 10 minutes. */
 const LOCAL_CRONS = [
   { cron: "*/5 * * * *", everyMs: 60_000 },
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop(0));
   stack.wrangler.on("exit", (code) => void stop(code ?? 1));
   const { workerUrl, sandbox, standIn } = stack;
+  const demoToken = await standIn.userToken(DEMO_USER_ID, { expiresInS: DEMO_TOKEN_TTL_S });
   console.log(
     [
       "",
@@ -68,10 +72,15 @@ async function main(): Promise<void> {
       `  admin      token for admin routes: ${secrets.adminToken}`,
       `  supabase   ${standIn.url}  (PGlite data in ${STATE_DIR}/db)`,
       `  sandbox    ${sandbox.url}  (Stripe + WeChat Pay simulators, alert receivers)`,
-      "  pay a demo order, then look at it:",
-      `    curl -X POST ${sandbox.url}/_control/stripe/pay -H 'content-type: application/json' \\`,
-      `      -d '{"orderId":"ord_demo_1","amountMinor":1999,"currency":"usd","metadata":{"user_id":"00000000-0000-4000-8000-000000000001","package_id":"demo_100"}}'`,
-      `    curl ${workerUrl}/api/orders/ord_demo_1`,
+      "  check out as a demo user, pay on the sandbox's hosted Checkout page (it delivers the signed webhook), look at the order:",
+      `    TOKEN=${demoToken}`,
+      `    curl -X POST ${workerUrl}/api/checkout -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+      `      -d '{"packageId":"demo_100","provider":"stripe"}'`,
+      "    curl -X POST '<url from the answer>'",
+      `    curl ${workerUrl}/api/orders/<orderId from the answer> -H "authorization: Bearer $TOKEN"`,
+      `  packages: curl ${workerUrl}/api/packages`,
+      `  WeChat Native: the same checkout with -d '{"packageId":"demo_cny_100","provider":"wechatpay","tradeType":"native"}',`,
+      `    then the customer pays: curl -X POST ${sandbox.url}/_control/wechat/pay -d '{"orderId":"<orderId>"}'`,
       "Ctrl-C stops everything.",
       "",
     ].join("\n"),
