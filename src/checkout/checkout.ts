@@ -15,8 +15,9 @@ export type CheckoutFailure =
   | { kind: "idempotency_conflict" }
   | { kind: "unknown_package" }
   | { kind: "out_of_stock" }
+  | { kind: "currency_not_supported" }
   | { kind: "order_closed"; orderId: string }
-  | { kind: "provider_failed"; detail: string }
+  | { kind: "provider_failed"; detail: string; retryable: boolean }
   | { kind: "unavailable"; detail: string };
 
 export interface ProviderSession {
@@ -59,8 +60,9 @@ export async function runCheckout(
   if (!begun.ok) return err({ kind: "unavailable", detail: begun.error.message });
   const state = begun.value;
   if (state.outcome === "conflict") return err({ kind: "idempotency_conflict" });
-  if (state.outcome === "unknown_package" || state.outcome === "out_of_stock")
-    return err({ kind: state.outcome });
+  if (state.outcome === "unknown_package") return err({ kind: "unknown_package" });
+  if (state.outcome === "out_of_stock") return err({ kind: "out_of_stock" });
+  if (state.outcome === "currency_not_supported") return err({ kind: "currency_not_supported" });
   if (state.outcome === "replayed") {
     if (state.response) return ok({ answer: state.response, replayed: true });
     if (state.order.status !== "pending") return err({ kind: "order_closed", orderId: state.order.id });
@@ -79,7 +81,7 @@ export async function runCheckout(
         nowMs: input.nowMs,
       });
     }
-    return err({ kind: "provider_failed", detail });
+    return err({ kind: "provider_failed", detail, retryable: session.error.kind === "transient" });
   }
   const completed = await store.complete({
     userId: input.userId,

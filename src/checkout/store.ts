@@ -32,7 +32,8 @@ export type BeginResult =
   | { outcome: "replayed"; order: Order; packageName: string; response: CheckoutAnswer | null }
   | { outcome: "conflict" }
   | { outcome: "unknown_package" }
-  | { outcome: "out_of_stock" };
+  | { outcome: "out_of_stock" }
+  | { outcome: "currency_not_supported" };
 
 export interface BeginInput {
   userId: string;
@@ -87,6 +88,7 @@ function toBegin(row: BeginRow): BeginResult {
   if (row.outcome === "conflict") return { outcome: "conflict" };
   if (row.outcome === "unknown_package") return { outcome: "unknown_package" };
   if (row.outcome === "out_of_stock") return { outcome: "out_of_stock" };
+  if (row.outcome === "currency_not_supported") return { outcome: "currency_not_supported" };
   if (!row.order) throw new Error(`checkout_begin answered ${row.outcome} without an order`);
   const order = toOrder(row.order);
   const packageName = row.package_name ?? order.packageId;

@@ -37,13 +37,15 @@ function failed(c: Context, failure: CheckoutFailure): Response {
       return c.json({ error: failure.kind, message: "no such package" }, 404);
     case "out_of_stock":
       return c.json({ error: failure.kind, message: "sold out" }, 409);
+    case "currency_not_supported":
+      return c.json({ error: failure.kind, message: "this package cannot be paid with this provider" }, 400);
     case "order_closed":
       return c.json({ error: failure.kind, message: "the order for this Idempotency-Key is closed" }, 409);
     case "provider_failed":
-      log("warn", "checkout_provider_failed", { detail: failure.detail });
-      c.header("retry-after", String(CHECKOUT_RETRY_AFTER_S));
+      log("warn", "checkout_provider_failed", { detail: failure.detail, retryable: failure.retryable });
+      if (failure.retryable) c.header("retry-after", String(CHECKOUT_RETRY_AFTER_S));
       return c.json(
-        { error: failure.kind, message: "payment provider unavailable, retry", retryable: true },
+        { error: failure.kind, message: "payment provider failed", retryable: failure.retryable },
         502,
       );
     case "unavailable":

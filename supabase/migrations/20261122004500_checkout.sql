@@ -36,7 +36,7 @@ $$;
 -- Starts a checkout: replays what an earlier request with the same key got, refuses the key for another
 -- body, or reserves a unit and writes the order (and binds the key to it) in one transaction.
 -- Outcomes: created, replayed (order + stored response, null while unfinished), conflict,
--- unknown_package, out_of_stock.
+-- unknown_package, out_of_stock, currency_not_supported (WeChat Pay charges CNY only).
 create function payguard.checkout_begin(
   p_user_id uuid, p_package_id text, p_provider text, p_idempotency_key text, p_request_hash text,
   p_now timestamptz, p_expires_in_seconds int
@@ -59,6 +59,11 @@ begin
         'order', (select to_jsonb(o) from payguard.payment_orders o where o.id = request.order_id),
         'package_name', (select p.name from payguard.credit_packages p where p.id = p_package_id));
     end if;
+  end if;
+  if p_provider = 'wechatpay' and exists (
+    select 1 from payguard.credit_packages where id = p_package_id and currency <> 'CNY'
+  ) then
+    return jsonb_build_object('outcome', 'currency_not_supported', 'order', null, 'response', null);
   end if;
   reserved := payguard._reserve_order(p_user_id, p_package_id, p_provider, p_now, null, p_expires_in_seconds);
   if reserved ->> 'outcome' <> 'created' then

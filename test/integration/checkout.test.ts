@@ -4,9 +4,9 @@
  * reaches the webhook, and the success page (GET /api/orders/:id with the user's token) shows it credited.
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { userToken } from "../support/worker/auth.ts";
 import { call, type Delivery, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { deliverStripe, ledgerOf, orderStatus } from "../support/worker/stripe.ts";
-import { userToken } from "../support/worker/auth.ts";
 import { deliverWechat, only, type WechatAnswer } from "../support/worker/wechat.ts";
 
 const newUser = () => crypto.randomUUID();
@@ -257,6 +257,9 @@ describe("failures", () => {
       (await post({ packageId: "credits_100", provider: "stripe" }, { "idempotency-key": "" })).status,
     ).toBe(400);
     expect((await post({ packageId: "no_such_package", provider: "stripe" })).status).toBe(404);
+    const usdViaWechat = await post({ packageId: "credits_100", provider: "wechatpay", tradeType: "native" });
+    expect(usdViaWechat.status).toBe(400);
+    expect(await usdViaWechat.json()).toMatchObject({ error: "currency_not_supported" });
     const anonymous = await call("/api/checkout", {
       method: "POST",
       headers: { "content-type": "application/json" },
