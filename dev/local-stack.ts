@@ -67,6 +67,8 @@ export function workerVars(
     DINGTALK_WEBHOOK_URL: sandbox.alerts.dingtalkUrl,
     DINGTALK_SECRET: sandbox.alerts.dingtalkSecret,
     WECOM_WEBHOOK_URL: sandbox.alerts.wecomUrl,
+    CHECKOUT_SUCCESS_URL: `${workerUrl}/api/orders/{ORDER_ID}?session_id={CHECKOUT_SESSION_ID}`,
+    CHECKOUT_CANCEL_URL: `${workerUrl}/api/packages`,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createClient } from "@supabase/supabase-js";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
+import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
 import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
@@ -20,6 +21,8 @@ export interface Deps {
   alerts: AlertSink;
   /** The success page's per-order provider-query throttle. */
   confirmChecks: ConfirmChecks;
+  /** The catalogue and idempotent checkout steps. */
+  checkout: CheckoutStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -38,6 +41,7 @@ export function getDeps(env: Env): Deps {
     store,
     alerts: createDeskAlertSink(env.ALERT_DESK),
     confirmChecks: createConfirmChecks(client),
+    checkout: createSupabaseCheckoutStore(client),
   };
   built.set(env, deps);
   return deps;

@@ -5,6 +5,7 @@
  */
 import { type AlertSettings, parseAlertSettings } from "./alerts/settings.ts";
 import { isServerKey } from "./auth/supabase-keys.ts";
+import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { Provider } from "./ledger/types.ts";
 import { log } from "./log.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
@@ -28,6 +29,7 @@ export interface Config {
   providers: Provider[];
   stripe: StripeConfig | null;
   wechat: WechatConfig | null;
+  checkout: CheckoutConfig;
   /** Alert channels (each optional), their languages and the reminder interval: src/alerts/settings.ts. */
   alerts: AlertSettings;
 }
@@ -114,6 +116,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const providers = parseProviders(env, problems);
   const stripe = providers.includes("stripe") ? parseStripe(env, problems) : null;
   const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
+  const checkout = parseCheckoutConfig(env, problems);
   const alerts = parseAlertSettings(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -128,6 +131,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       providers,
       stripe,
       wechat,
+      checkout,
       alerts,
     },
   };

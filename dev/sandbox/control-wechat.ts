@@ -57,6 +57,15 @@ export function wechatControlRoutes(deps: ControlDeps): ControlRoute[] {
     { method: "POST", path: "/_control/wechat/pay", run: (body) => pay(deps, body) },
     {
       method: "POST",
+      path: "/_control/wechat/jsapi/pay",
+      run: (body) =>
+        emitting(deps, body, () => {
+          const { transactionId, eventId } = deps.wechat.requestPayment(body);
+          return { transactionId, eventIds: [eventId] };
+        }),
+    },
+    {
+      method: "POST",
       path: "/_control/wechat/abandon",
       run: (body) => {
         const outTradeNo = outTradeNoOf(body);

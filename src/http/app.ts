@@ -1,9 +1,11 @@
 /** The Hono app: one router per resource, mounted here; errors mapped in one place. */
 import { Hono } from "hono";
 import { adminRoutes } from "../admin/index.ts";
+import { checkoutRoutes } from "./checkout.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
+import { packageRoutes } from "./packages.ts";
 import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
 import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
@@ -14,6 +16,8 @@ export function createApp() {
     .route("/webhooks/wechatpay", wechatWebhookRoutes)
     .route("/api/orders", orderRoutes)
     .route("/admin", adminRoutes)
+    .route("/api/packages", packageRoutes)
+    .route("/api/checkout", checkoutRoutes)
     .onError(onError)
     .notFound(onNotFound);
 }

@@ -8,37 +8,48 @@ as $$
   values (p_order_id, p_at, p_kind, p_source, coalesce(p_detail, '{}'::jsonb));
 $$;
 
-create function payguard.create_order(
-  p_user_id uuid, p_package_id text, p_provider text, p_now timestamptz,
-  p_order_id text default null, p_expires_in_seconds int default 1800
+-- Internal: how many units of a package are taken. A pending order holds its unit until it leaves
+-- `pending` (expired after the provider closed it, failed), so a payment arriving at the last second
+-- never finds its unit sold to someone else; fulfilled, partially refunded and in-review orders keep it.
+create function payguard._stock_held(p_package_id text) returns int
+  language sql stable security definer set search_path = ''
+as $$
+  select count(*)::int from payguard.payment_orders
+   where package_id = p_package_id and status in ('pending', 'fulfilled', 'partially_refunded', 'needs_review');
+$$;
+
+-- Internal: reserve a unit and write the order, or say why not, as an outcome instead of an error so
+-- callers can answer each case. The package row lock serialises every reservation of one package:
+-- under READ COMMITTED the count that follows the lock sees every order committed before it, so
+-- concurrent checkouts never take more units than `stock_limit`.
+create function payguard._reserve_order(
+  p_user_id uuid, p_package_id text, p_provider text, p_now timestamptz, p_order_id text, p_expires_in_seconds int
 ) returns jsonb language plpgsql security definer set search_path = ''
 as $$
 declare
   pkg payguard.credit_packages;
   existing payguard.payment_orders;
   created payguard.payment_orders;
-  held int;
 begin
+  if p_expires_in_seconds is null or p_expires_in_seconds < 60 or p_expires_in_seconds > 604800 then
+    raise exception 'expires_in_seconds must be between 60 and 604800' using errcode = 'P0001';
+  end if;
+  select * into pkg from payguard.credit_packages where id = p_package_id for update;
+  -- Looked up after the lock: a concurrent call with the same order id has committed by now.
   if p_order_id is not null then
     select * into existing from payguard.payment_orders where id = p_order_id;
     if found then
-      if existing.user_id <> p_user_id or existing.package_id <> p_package_id then
-        raise exception 'order % exists for another user or package', p_order_id using errcode = 'P0001';
+      if existing.user_id <> p_user_id or existing.package_id <> p_package_id or existing.provider <> p_provider then
+        return jsonb_build_object('outcome', 'conflict', 'order', null);
       end if;
-      return to_jsonb(existing);
+      return jsonb_build_object('outcome', 'existing', 'order', to_jsonb(existing));
     end if;
   end if;
-  select * into pkg from payguard.credit_packages where id = p_package_id and active for update;
-  if not found then
-    raise exception 'unknown or inactive package %', p_package_id using errcode = 'P0001';
+  if pkg.id is null or not pkg.active then
+    return jsonb_build_object('outcome', 'unknown_package', 'order', null);
   end if;
-  if pkg.stock_limit is not null then
-    select count(*) into held from payguard.payment_orders
-     where package_id = pkg.id
-       and (status in ('fulfilled', 'partially_refunded', 'needs_review') or (status = 'pending' and expires_at > p_now));
-    if held >= pkg.stock_limit then
-      raise exception 'out_of_stock' using errcode = 'P0001';
-    end if;
+  if pkg.stock_limit is not null and payguard._stock_held(pkg.id) >= pkg.stock_limit then
+    return jsonb_build_object('outcome', 'out_of_stock', 'order', null);
   end if;
   insert into payguard.payment_orders (
     id, user_id, package_id, provider, amount_minor, currency, credits,
@@ -49,12 +60,30 @@ begin
     p_now + interval '60 seconds', p_now + make_interval(secs => p_expires_in_seconds), p_now, p_now
   ) returning * into created;
   perform payguard._order_event(created.id, p_now, 'created', null,
-    jsonb_build_object('package_id', pkg.id, 'amount_minor', pkg.amount_minor, 'currency', pkg.currency));
+    jsonb_build_object('package_id', pkg.id, 'amount_minor', pkg.amount_minor, 'currency', pkg.currency,
+                       'stock_limit', pkg.stock_limit));
   -- A payment that arrived before its order was written was held; it applies now, in this transaction.
   if payguard._release_held_payments(created.id, p_now) > 0 then
     select * into created from payguard.payment_orders where id = created.id;
   end if;
-  return to_jsonb(created);
+  return jsonb_build_object('outcome', 'created', 'order', to_jsonb(created));
+end $$;
+
+create function payguard.create_order(
+  p_user_id uuid, p_package_id text, p_provider text, p_now timestamptz,
+  p_order_id text default null, p_expires_in_seconds int default 1800
+) returns jsonb language plpgsql security definer set search_path = ''
+as $$
+declare
+  reserved jsonb := payguard._reserve_order(p_user_id, p_package_id, p_provider, p_now, p_order_id, p_expires_in_seconds);
+begin
+  case reserved ->> 'outcome'
+    when 'created', 'existing' then return reserved -> 'order';
+    when 'out_of_stock' then raise exception 'out_of_stock' using errcode = 'P0001';
+    when 'unknown_package' then
+      raise exception 'unknown or inactive package %', p_package_id using errcode = 'P0001';
+    else raise exception 'order % exists for another user, package or provider', p_order_id using errcode = 'P0001';
+  end case;
 end $$;
 
 create function payguard.get_order(p_order_id text) returns jsonb

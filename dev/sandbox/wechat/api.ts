@@ -6,6 +6,7 @@ import type { Random } from "../rng.ts";
 import { createRequestVerifier } from "./auth.ts";
 import { createBillApi } from "./bill-api.ts";
 import { headerNonce, unixSeconds } from "./format.ts";
+import { createJsapiOrder } from "./jsapi.ts";
 import type { WechatCredentials, WechatPlatformKeys } from "./keys.ts";
 import { closeOrder, createNativeOrder, type OrdersApiContext, queryOrder } from "./orders-api.ts";
 import { createRefund } from "./refund-api.ts";
@@ -47,6 +48,12 @@ function routes(
       pattern: /^\/v3\/pay\/transactions\/native$/,
       signed: true,
       run: (r) => createNativeOrder(orders, r),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v3\/pay\/transactions\/jsapi$/,
+      signed: true,
+      run: (r) => createJsapiOrder(orders, r),
     },
     {
       method: "GET",

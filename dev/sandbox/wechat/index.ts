@@ -6,6 +6,7 @@
 import type { Clock, QueuedDelivery, SandboxRequest, SandboxResponse } from "../http.ts";
 import { mulberry32, type Random } from "../rng.ts";
 import { createWechatApi } from "./api.ts";
+import { checkRequestPayment, type RequestPaymentInput } from "./jsapi.ts";
 import type { WechatCredentials, WechatPlatformKeys } from "./keys.ts";
 import { type NotificationSpec, notificationBody, signedDelivery } from "./notify.ts";
 import {
@@ -47,6 +48,8 @@ export interface WechatSandbox {
   /** requests under /v3/; null = not mine */
   handle(request: SandboxRequest): Promise<SandboxResponse | null>;
   pay(input: WechatPayInput): { transactionId: string; eventId: string };
+  /** The customer confirms a JSAPI payment sheet: the requestPayment parameters are checked as WeChat's client does, then paid. */
+  requestPayment(params: RequestPaymentInput): { transactionId: string; eventId: string };
   /** The customer never pays: the order stays NOTPAY until closed or past time_expire (WeChat sends nothing). */
   abandon(outTradeNo: string): void;
   refund(input: WechatRefundInput): { refundId: string; eventId: string };
@@ -76,6 +79,15 @@ export function createWechatSandbox(options: WechatSandboxOptions): WechatSandbo
   return {
     handle: createWechatApi({ ...options, state, signer, mode: () => mode, random: apiRandom, scenario }),
     pay: (input) => payOrder(scenario, input),
+    requestPayment: (params) =>
+      payOrder(scenario, {
+        outTradeNo: checkRequestPayment(
+          state,
+          { appid: credentials.appid, merchantPublicKeyPem: options.platformKeys.merchantPublicKeyPem },
+          params,
+          clock(),
+        ),
+      }),
     abandon: (outTradeNo) => abandonOrder(scenario, outTradeNo),
     refund: (input) => refundOrder(scenario, input),
     probe: () => sendProbe(scenario),

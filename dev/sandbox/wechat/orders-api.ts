@@ -49,7 +49,7 @@ function validNotifyUrl(value: unknown): boolean {
   return (url.protocol === "https:" || url.protocol === "http:") && url.search === "" && !value.includes("?");
 }
 
-function readCreate(body: Record<string, unknown>): CreateInput | string {
+export function readCreate(body: Record<string, unknown>): CreateInput | string {
   const { appid, mchid, description, out_trade_no: outTradeNo, notify_url: notifyUrl, attach } = body;
   const amount = (typeof body.amount === "object" && body.amount !== null ? body.amount : {}) as Record<
     string,

@@ -1,0 +1,87 @@
+/**
+ * `POST /api/checkout` (user token): writes the order first, then the provider session, and answers
+ * what the page needs to pay: a Stripe Checkout `url`, a WeChat Native `codeUrl`, or signed JSAPI
+ * `payParams`. An `Idempotency-Key` makes a retry return the same order and session.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requireUser, type UserVariables } from "../auth/require-user.ts";
+import { type CheckoutFailure, runCheckout } from "../checkout/checkout.ts";
+import { providerSessions } from "../checkout/provider-session.ts";
+import { checkoutBodySchema, parseIdempotencyKey, requestHash } from "../checkout/request.ts";
+import { getDeps } from "../deps.ts";
+import type { Config } from "../env.ts";
+import type { Provider } from "../ledger/types.ts";
+import { log } from "../log.ts";
+import { failureResponse } from "./errors.ts";
+
+export const CHECKOUT_BODY_MAX_BYTES = 4096;
+/** How long a client should wait before retrying after the provider failed. */
+export const CHECKOUT_RETRY_AFTER_S = 2;
+
+function offered(config: Config, provider: Provider): boolean {
+  if (!config.providers.includes(provider)) return false;
+  return provider === "stripe" ? config.checkout.stripe !== null : config.wechat !== null;
+}
+
+function failed(c: Context, failure: CheckoutFailure): Response {
+  c.header("cache-control", "no-store");
+  switch (failure.kind) {
+    case "idempotency_conflict":
+      return c.json(
+        { error: failure.kind, message: "this Idempotency-Key was used with another request" },
+        409,
+      );
+    case "unknown_package":
+      return c.json({ error: failure.kind, message: "no such package" }, 404);
+    case "out_of_stock":
+      return c.json({ error: failure.kind, message: "sold out" }, 409);
+    case "currency_not_supported":
+      return c.json({ error: failure.kind, message: "this package cannot be paid with this provider" }, 400);
+    case "order_closed":
+      return c.json({ error: failure.kind, message: "the order for this Idempotency-Key is closed" }, 409);
+    case "provider_failed":
+      log("warn", "checkout_provider_failed", { detail: failure.detail, retryable: failure.retryable });
+      if (failure.retryable) c.header("retry-after", String(CHECKOUT_RETRY_AFTER_S));
+      return c.json(
+        { error: failure.kind, message: "payment provider failed", retryable: failure.retryable },
+        502,
+      );
+    case "unavailable":
+      return failureResponse(c, { kind: "unavailable", detail: failure.detail });
+  }
+}
+
+export const checkoutRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>().post(
+  "/",
+  bodyLimit({
+    maxSize: CHECKOUT_BODY_MAX_BYTES,
+    onError: (c) => failureResponse(c, { kind: "payload_too_large", detail: "checkout body" }),
+  }),
+  requireUser,
+  zValidator("json", checkoutBodySchema, (result, c) => {
+    if (!result.success) return failureResponse(c, { kind: "bad_request", detail: "checkout body" });
+  }),
+  async (c) => {
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"));
+    if (!key.ok) return failureResponse(c, { kind: "bad_request", detail: "Idempotency-Key format" });
+    const request = c.req.valid("json");
+    const deps = getDeps(c.env);
+    if (!offered(deps.config, request.provider)) {
+      return failureResponse(c, { kind: "bad_request", detail: `provider ${request.provider} not offered` });
+    }
+    const result = await runCheckout(deps.checkout, providerSessions(deps, deps.config.checkout), {
+      userId: c.var.userId,
+      request,
+      idempotencyKey: key.key,
+      requestHash: await requestHash(request),
+      expiresInS: deps.config.checkout.orderTtlS,
+      nowMs: Date.now(),
+    });
+    if (!result.ok) return failed(c, result.error);
+    c.header("cache-control", "no-store");
+    if (result.value.replayed) c.header("idempotent-replayed", "true");
+    return c.json(result.value.answer, result.value.replayed ? 200 : 201);
+  },
+);
