@@ -7,6 +7,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
+import type { InfraError } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
@@ -48,6 +49,10 @@ const fail = (kind: ActionFailure["kind"], detail: string): ActionResult => ({
   error: { kind, detail },
 });
 
+/** A store or provider failure: transient ones are 503 (try again), a refusal (e.g. P0001) is 409. */
+const failFrom = (error: InfraError, context = ""): ActionResult =>
+  fail(error.kind === "transient" ? "unavailable" : "conflict", `${context}${error.message}`);
+
 /** Runs an action and records it; if the record cannot be written the caller sees 503. */
 export async function perform(
   ctx: ActionContext,
@@ -71,7 +76,7 @@ export async function perform(
 
 async function loadOrder(ctx: ActionContext, orderId: string): Promise<Order | ActionResult> {
   const found = await ctx.deps.store.getOrder(orderId);
-  if (!found.ok) return fail("unavailable", found.error.message);
+  if (!found.ok) return failFrom(found.error);
   return found.value ?? fail("not_found", `order ${orderId}`);
 }
 
@@ -82,10 +87,10 @@ async function syncLoaded(ctx: ActionContext, order: Order): Promise<ActionResul
   const api = providerApiFor(ctx.deps, order.provider);
   if (!api) return fail("conflict", `provider ${order.provider} is not configured`);
   const fact = await api.queryOrder(order, ctx.nowMs);
-  if (!fact.ok) return fail("unavailable", `provider query: ${fact.error.message}`);
+  if (!fact.ok) return failFrom(fact.error, "provider query: ");
   if (fact.value.kind === "pending") return done("still_pending", { status: order.status });
   const settled = await settleOrder(ctx.env, fact.value, "admin", ctx.nowMs);
-  if (!settled.ok) return fail("unavailable", `settle: ${settled.error.message}`);
+  if (!settled.ok) return failFrom(settled.error, "settle: ");
   return done(settled.value.outcome, { fact: fact.value.kind, status: settled.value.status });
 }
 
@@ -143,12 +148,12 @@ export function repair(
     if (isResult(order)) return order;
     if (kind === "grant") {
       const granted = await ctx.admin.repairGrant(orderId, ctx.nowMs);
-      return granted.ok ? done(granted.value.outcome) : fail("unavailable", granted.error.message);
+      return granted.ok ? done(granted.value.outcome) : failFrom(granted.error);
     }
     const repaired = await ctx.admin.repairBalance(order.userId, ctx.nowMs);
     return repaired.ok
       ? done("balance_recomputed", { delta: repaired.value.delta })
-      : fail("unavailable", repaired.error.message);
+      : failFrom(repaired.error);
   });
 }
 
@@ -171,7 +176,7 @@ export function expire(ctx: ActionContext, orderId: string): Promise<ActionResul
       reason: `closed by ${ctx.actor}`,
       nowMs: ctx.nowMs,
     });
-    return expired.ok ? done(expired.value.outcome) : fail("unavailable", expired.error.message);
+    return expired.ok ? done(expired.value.outcome) : failFrom(expired.error);
   });
 }
 
@@ -188,7 +193,7 @@ export function refund(
       return fail("conflict", `order is ${order.status}`);
     }
     const detail = await ctx.admin.orderDetail(orderId);
-    if (!detail.ok) return fail("unavailable", detail.error.message);
+    if (!detail.ok) return failFrom(detail.error);
     const refundedMinor = Number(detail.value?.refunded_minor ?? 0);
     const made = await refundAtProvider(ctx.deps, order, amountMinor, refundedMinor, ctx.nowMs);
     if (!made.ok)
@@ -220,7 +225,7 @@ export function resolveReview(
       `${ctx.actor}: ${ctx.reason}`,
       ctx.nowMs,
     );
-    return resolved.ok ? done(resolved.value.outcome) : fail("unavailable", resolved.error.message);
+    return resolved.ok ? done(resolved.value.outcome) : failFrom(resolved.error);
   });
 }
 
@@ -238,13 +243,13 @@ export function triageIncident(ctx: ActionContext, key: string, triage: Triage):
     const { alerts } = ctx.deps;
     if (triage.kind === "resolve") {
       const resolved = await alerts.resolve(key, ctx.nowMs);
-      return resolved.ok ? done("resolved") : fail("unavailable", resolved.error.message);
+      return resolved.ok ? done("resolved") : failFrom(resolved.error);
     }
     const answer =
       triage.kind === "acknowledge"
         ? await alerts.acknowledge(key, ctx.actor, ctx.nowMs)
         : await alerts.mute(key, ctx.nowMs + triage.minutes * 60_000, ctx.actor, ctx.nowMs);
-    if (!answer.ok) return fail("unavailable", answer.error.message);
+    if (!answer.ok) return failFrom(answer.error);
     return answer.value.found
       ? done(triage.kind === "acknowledge" ? "acknowledged" : "muted")
       : fail("not_found", `open incident ${key}`);

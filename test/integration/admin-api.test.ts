@@ -309,10 +309,30 @@ describe("admin API actions, attributed", () => {
     ]);
   });
 
+  it("refuses to fulfil a review with no recorded payment (409, nothing granted)", async () => {
+    const user = crypto.randomUUID();
+    const orderId = await createOrder(user);
+    await sql("select payguard.flag_order($1, 'looks odd', now())", [orderId]);
+    const response = await post(`/orders/${orderId}/resolve-review`, {
+      reason: REASON,
+      resolution: "fulfil",
+    });
+    expect(response.status).toBe(409);
+    expect((await ledgerOf(user)).balance).toBe(0);
+  });
+
   it("resolves a review with a note", async () => {
     const user = crypto.randomUUID();
     const orderId = await createOrder(user);
-    await sql("select payguard.flag_order($1, 'amount differs', now())", [orderId]);
+    await sql("select payguard.flag_order($1, 'customer disputes the charge', now())", [orderId]);
+    // The payment of the order's amount arrives while the order is in review: recorded and credited once
+    // (a rejection would take the grant back); the order stays in review until an operator decides.
+    await sql(
+      `select payguard.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2,
+         p_amount_minor => 1999, p_currency => 'USD', p_paid_at => now(), p_source => 'webhook', p_now => now())`,
+      [orderId, `cs_review_${crypto.randomUUID()}`],
+    );
+    expect(await orderStatus(orderId)).toBe("needs_review");
     const response = await post(`/orders/${orderId}/resolve-review`, {
       reason: "checked the bank",
       resolution: "fulfil",
