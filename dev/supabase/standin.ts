@@ -7,6 +7,9 @@
  * Test-only control endpoints (enabled with `testControl`, guarded by the service-role key):
  *   POST /__standin/unavailable {"down": bool}  make every RPC answer 503 as if the database were gone
  *   POST /__standin/sql {"sql", "params"}       run SQL as the owner and get the rows back
+ *   POST /__standin/faults {"rate", "seed"}     fail that share of RPCs with 503, decided by a seeded stream
+ *   POST /__standin/stats {"reset"?}            RPC counts and database time per function (benchmarks)
+ * Every RPC answer carries `Server-Timing: db;dur=<ms>`: the time spent inside the database transaction.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -14,7 +17,9 @@ import type { AddressInfo } from "node:net";
 import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
 import { type Database, openPglite, openPostgres } from "./database.ts";
 import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
-import { buildCall, loadSignatures, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import { buildCall, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import { createRpcStats, type RpcStatsSnapshot } from "./rpc-stats.ts";
+import { createSignatureCache } from "./signature-cache.ts";
 
 export interface StandInOptions {
   port?: number;
@@ -34,6 +39,10 @@ export interface StandIn {
   tokenFor(role: Role, claims?: Record<string, unknown>): string;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   setUnavailable(down: boolean): void;
+  /** Fails `rate` (0..1) of the RPCs with a transient 503, drawn from a stream seeded with `seed`. */
+  setFaultRate(rate: number, seed: number): void;
+  /** Per-function RPC counts and database time since start or the last reset. */
+  stats(reset?: boolean): RpcStatsSnapshot;
   close(): Promise<void>;
 }
 
@@ -47,6 +56,7 @@ export const EXPOSED_SCHEMAS_DEFAULT = ["public", "payguard"];
 interface Reply {
   status: number;
   body?: unknown;
+  dbMs?: number;
 }
 
 const pgError = (status: number, code: string, message: string): Reply => ({
@@ -78,12 +88,15 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+const timing = (reply: Reply): Record<string, string> =>
+  reply.dbMs === undefined ? {} : { "server-timing": `db;dur=${reply.dbMs.toFixed(2)}` };
+
 function send(response: ServerResponse, reply: Reply): void {
   if (reply.body === undefined) {
-    response.writeHead(reply.status).end();
+    response.writeHead(reply.status, timing(reply)).end();
     return;
   }
-  response.writeHead(reply.status, { "content-type": "application/json; charset=utf-8" });
+  response.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", ...timing(reply) });
   response.end(JSON.stringify(reply.body));
 }
 
@@ -101,6 +114,8 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   const anonKey = tokenFor("anon");
   const serviceRoleKey = tokenFor("service_role");
   let unavailable = false;
+  const signatures = createSignatureCache();
+  const stats = createRpcStats();
 
   function authenticate(request: IncomingMessage): { claims: JwtClaims } | Reply {
     const apikey = request.headers.apikey;
@@ -140,15 +155,18 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     readOnly: boolean,
   ) {
     const role = String(claims.role);
-    if (unavailable) return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    if (unavailable || stats.injectFault(name))
+      return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    const startedMs = performance.now();
+    let callMs = 0;
     try {
-      return await db.transaction(async (tx): Promise<Reply> => {
+      const reply = await db.transaction(async (tx): Promise<Reply> => {
         if (readOnly) await tx.query("set transaction read only");
         await tx.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [
           role,
           JSON.stringify(claims),
         ]);
-        const sig = pickSignature(await loadSignatures(tx, schema, name), Object.keys(args));
+        const sig = pickSignature(await signatures.get(tx, schema, name), Object.keys(args));
         if (!sig) {
           throw Object.assign(
             new Error(`Could not find the function ${schema}.${name} with those arguments`),
@@ -158,12 +176,19 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
           );
         }
         const { sql, params } = buildCall(schema, sig, args);
+        const callStartedMs = performance.now();
         const { rows } = await tx.query<{ result: unknown }>(sql, params);
+        callMs = performance.now() - callStartedMs;
         return sig.returnsVoid ? { status: 204 } : { status: 200, body: rows[0]?.result ?? null };
       });
+      return { ...reply, dbMs: stats.record(name, performance.now() - startedMs, callMs) };
     } catch (error) {
       const mapped: RpcError = toRpcError(error, role);
-      return { status: mapped.status, body: mapped.body };
+      return {
+        status: mapped.status,
+        body: mapped.body,
+        dbMs: stats.record(name, performance.now() - startedMs, callMs),
+      };
     }
   }
 
@@ -199,13 +224,23 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       down?: boolean;
       sql?: string;
       params?: unknown[];
+      rate?: number;
+      seed?: number;
+      reset?: boolean;
     };
+    if (url.pathname === "/__standin/faults") {
+      stats.setFaultRate(Number(body.rate ?? 0), Number(body.seed ?? 0));
+      return { status: 200, body: { rate: Number(body.rate ?? 0) } };
+    }
+    if (url.pathname === "/__standin/stats")
+      return { status: 200, body: stats.snapshot(body.reset === true) };
     if (url.pathname === "/__standin/unavailable") {
       unavailable = body.down === true;
       return { status: 200, body: { unavailable } };
     }
     if (url.pathname === "/__standin/sql" && typeof body.sql === "string") {
       try {
+        signatures.forgetIfDdl(body.sql);
         return { status: 200, body: (await db.query(body.sql, body.params ?? [])).rows };
       } catch (error) {
         return {
@@ -241,10 +276,15 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     anonKey,
     serviceRoleKey,
     tokenFor,
-    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
+    query: async (sql, params) => {
+      signatures.forgetIfDdl(sql);
+      return (await db.query(sql, params)).rows as never[];
+    },
     setUnavailable: (down) => {
       unavailable = down;
     },
+    setFaultRate: (rate, seed) => stats.setFaultRate(rate, seed),
+    stats: (reset) => stats.snapshot(reset === true),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
