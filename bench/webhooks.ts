@@ -112,13 +112,17 @@ async function postgresBackends(pool: pg.Pool | null): Promise<Map<number, numbe
 async function cpuSince(
   stack: BenchStack,
   pool: pg.Pool | null,
-  before: { worker: number; bench: number; postgres: Map<number, number> },
+  before: { worker: Record<string, number>; bench: number; postgres: Map<number, number> },
 ) {
   const after = await postgresBackends(pool);
   let postgres = 0;
   for (const [pid, ms] of after) postgres += ms - (before.postgres.get(pid) ?? 0);
+  const worker = treeCpuMs(stack.wrangler.pid as number);
+  const workerd = (worker.workerd ?? 0) - (before.worker.workerd ?? 0);
+  const all = (byName: Record<string, number>) => Object.values(byName).reduce((a, b) => a + b, 0);
   return {
-    workerMs: treeCpuMs(stack.wrangler.pid as number) - before.worker,
+    workerdMs: workerd,
+    wranglerMs: all(worker) - all(before.worker) - workerd,
     benchProcessMs: ownCpuMs() - before.bench,
     postgresMs: postgres,
   };
@@ -144,7 +148,8 @@ interface PhaseResult {
     roundTrips: number;
     dbTransactionMs: number;
     dbCallMs: number;
-    workerCpuMs: number;
+    workerdCpuMs: number;
+    wranglerProxyCpuMs: number;
     standInAndSandboxCpuMs: number;
     postgresCpuMs: number;
   };
@@ -191,7 +196,8 @@ async function webhookPhase(
       roundTrips: stats.calls / events,
       dbTransactionMs: stats.dbMs / events,
       dbCallMs: stats.callMs / events,
-      workerCpuMs: cpu.workerMs / events,
+      workerdCpuMs: cpu.workerdMs / events,
+      wranglerProxyCpuMs: cpu.wranglerMs / events,
       standInAndSandboxCpuMs: cpu.benchProcessMs / events,
       postgresCpuMs: cpu.postgresMs / events,
     },
@@ -264,7 +270,7 @@ const fmt = (n: number | null | undefined, digits = 1) =>
 
 function printTable(phases: PhaseResult[]): void {
   console.log(
-    "\nprovider   conc  events   ev/s   p50ms  p95ms  p99ms | floor/s  f.p50 | ratio | RT/ev  db ms/ev  call ms/ev | cpu ms/ev: worker standin+sbx postgres",
+    "\nprovider   conc  events   ev/s   p50ms  p95ms  p99ms | floor/s  f.p50 | ratio | RT/ev  db ms/ev  call ms/ev | cpu ms/ev: workerd wrangler standin+sbx postgres",
   );
   for (const p of phases) {
     console.log(
@@ -286,7 +292,8 @@ function printTable(phases: PhaseResult[]): void {
         fmt(p.perEvent.dbTransactionMs, 2).padStart(9),
         fmt(p.perEvent.dbCallMs, 2).padStart(11),
         "|",
-        fmt(p.perEvent.workerCpuMs, 2).padStart(17),
+        fmt(p.perEvent.workerdCpuMs, 2).padStart(18),
+        fmt(p.perEvent.wranglerProxyCpuMs, 2).padStart(8),
         fmt(p.perEvent.standInAndSandboxCpuMs, 2).padStart(12),
         fmt(p.perEvent.postgresCpuMs, 2).padStart(9),
       ].join(" "),

@@ -52,20 +52,21 @@ export async function runPool<T>(
 
 const CLOCK_TICKS_PER_S = 100;
 
-function procStat(pid: number): { ppid: number; cpuMs: number } | null {
+function procStat(pid: number): { ppid: number; cpuMs: number; name: string } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { ppid: Number(fields[1]), cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S };
+    const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+    return { ppid: Number(fields[1]), cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S, name };
   } catch {
     return null;
   }
 }
 
-/** CPU ms used so far by `root` and every descendant still alive (e.g. wrangler → workerd). */
-export function treeCpuMs(root: number): number {
+/** CPU ms used so far by `root` and every descendant still alive, per process name (wrangler's node, workerd). */
+export function treeCpuMs(root: number): Record<string, number> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
@@ -73,14 +74,15 @@ export function treeCpuMs(root: number): number {
     const stat = procStat(pid);
     if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
   }
-  let total = 0;
+  const byName: Record<string, number> = {};
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop() as number;
-    total += procStat(pid)?.cpuMs ?? 0;
+    const stat = procStat(pid);
+    if (stat) byName[stat.name] = (byName[stat.name] ?? 0) + stat.cpuMs;
     stack.push(...(children.get(pid) ?? []));
   }
-  return total;
+  return byName;
 }
 
 /** CPU ms used so far by the given processes (e.g. the Postgres backends serving one database). */

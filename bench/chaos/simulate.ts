@@ -1,0 +1,241 @@
+/**
+ * The chaos simulation: the sandbox pays, abandons and refunds orders on both providers while its seeded
+ * faults drop, duplicate, reorder and delay deliveries and fail API calls; the stand-in fails a seeded
+ * share of database calls; crons are triggered concurrently all along. When the orders are done the
+ * faults stop, the queues drain, the crons run twice more, and the checks decide.
+ */
+import { createHash } from "node:crypto";
+import { runPool } from "../lib/measure.ts";
+import type { BenchStack } from "../lib/stack.ts";
+import { type CheckReport, checkSystem } from "./checks.ts";
+import { type OrderPlan, planOrders } from "./plan.ts";
+import { PROFILES, type ProfileName } from "./profiles.ts";
+
+/** Orders in flight at once. */
+const ORDER_CONCURRENCY = 16;
+const CRON_TICK_MS = 1_000;
+const RECONCILE_CRON = "*/5 * * * *";
+const HOURLY_CRON = "0 * * * *";
+/** Abandoned orders expire this soon, so "nothing pending past expiry" is checked within the run. */
+const ABANDON_EXPIRY_S = 5;
+const CREDIT_WAIT_MS = 20_000;
+const POLL_MS = 200;
+const DRAIN_WAIT_MS = 60_000;
+const PACKAGES = {
+  stripe: { id: "chaos_usd", amountMinor: 1999, currency: "usd" },
+  wechatpay: { id: "chaos_cny", amountMinor: 9900, currency: "CNY" },
+} as const;
+
+export interface ChaosOptions {
+  seed: number;
+  orders: number;
+  faults: ProfileName;
+}
+
+export interface Tracked {
+  plan: OrderPlan;
+  orderId: string;
+  userId: string;
+  paidAtMs: number | null;
+  refunded: boolean;
+  expiresAtMs: number;
+}
+
+/** A user id derived from the seed, so the same seed gives the same users. */
+const userIdFor = (seed: number, index: number): string => {
+  const hex = createHash("sha256").update(`chaos:${seed}:${index}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function orderStatus(stack: BenchStack, orderId: string): Promise<string | undefined> {
+  const [row] = await stack.standIn.query<{ status: string }>(
+    "select status from payguard.payment_orders where id = $1",
+    [orderId],
+  );
+  return row?.status;
+}
+
+async function waitForCredit(stack: BenchStack, orderId: string): Promise<boolean> {
+  const deadline = Date.now() + CREDIT_WAIT_MS;
+  while (Date.now() < deadline) {
+    if ((await orderStatus(stack, orderId)) === "fulfilled") return true;
+    await sleep(POLL_MS);
+  }
+  return false;
+}
+
+async function pay(stack: BenchStack, order: Tracked, amountMinor: number): Promise<void> {
+  const pkg = PACKAGES[order.plan.provider];
+  const path = order.plan.provider === "stripe" ? "stripe/pay" : "wechat/pay";
+  order.paidAtMs = Date.now();
+  await stack.control(path, { orderId: order.orderId, amountMinor, currency: pkg.currency });
+}
+
+async function runOrder(
+  stack: BenchStack,
+  seed: number,
+  plan: OrderPlan,
+  counters: Counters,
+): Promise<Tracked> {
+  const pkg = PACKAGES[plan.provider];
+  const userId = userIdFor(seed, plan.userIndex);
+  const expiresS = plan.fate === "abandon" ? ABANDON_EXPIRY_S : 1800;
+  const [row] = await stack.standIn.query<{ id: string; expires_at: string }>(
+    `select o->>'id' as id, o->>'expires_at' as expires_at
+       from payguard.create_order($1::uuid, $2, $3, now(), null, $4) as o`,
+    [userId, pkg.id, plan.provider, expiresS],
+  );
+  const order: Tracked = {
+    plan,
+    orderId: row?.id as string,
+    userId,
+    paidAtMs: null,
+    refunded: false,
+    expiresAtMs: Date.parse(row?.expires_at as string),
+  };
+  if (plan.fate === "abandon") {
+    if (plan.provider === "stripe") {
+      await stack.control("stripe/abandon", { orderId: order.orderId, amountMinor: pkg.amountMinor });
+      // What Stripe does when the session's time runs out, without waiting for it.
+      await stack.control("stripe/expire", { orderId: order.orderId });
+    }
+    // A WeChat customer who leaves before paying leaves nothing at WeChat without a prepay order (the
+    // sandbox has none yet), so only the reconcile cron's query can expire the order.
+    return order;
+  }
+  await pay(stack, order, plan.fate === "mismatch" ? pkg.amountMinor + 1 : pkg.amountMinor);
+  if (plan.fate === "pay_confirm") {
+    await sleep(plan.confirmDelayMs);
+    const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`).catch(() => null);
+    await answer?.arrayBuffer();
+    counters.confirms[String(answer?.status ?? "network")] =
+      (counters.confirms[String(answer?.status ?? "network")] ?? 0) + 1;
+  }
+  if (plan.fate === "refund") {
+    if (!(await waitForCredit(stack, order.orderId))) {
+      counters.refundsSkipped += 1;
+      return order;
+    }
+    const path = plan.provider === "stripe" ? "stripe/refund" : "wechat/refund";
+    await stack.control(path, { orderId: order.orderId, amountMinor: pkg.amountMinor });
+    order.refunded = true;
+  }
+  return order;
+}
+
+export interface Counters {
+  cronRuns: Record<string, number>;
+  confirms: Record<string, number>;
+  refundsSkipped: number;
+}
+
+function cronLoop(stack: BenchStack, counters: Counters) {
+  let stopped = false;
+  const fire = async (cron: string) => {
+    const response = await fetch(`${stack.workerUrl}/__scheduled?cron=${encodeURIComponent(cron)}`).catch(
+      () => null,
+    );
+    await response?.arrayBuffer();
+    const key = `${cron} ${response?.status ?? "network"}`;
+    counters.cronRuns[key] = (counters.cronRuns[key] ?? 0) + 1;
+  };
+  /** Two reconcile runs at once every tick, the hourly job overlapping them every fifth tick. */
+  const tick = async (n: number) =>
+    Promise.all([fire(RECONCILE_CRON), fire(RECONCILE_CRON), ...(n % 5 === 0 ? [fire(HOURLY_CRON)] : [])]);
+  const loop = (async () => {
+    for (let n = 0; !stopped; n++) {
+      await Promise.all([tick(n), sleep(CRON_TICK_MS)]);
+    }
+  })();
+  return {
+    tick,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function setFaults(stack: BenchStack, options: ChaosOptions, on: boolean): Promise<void> {
+  const profile = PROFILES[options.faults];
+  await stack.control("faults", { clear: true });
+  stack.standIn.setFaultRate(0, options.seed);
+  if (!on) return;
+  await stack.control("faults", {
+    ...(profile.delivery ? { delivery: profile.delivery } : {}),
+    api: profile.api,
+  });
+  stack.standIn.setFaultRate(profile.dbFailureRate, options.seed);
+}
+
+async function drain(stack: BenchStack): Promise<number> {
+  const deadline = Date.now() + DRAIN_WAIT_MS;
+  await stack.control("deliveries/release", { all: true });
+  for (;;) {
+    const { pending } = await stack.control<{ pending: Record<string, number> }>("deliveries?wait=1");
+    const left = Object.values(pending).reduce((sum, n) => sum + n, 0);
+    if (left === 0 || Date.now() > deadline) return left;
+  }
+}
+
+export interface ChaosResult {
+  options: ChaosOptions;
+  wallMs: number;
+  faults: Record<string, unknown>;
+  report: CheckReport;
+}
+
+export async function simulate(stack: BenchStack, options: ChaosOptions): Promise<ChaosResult> {
+  const profile = PROFILES[options.faults];
+  const started = performance.now();
+  await stack.standIn.query(
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+     values ('chaos_usd', 'chaos', 1999, 'USD', 100, true), ('chaos_cny', 'chaos', 9900, 'CNY', 100, true)
+     on conflict (id) do nothing`,
+  );
+  const plans = planOrders(options.seed, options.orders, profile.wechatAbandons);
+  const counters: Counters = { cronRuns: {}, confirms: {}, refundsSkipped: 0 };
+  await setFaults(stack, options, true);
+  const crons = cronLoop(stack, counters);
+  const tracked: Tracked[] = new Array(plans.length);
+  try {
+    await runPool(plans, ORDER_CONCURRENCY, async (plan) => {
+      tracked[plan.index] = await runOrder(stack, options.seed, plan, counters);
+    });
+  } finally {
+    await crons.stop();
+  }
+  const dbFaults = stack.standIn.stats(false);
+  await setFaults(stack, options, false);
+  const undelivered = await drain(stack);
+  const lastExpiry = Math.max(0, ...tracked.map((order) => order.expiresAtMs));
+  await sleep(Math.max(0, Math.min(lastExpiry - Date.now() + 100, ABANDON_EXPIRY_S * 1000)));
+  await crons.tick(0);
+  const lastTickStartedMs = Date.now();
+  await crons.tick(0);
+  const { deliveries } = await stack.control<{ deliveries: Array<{ fault: string | null; status: number }> }>(
+    "deliveries",
+  );
+  const { calls } = await stack.control<{ calls: Array<{ fault: string | null }> }>("calls");
+  const count = <T>(items: T[], key: (item: T) => string | null) =>
+    items.reduce<Record<string, number>>((acc, item) => {
+      const k = key(item);
+      if (k !== null) acc[k] = (acc[k] ?? 0) + 1;
+      return acc;
+    }, {});
+  const faults = {
+    deliveryFaults: count(deliveries, (d) => d.fault),
+    deliveryAttemptsByStatus: count(deliveries, (d) => String(d.status)),
+    undeliveredAfterDrain: undelivered,
+    apiFaults: count(calls, (c) => c.fault),
+    injectedDatabaseFailures: dbFaults.injectedFailures,
+    injectedByFunction: dbFaults.injectedByFunction,
+    cronRuns: counters.cronRuns,
+    successPageVisits: counters.confirms,
+    refundsSkippedNeverCredited: counters.refundsSkipped,
+  };
+  const report = await checkSystem(stack, tracked, lastTickStartedMs);
+  return { options, wallMs: performance.now() - started, faults, report };
+}
