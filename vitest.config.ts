@@ -17,7 +17,12 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["test/unit/**/*.test.ts", "test/sql/**/*.test.ts", "dev/**/*.test.ts"],
+          include: [
+            "test/unit/**/*.test.ts",
+            "test/sql/**/*.test.ts",
+            "dev/**/*.test.ts",
+            "bench/**/*.test.ts",
+          ],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

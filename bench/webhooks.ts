@@ -13,7 +13,7 @@ import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
 import { measureCrypto } from "./lib/crypto-cost.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { ownCpuMs, pidsCpuMs, type RunFigures, runPool, treeCpuMs } from "./lib/measure.ts";
-import { type BenchStack, startBenchStack } from "./lib/stack.ts";
+import { type BenchStack, portsFromEnv, startBenchStack } from "./lib/stack.ts";
 
 const EVENTS_DEFAULT = 5_000;
 const DUPLICATE_SHARE = 0.2;
@@ -25,7 +25,7 @@ const PREPARE_CONCURRENCY = 8;
 const STORM_DELIVERIES = 50;
 /** The whole run stops itself after this long, whatever the sizes asked for. */
 const RUN_TIME_MAX_MS = 20 * 60_000;
-const WORKER_PORT = Number(process.env.PAYGUARD_PORT) || 8807;
+const WORKER_PORT_DEFAULT = 8807;
 
 type Provider = "stripe" | "wechatpay";
 interface Delivery {
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }, RUN_TIME_MAX_MS);
   stopTimer.unref();
-  const stack = await startBenchStack({ workerPort: WORKER_PORT, label: "bench" });
+  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), label: "bench" });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
   try {
     await stack.standIn.query(

@@ -5,13 +5,13 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { machineInfo } from "../lib/machine.ts";
-import { startBenchStack } from "../lib/stack.ts";
+import { portsFromEnv, startBenchStack } from "../lib/stack.ts";
 import { printReport } from "./checks.ts";
 import { isProfileName } from "./profiles.ts";
 import { simulate } from "./simulate.ts";
 
 const RUN_TIME_MAX_MS = 15 * 60_000;
-const WORKER_PORT = Number(process.env.PAYGUARD_PORT) || 8807;
+const WORKER_PORT_DEFAULT = 8807;
 
 function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     console.error(`chaos: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
     process.exit(2);
   }, RUN_TIME_MAX_MS).unref();
-  const stack = await startBenchStack({ workerPort: WORKER_PORT, seed, label: "chaos" });
+  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), seed, label: "chaos" });
   try {
     const result = await simulate(stack, { seed, orders, faults });
     console.log(

@@ -16,7 +16,16 @@ export interface BenchStack extends LocalStack {
   control<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T>;
 }
 
-export async function startBenchStack(options: { workerPort: number; seed?: number; label: string }) {
+export interface BenchStackOptions {
+  workerPort: number;
+  /** Unset: any free port. */
+  standInPort?: number;
+  sandboxPort?: number;
+  seed?: number;
+  label: string;
+}
+
+export async function startBenchStack(options: BenchStackOptions) {
   const scratch = await mkdtemp(join(tmpdir(), `payguard-${options.label}-`));
   const database = process.env.DATABASE_URL
     ? await createScratchDatabase(process.env.DATABASE_URL, `payguard_${options.label}`)
@@ -26,8 +35,8 @@ export async function startBenchStack(options: { workerPort: number; seed?: numb
   try {
     stack = await startLocalStack({
       workerPort: options.workerPort,
-      standInPort: Number(process.env.PAYGUARD_STANDIN_PORT) || undefined,
-      sandboxPort: Number(process.env.PAYGUARD_SANDBOX_PORT) || undefined,
+      standInPort: options.standInPort,
+      sandboxPort: options.sandboxPort,
       databaseUrl: database?.url,
       standInTestControl: true,
       sandboxSeed: options.seed,
@@ -63,4 +72,13 @@ export async function startBenchStack(options: { workerPort: number; seed?: numb
       await rm(scratch, { recursive: true, force: true });
     },
   } satisfies BenchStack;
+}
+
+/** The ports `npm run bench` / `npm run chaos` use: PAYGUARD_*_PORT, else the worker's default, else any. */
+export function portsFromEnv(workerPortDefault: number) {
+  return {
+    workerPort: Number(process.env.PAYGUARD_PORT) || workerPortDefault,
+    standInPort: Number(process.env.PAYGUARD_STANDIN_PORT) || undefined,
+    sandboxPort: Number(process.env.PAYGUARD_SANDBOX_PORT) || undefined,
+  };
 }
