@@ -20,7 +20,7 @@ const DUPLICATE_SHARE = 0.2;
 /** A duplicate arrives within this many events after its original (some overlap it at concurrency 32). */
 const DUPLICATE_SPREAD_EVENTS = 64;
 const CONCURRENCIES = [1, 8, 32] as const;
-const PROBE_EVENTS = 20;
+const PROBE_EVENTS = 40;
 const PREPARE_CONCURRENCY = 8;
 const STORM_DELIVERIES = 50;
 /** The whole run stops itself after this long, whatever the sizes asked for. */
@@ -229,26 +229,50 @@ async function floorPhase(
   }
 }
 
-/** Exact costs of one new event and one duplicate, sent one at a time. */
+/**
+ * Exact costs per event, sent one at a time, layer by layer: a forged event (HTTP, wrangler dev's proxy,
+ * verification; nothing else), a duplicate (+ the inbox call) and a new event (+ the OrderGuard hop,
+ * settlement and inbox finish). CPU is read per layer, so the differences say where the time goes.
+ */
 async function probe(stack: BenchStack, provider: Provider) {
   const orders = await createOrders(stack, provider, PROBE_EVENTS);
   const deliveries = await signedPayments(stack, provider, orders);
-  const post = poster(stack, provider);
-  const measure = async () => {
+  const forged = deliveries.map((d) => ({
+    headers: d.headers,
+    body: d.body.replace(/"id":\s*"/, '"id":"x'),
+  }));
+  const url = `${stack.workerUrl}/webhooks/${provider}`;
+  const rejecting = async (delivery: Delivery) => {
+    const response = await fetch(url, { method: "POST", headers: delivery.headers, body: delivery.body });
+    await response.arrayBuffer();
+    if (response.status < 400 || response.status >= 500)
+      throw new Error(`${provider} forged event answered ${response.status}`);
+  };
+  const measure = async (items: Delivery[], post: (delivery: Delivery) => Promise<void>) => {
     await standInStats(stack, true);
-    const figures = await runPool(deliveries, 1, post);
+    const cpuBefore = await cpuNow(stack, null);
+    const figures = await runPool(items, 1, post);
+    const cpu = await cpuSince(stack, null, cpuBefore);
     const stats = await standInStats(stack, true);
     return {
-      meanLatencyMs: figures.wallMs / PROBE_EVENTS,
-      roundTrips: stats.calls / PROBE_EVENTS,
-      dbTransactionMs: stats.dbMs / PROBE_EVENTS,
-      dbCallMs: stats.callMs / PROBE_EVENTS,
+      meanLatencyMs: figures.wallMs / items.length,
+      roundTrips: stats.calls / items.length,
+      dbTransactionMs: stats.dbMs / items.length,
+      dbCallMs: stats.callMs / items.length,
+      workerdCpuMs: cpu.workerdMs / items.length,
+      wranglerProxyCpuMs: cpu.wranglerMs / items.length,
+      standInAndSandboxCpuMs: cpu.benchProcessMs / items.length,
       functions: Object.fromEntries(
-        Object.entries(stats.byFunction).map(([name, f]) => [name, f.calls / PROBE_EVENTS]),
+        Object.entries(stats.byFunction).map(([name, f]) => [name, f.calls / items.length]),
       ),
     };
   };
-  return { newEvent: await measure(), duplicate: await measure() };
+  const post = poster(stack, provider);
+  return {
+    forged: await measure(forged, rejecting),
+    newEvent: await measure(deliveries, post),
+    duplicate: await measure(deliveries, post),
+  };
 }
 
 async function storm(stack: BenchStack): Promise<{ deliveries: number; ms: number; grants: number }> {
@@ -334,7 +358,7 @@ async function main(): Promise<void> {
     for (const [provider, p] of Object.entries(probes)) {
       for (const [kind, m] of Object.entries(p)) {
         console.log(
-          `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, ${fmt(m.roundTrips, 2)} RT, db ${fmt(m.dbTransactionMs, 2)} ms (calls ${fmt(m.dbCallMs, 2)} ms): ${JSON.stringify(m.functions)}`,
+          `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, ${fmt(m.roundTrips, 2)} RT, db ${fmt(m.dbTransactionMs, 2)} ms (calls ${fmt(m.dbCallMs, 2)} ms), cpu workerd ${fmt(m.workerdCpuMs, 2)} wrangler ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms: ${JSON.stringify(m.functions)}`,
         );
       }
     }

@@ -41,6 +41,9 @@ export async function openPglite(dataDir?: string): Promise<Database> {
 
 export async function openPostgres(connectionString: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 20 });
+  // An idle connection the server ended (restart, drop database ... with (force)) is discarded by the
+  // pool and replaced on next use; without a listener the event would crash the process.
+  pool.on("error", () => undefined);
   return {
     exec: (sql) => pool.query(sql),
     query: async <T>(sql: string, params?: unknown[]) => ({
