@@ -66,11 +66,26 @@ async function waitForCredit(stack: BenchStack, orderId: string): Promise<boolea
   return false;
 }
 
-async function pay(stack: BenchStack, order: Tracked, amountMinor: number): Promise<void> {
+/** Checkout as payguard does it: an open Checkout Session whose id is stored on the order. */
+async function openSession(stack: BenchStack, orderId: string, amountMinor: number): Promise<string> {
+  const { sessionId } = await stack.control<{ sessionId: string }>("stripe/abandon", {
+    orderId,
+    amountMinor,
+  });
+  await stack.standIn.query("select payguard.set_provider_ref($1, $2, now())", [orderId, sessionId]);
+  return sessionId;
+}
+
+async function pay(
+  stack: BenchStack,
+  order: Tracked,
+  amountMinor: number,
+  sessionId?: string,
+): Promise<void> {
   const pkg = PACKAGES[order.plan.provider];
   const path = order.plan.provider === "stripe" ? "stripe/pay" : "wechat/pay";
   order.paidAtMs = Date.now();
-  await stack.control(path, { orderId: order.orderId, amountMinor, currency: pkg.currency });
+  await stack.control(path, { orderId: order.orderId, sessionId, amountMinor, currency: pkg.currency });
 }
 
 async function runOrder(
@@ -95,9 +110,12 @@ async function runOrder(
     refunded: false,
     expiresAtMs: Date.parse(row?.expires_at as string),
   };
+  // A mismatch: the customer is charged another amount than the order's (e.g. a price changed meanwhile).
+  const amountMinor = plan.fate === "mismatch" ? pkg.amountMinor + 1 : pkg.amountMinor;
+  const sessionId =
+    plan.provider === "stripe" ? await openSession(stack, order.orderId, amountMinor) : undefined;
   if (plan.fate === "abandon") {
     if (plan.provider === "stripe") {
-      await stack.control("stripe/abandon", { orderId: order.orderId, amountMinor: pkg.amountMinor });
       // What Stripe does when the session's time runs out, without waiting for it.
       await stack.control("stripe/expire", { orderId: order.orderId });
     }
@@ -105,7 +123,7 @@ async function runOrder(
     // sandbox has none yet), so only the reconcile cron's query can expire the order.
     return order;
   }
-  await pay(stack, order, plan.fate === "mismatch" ? pkg.amountMinor + 1 : pkg.amountMinor);
+  await pay(stack, order, amountMinor, sessionId);
   if (plan.fate === "pay_confirm") {
     await sleep(plan.confirmDelayMs);
     const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`).catch(() => null);
@@ -229,6 +247,7 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
     deliveryFaults: count(deliveries, (d) => d.fault),
     deliveryAttemptsByStatus: count(deliveries, (d) => String(d.status)),
     undeliveredAfterDrain: undelivered,
+    apiCalls: calls.length,
     apiFaults: count(calls, (c) => c.fault),
     injectedDatabaseFailures: dbFaults.injectedFailures,
     injectedByFunction: dbFaults.injectedByFunction,
