@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     console.log(
       `\nchaos --seed ${seed} --orders ${orders} --faults ${faults}: ${(result.wallMs / 1000).toFixed(1)} s`,
     );
+    console.log(`  phases (ms): ${JSON.stringify(result.phasesMs)}`);
     console.log(`  faults: ${JSON.stringify(result.faults)}`);
     printReport(result.report);
     console.log(`  violations: ${result.report.violations}`);

@@ -201,6 +201,7 @@ async function drain(stack: BenchStack): Promise<number> {
 export interface ChaosResult {
   options: ChaosOptions;
   wallMs: number;
+  phasesMs: Record<string, number>;
   faults: Record<string, unknown>;
   report: CheckReport;
 }
@@ -225,9 +226,11 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   } finally {
     await crons.stop();
   }
+  const ordersDoneMs = performance.now();
   const dbFaults = stack.standIn.stats(false);
   await setFaults(stack, options, false);
   const undelivered = await drain(stack);
+  const drainedMs = performance.now();
   const lastExpiry = Math.max(0, ...tracked.map((order) => order.expiresAtMs));
   await sleep(Math.max(0, Math.min(lastExpiry - Date.now() + 100, ABANDON_EXPIRY_S * 1000)));
   await crons.tick(0);
@@ -255,6 +258,11 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
     successPageVisits: counters.confirms,
     refundsSkippedNeverCredited: counters.refundsSkipped,
   };
+  const phasesMs = {
+    orders: Math.round(ordersDoneMs - started),
+    drain: Math.round(drainedMs - ordersDoneMs),
+    finalTicks: Math.round(performance.now() - drainedMs),
+  };
   const report = await checkSystem(stack, tracked, lastTickStartedMs);
-  return { options, wallMs: performance.now() - started, faults, report };
+  return { options, wallMs: performance.now() - started, phasesMs, faults, report };
 }
