@@ -325,6 +325,28 @@ function printTable(phases: PhaseResult[]): void {
   }
 }
 
+type Probes = Record<Provider, Awaited<ReturnType<typeof probe>>>;
+
+function printDetails(
+  probes: Probes,
+  crypto: Record<string, number>,
+  stormResult: Awaited<ReturnType<typeof storm>>,
+): void {
+  console.log("\nper event, sent one at a time (round trips = RPCs at the stand-in):");
+  for (const [provider, p] of Object.entries(probes)) {
+    for (const [kind, m] of Object.entries(p)) {
+      console.log(
+        `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, ${fmt(m.roundTrips, 2)} RT, db ${fmt(m.dbTransactionMs, 2)} ms (calls ${fmt(m.dbCallMs, 2)} ms), cpu workerd ${fmt(m.workerdCpuMs, 2)} wrangler ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms: ${JSON.stringify(m.functions)}`,
+      );
+    }
+  }
+  console.log("\ncrypto alone, Node WebCrypto, µs per event:");
+  for (const [name, us] of Object.entries(crypto)) console.log(`  ${name.padEnd(44)} ${fmt(us, 1)}`);
+  console.log(
+    `\nstorm: ${stormResult.deliveries} concurrent copies of one event in ${fmt(stormResult.ms, 0)} ms, ${stormResult.grants} grant(s) (must be 1)`,
+  );
+}
+
 async function main(): Promise<void> {
   const events = eventsArg();
   const stopTimer = setTimeout(() => {
@@ -343,7 +365,10 @@ async function main(): Promise<void> {
     const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
     // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
     for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
-    const probes = { stripe: await probe(stack, "stripe"), wechatpay: await probe(stack, "wechatpay") };
+    const probes: Probes = {
+      stripe: await probe(stack, "stripe"),
+      wechatpay: await probe(stack, "wechatpay"),
+    };
     const phases: PhaseResult[] = [];
     for (const provider of ["stripe", "wechatpay"] as const) {
       for (const concurrency of CONCURRENCIES) {
@@ -354,19 +379,7 @@ async function main(): Promise<void> {
     const stormResult = await storm(stack);
     const crypto = await measureCrypto(stack);
     printTable(phases);
-    console.log("\nper event, sent one at a time (round trips = RPCs at the stand-in):");
-    for (const [provider, p] of Object.entries(probes)) {
-      for (const [kind, m] of Object.entries(p)) {
-        console.log(
-          `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, ${fmt(m.roundTrips, 2)} RT, db ${fmt(m.dbTransactionMs, 2)} ms (calls ${fmt(m.dbCallMs, 2)} ms), cpu workerd ${fmt(m.workerdCpuMs, 2)} wrangler ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms: ${JSON.stringify(m.functions)}`,
-        );
-      }
-    }
-    console.log("\ncrypto alone, Node WebCrypto, µs per event:");
-    for (const [name, us] of Object.entries(crypto)) console.log(`  ${name.padEnd(44)} ${fmt(us, 1)}`);
-    console.log(
-      `\nstorm: ${stormResult.deliveries} concurrent copies of one event in ${fmt(stormResult.ms, 0)} ms, ${stormResult.grants} grant(s) (must be 1)`,
-    );
+    printDetails(probes, crypto, stormResult);
     await mkdir(new URL("./results/", import.meta.url), { recursive: true });
     const result = {
       command: `npm run bench:webhooks -- --events ${events}`,

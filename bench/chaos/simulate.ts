@@ -5,6 +5,7 @@
  * faults stop, the queues drain, the crons run twice more, and the checks decide.
  */
 import { createHash } from "node:crypto";
+import type { RpcStatsSnapshot } from "../../dev/supabase/rpc-stats.ts";
 import { runPool } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
 import { type CheckReport, checkSystem } from "./checks.ts";
@@ -18,6 +19,7 @@ const RECONCILE_CRON = "*/5 * * * *";
 const HOURLY_CRON = "0 * * * *";
 /** Abandoned orders expire this soon, so "nothing pending past expiry" is checked within the run. */
 const ABANDON_EXPIRY_S = 5;
+const PAID_ORDER_EXPIRY_S = 1800;
 const CREDIT_WAIT_MS = 20_000;
 const POLL_MS = 200;
 const DRAIN_WAIT_MS = 60_000;
@@ -88,21 +90,15 @@ async function pay(
   await stack.control(path, { orderId: order.orderId, sessionId, amountMinor, currency: pkg.currency });
 }
 
-async function runOrder(
-  stack: BenchStack,
-  seed: number,
-  plan: OrderPlan,
-  counters: Counters,
-): Promise<Tracked> {
-  const pkg = PACKAGES[plan.provider];
+async function createTracked(stack: BenchStack, seed: number, plan: OrderPlan): Promise<Tracked> {
   const userId = userIdFor(seed, plan.userIndex);
-  const expiresS = plan.fate === "abandon" ? ABANDON_EXPIRY_S : 1800;
+  const expiresS = plan.fate === "abandon" ? ABANDON_EXPIRY_S : PAID_ORDER_EXPIRY_S;
   const [row] = await stack.standIn.query<{ id: string; expires_at: string }>(
     `select o->>'id' as id, o->>'expires_at' as expires_at
        from payguard.create_order($1::uuid, $2, $3, now(), null, $4) as o`,
-    [userId, pkg.id, plan.provider, expiresS],
+    [userId, PACKAGES[plan.provider].id, plan.provider, expiresS],
   );
-  const order: Tracked = {
+  return {
     plan,
     orderId: row?.id as string,
     userId,
@@ -110,36 +106,51 @@ async function runOrder(
     refunded: false,
     expiresAtMs: Date.parse(row?.expires_at as string),
   };
+}
+
+async function openSuccessPage(stack: BenchStack, order: Tracked, counters: Counters): Promise<void> {
+  await sleep(order.plan.confirmDelayMs);
+  const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`).catch(() => null);
+  await answer?.arrayBuffer();
+  const key = String(answer?.status ?? "network");
+  counters.confirms[key] = (counters.confirms[key] ?? 0) + 1;
+}
+
+async function refundOnceCredited(stack: BenchStack, order: Tracked, counters: Counters): Promise<void> {
+  if (!(await waitForCredit(stack, order.orderId))) {
+    counters.refundsSkipped += 1;
+    return;
+  }
+  const path = order.plan.provider === "stripe" ? "stripe/refund" : "wechat/refund";
+  await stack.control(path, {
+    orderId: order.orderId,
+    amountMinor: PACKAGES[order.plan.provider].amountMinor,
+  });
+  order.refunded = true;
+}
+
+async function runOrder(
+  stack: BenchStack,
+  seed: number,
+  plan: OrderPlan,
+  counters: Counters,
+): Promise<Tracked> {
+  const order = await createTracked(stack, seed, plan);
+  const pkg = PACKAGES[plan.provider];
   // A mismatch: the customer is charged another amount than the order's (e.g. a price changed meanwhile).
   const amountMinor = plan.fate === "mismatch" ? pkg.amountMinor + 1 : pkg.amountMinor;
   const sessionId =
     plan.provider === "stripe" ? await openSession(stack, order.orderId, amountMinor) : undefined;
   if (plan.fate === "abandon") {
-    if (plan.provider === "stripe") {
-      // What Stripe does when the session's time runs out, without waiting for it.
-      await stack.control("stripe/expire", { orderId: order.orderId });
-    }
-    // A WeChat customer who leaves before paying leaves nothing at WeChat without a prepay order (the
-    // sandbox has none yet), so only the reconcile cron's query can expire the order.
+    // What Stripe does when the session's time runs out, without waiting for it. A WeChat customer who
+    // leaves before paying leaves nothing at WeChat (the sandbox has no prepay order yet), so only the
+    // reconcile cron's query can expire that order.
+    if (plan.provider === "stripe") await stack.control("stripe/expire", { orderId: order.orderId });
     return order;
   }
   await pay(stack, order, amountMinor, sessionId);
-  if (plan.fate === "pay_confirm") {
-    await sleep(plan.confirmDelayMs);
-    const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`).catch(() => null);
-    await answer?.arrayBuffer();
-    counters.confirms[String(answer?.status ?? "network")] =
-      (counters.confirms[String(answer?.status ?? "network")] ?? 0) + 1;
-  }
-  if (plan.fate === "refund") {
-    if (!(await waitForCredit(stack, order.orderId))) {
-      counters.refundsSkipped += 1;
-      return order;
-    }
-    const path = plan.provider === "stripe" ? "stripe/refund" : "wechat/refund";
-    await stack.control(path, { orderId: order.orderId, amountMinor: pkg.amountMinor });
-    order.refunded = true;
-  }
+  if (plan.fate === "pay_confirm") await openSuccessPage(stack, order, counters);
+  if (plan.fate === "refund") await refundOnceCredited(stack, order, counters);
   return order;
 }
 
@@ -206,23 +217,60 @@ export interface ChaosResult {
   report: CheckReport;
 }
 
+const countBy = <T>(items: T[], key: (item: T) => string | null) =>
+  items.reduce<Record<string, number>>((acc, item) => {
+    const k = key(item);
+    if (k !== null) acc[k] = (acc[k] ?? 0) + 1;
+    return acc;
+  }, {});
+
+/** Every fault that fired, as the sandbox and the stand-in logged them, and what the simulation did. */
+async function faultCounts(
+  stack: BenchStack,
+  counters: Counters,
+  dbFaults: RpcStatsSnapshot,
+  undelivered: number,
+): Promise<Record<string, unknown>> {
+  const { deliveries } = await stack.control<{ deliveries: Array<{ fault: string | null; status: number }> }>(
+    "deliveries",
+  );
+  const { calls } = await stack.control<{ calls: Array<{ fault: string | null }> }>("calls");
+  return {
+    deliveryFaults: countBy(deliveries, (d) => d.fault),
+    deliveryAttemptsByStatus: countBy(deliveries, (d) => String(d.status)),
+    undeliveredAfterDrain: undelivered,
+    apiCalls: calls.length,
+    apiFaults: countBy(calls, (c) => c.fault),
+    injectedDatabaseFailures: dbFaults.injectedFailures,
+    injectedByFunction: dbFaults.injectedByFunction,
+    cronRuns: counters.cronRuns,
+    successPageVisits: counters.confirms,
+    refundsSkippedNeverCredited: counters.refundsSkipped,
+  };
+}
+
+async function runOrders(stack: BenchStack, options: ChaosOptions, counters: Counters): Promise<Tracked[]> {
+  const plans = planOrders(options.seed, options.orders, PROFILES[options.faults].wechatAbandons);
+  const tracked: Tracked[] = new Array(plans.length);
+  await runPool(plans, ORDER_CONCURRENCY, async (plan) => {
+    tracked[plan.index] = await runOrder(stack, options.seed, plan, counters);
+  });
+  return tracked;
+}
+
 export async function simulate(stack: BenchStack, options: ChaosOptions): Promise<ChaosResult> {
-  const profile = PROFILES[options.faults];
   const started = performance.now();
   await stack.standIn.query(
     `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
      values ('chaos_usd', 'chaos', 1999, 'USD', 100, true), ('chaos_cny', 'chaos', 9900, 'CNY', 100, true)
      on conflict (id) do nothing`,
   );
-  const plans = planOrders(options.seed, options.orders, profile.wechatAbandons);
   const counters: Counters = { cronRuns: {}, confirms: {}, refundsSkipped: 0 };
   await setFaults(stack, options, true);
   const crons = cronLoop(stack, counters);
-  const tracked: Tracked[] = new Array(plans.length);
+  let tracked: Tracked[];
   try {
-    await runPool(plans, ORDER_CONCURRENCY, async (plan) => {
-      tracked[plan.index] = await runOrder(stack, options.seed, plan, counters);
-    });
+    tracked = await runOrders(stack, options, counters);
   } finally {
     await crons.stop();
   }
@@ -236,28 +284,7 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await crons.tick(0);
   const lastTickStartedMs = Date.now();
   await crons.tick(0);
-  const { deliveries } = await stack.control<{ deliveries: Array<{ fault: string | null; status: number }> }>(
-    "deliveries",
-  );
-  const { calls } = await stack.control<{ calls: Array<{ fault: string | null }> }>("calls");
-  const count = <T>(items: T[], key: (item: T) => string | null) =>
-    items.reduce<Record<string, number>>((acc, item) => {
-      const k = key(item);
-      if (k !== null) acc[k] = (acc[k] ?? 0) + 1;
-      return acc;
-    }, {});
-  const faults = {
-    deliveryFaults: count(deliveries, (d) => d.fault),
-    deliveryAttemptsByStatus: count(deliveries, (d) => String(d.status)),
-    undeliveredAfterDrain: undelivered,
-    apiCalls: calls.length,
-    apiFaults: count(calls, (c) => c.fault),
-    injectedDatabaseFailures: dbFaults.injectedFailures,
-    injectedByFunction: dbFaults.injectedByFunction,
-    cronRuns: counters.cronRuns,
-    successPageVisits: counters.confirms,
-    refundsSkippedNeverCredited: counters.refundsSkipped,
-  };
+  const faults = await faultCounts(stack, counters, dbFaults, undelivered);
   const phasesMs = {
     orders: Math.round(ordersDoneMs - started),
     drain: Math.round(drainedMs - ordersDoneMs),
