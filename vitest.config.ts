@@ -22,6 +22,7 @@ export default defineConfig({
             "test/sql/**/*.test.ts",
             "dev/**/*.test.ts",
             "test/browser/**/*.test.ts",
+            "bench/**/*.test.ts",
           ],
           testTimeout: 30_000,
           hookTimeout: 60_000,

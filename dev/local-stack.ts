@@ -16,8 +16,11 @@ export interface LocalStackOptions {
   sandboxPort?: number;
   /** PGlite directory; undefined keeps the database in memory. */
   dataDir?: string;
-  /** A real Postgres to use (migrations are applied there) instead of PGlite. */
+  /** A real Postgres for the stand-in instead of PGlite (benchmarks, chaos runs). */
   databaseUrl?: string;
+  /** The stand-in's and the sandbox's test-only controls (injected failures, seeded faults). */
+  standInTestControl?: boolean;
+  sandboxSeed?: number;
   sandboxKeysFile?: string;
   jwtSecret: string;
   adminToken: string;
@@ -88,11 +91,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     port: options.standInPort,
     dataDir: options.dataDir,
     databaseUrl: options.databaseUrl,
+    testControl: options.standInTestControl,
     jwtSecret: options.jwtSecret,
   });
   const sandbox = await startSandbox({
     port: options.sandboxPort,
     keysFile: options.sandboxKeysFile,
+    seed: options.sandboxSeed,
     stripeWebhookUrl: `${workerUrl}/webhooks/stripe`,
     wechatNotifyUrl: `${workerUrl}/webhooks/wechatpay`,
   });

@@ -44,6 +44,9 @@ export async function openPostgres(connectionString: string): Promise<Database> 
   // pool.end() resolves before its idle connections finish closing; a database dropped right after
   // terminates them, which is not an error worth crashing a test run over. Query errors still reject.
   pool.on("connect", (client) => client.on("error", () => undefined));
+  // An idle connection the server ended (restart, drop database ... with (force)) is discarded by the
+  // pool and replaced on next use; without a listener the event would crash the process.
+  pool.on("error", () => undefined);
   return {
     exec: (sql) => pool.query(sql),
     query: async <T>(sql: string, params?: unknown[]) => ({

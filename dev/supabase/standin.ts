@@ -16,6 +16,9 @@
  *   POST /__standin/user-token {"userId", "alg"?, "expiresInS"?, "claims"?}  mint a user access token:
  *                                               {"token"}
  *   POST /__standin/rotate-signing-keys         new ES256 / RS256 signing keys: {"ES256": kid, "RS256": kid}
+ *   POST /__standin/faults {"rate", "seed"}     fail that share of RPCs with 503, decided by a seeded stream
+ *   POST /__standin/stats {"reset"?}            RPC counts and database time per function (benchmarks)
+ * Every RPC answer carries `Server-Timing: db;dur=<ms>`: the time spent inside the database transaction.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -23,7 +26,9 @@ import type { AddressInfo } from "node:net";
 import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
 import { type Database, openPglite, openPostgres } from "./database.ts";
 import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
-import { buildCall, loadSignatures, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import { buildCall, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import { createRpcStats, type RpcStatsSnapshot } from "./rpc-stats.ts";
+import { createSignatureCache } from "./signature-cache.ts";
 import { createSigningKeys, type UserTokenOptions } from "./signing-keys.ts";
 
 export interface StandInOptions {
@@ -53,6 +58,10 @@ export interface StandIn {
   rotateSigningKeys(): Promise<{ ES256: string; RS256: string }>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   setUnavailable(down: boolean): void;
+  /** Fails `rate` (0..1) of the RPCs with a transient 503, drawn from a stream seeded with `seed`. */
+  setFaultRate(rate: number, seed: number): void;
+  /** Per-function RPC counts and database time since start or the last reset. */
+  stats(reset?: boolean): RpcStatsSnapshot;
   close(): Promise<void>;
 }
 
@@ -67,6 +76,7 @@ export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
 interface Reply {
   status: number;
   body?: unknown;
+  dbMs?: number;
 }
 
 const INVALID_API_KEY: Reply = {
@@ -114,12 +124,15 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+const timing = (reply: Reply): Record<string, string> =>
+  reply.dbMs === undefined ? {} : { "server-timing": `db;dur=${reply.dbMs.toFixed(2)}` };
+
 function send(response: ServerResponse, reply: Reply): void {
   if (reply.body === undefined) {
-    response.writeHead(reply.status).end();
+    response.writeHead(reply.status, timing(reply)).end();
     return;
   }
-  response.writeHead(reply.status, { "content-type": "application/json; charset=utf-8" });
+  response.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", ...timing(reply) });
   response.end(JSON.stringify(reply.body));
 }
 
@@ -141,6 +154,8 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   const signingKeys = await createSigningKeys(secret);
   let issuer = "";
   let unavailable = false;
+  const signatures = createSignatureCache();
+  const stats = createRpcStats();
 
   /** The role an `apikey` grants: the new keys by exact match, legacy keys by their signed `role`. */
   function keyRole(apikey: string): Role | null {
@@ -190,15 +205,18 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     readOnly: boolean,
   ) {
     const role = String(claims.role);
-    if (unavailable) return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    if (unavailable || stats.injectFault(name))
+      return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    const startedMs = performance.now();
+    let callMs = 0;
     try {
-      return await db.transaction(async (tx): Promise<Reply> => {
+      const reply = await db.transaction(async (tx): Promise<Reply> => {
         if (readOnly) await tx.query("set transaction read only");
         await tx.query("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", [
           role,
           JSON.stringify(claims),
         ]);
-        const sig = pickSignature(await loadSignatures(tx, schema, name), Object.keys(args));
+        const sig = pickSignature(await signatures.get(tx, schema, name), Object.keys(args));
         if (!sig) {
           throw Object.assign(
             new Error(`Could not find the function ${schema}.${name} with those arguments`),
@@ -208,12 +226,19 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
           );
         }
         const { sql, params } = buildCall(schema, sig, args);
+        const callStartedMs = performance.now();
         const { rows } = await tx.query<{ result: unknown }>(sql, params);
+        callMs = performance.now() - callStartedMs;
         return sig.returnsVoid ? { status: 204 } : { status: 200, body: rows[0]?.result ?? null };
       });
+      return { ...reply, dbMs: stats.record(name, performance.now() - startedMs, callMs) };
     } catch (error) {
       const mapped: RpcError = toRpcError(error, role);
-      return { status: mapped.status, body: mapped.body };
+      return {
+        status: mapped.status,
+        body: mapped.body,
+        dbMs: stats.record(name, performance.now() - startedMs, callMs),
+      };
     }
   }
 
@@ -250,6 +275,9 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       sql?: string;
       params?: unknown[];
       userId?: string;
+      rate?: number;
+      seed?: number;
+      reset?: boolean;
     } & UserTokenOptions;
     if (url.pathname === "/__standin/user-token" && typeof body.userId === "string") {
       const { alg, expiresInS, claims } = body;
@@ -261,12 +289,19 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     if (url.pathname === "/__standin/rotate-signing-keys") {
       return { status: 200, body: await signingKeys.rotate() };
     }
+    if (url.pathname === "/__standin/faults") {
+      stats.setFaultRate(Number(body.rate ?? 0), Number(body.seed ?? 0));
+      return { status: 200, body: { rate: Number(body.rate ?? 0) } };
+    }
+    if (url.pathname === "/__standin/stats")
+      return { status: 200, body: stats.snapshot(body.reset === true) };
     if (url.pathname === "/__standin/unavailable") {
       unavailable = body.down === true;
       return { status: 200, body: { unavailable } };
     }
     if (url.pathname === "/__standin/sql" && typeof body.sql === "string") {
       try {
+        signatures.forgetIfDdl(body.sql);
         return { status: 200, body: (await db.query(body.sql, body.params ?? [])).rows };
       } catch (error) {
         return {
@@ -310,10 +345,15 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     tokenFor,
     userToken: (userId, userOptions) => signingKeys.userToken(issuer, userId, userOptions),
     rotateSigningKeys: () => signingKeys.rotate(),
-    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
+    query: async (sql, params) => {
+      signatures.forgetIfDdl(sql);
+      return (await db.query(sql, params)).rows as never[];
+    },
     setUnavailable: (down) => {
       unavailable = down;
     },
+    setFaultRate: (rate, seed) => stats.setFaultRate(rate, seed),
+    stats: (reset) => stats.snapshot(reset === true),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,0 +1,198 @@
+/**
+ * The invariants a chaos run must end with, read from the database after the faults stopped:
+ * paid orders fulfilled exactly once, unpaid ones never credited, balances equal to their ledger, refunds
+ * clawed back once, nothing pending past its expiry plus one cron tick, one incident per anomaly and none
+ * left open from transient faults. Also how long paid → credited took, by the path that credited.
+ */
+import { percentile } from "../lib/measure.ts";
+import type { BenchStack } from "../lib/stack.ts";
+import type { Tracked } from "./simulate.ts";
+
+/** Incidents about one order that a human must look at; they stay open by design. */
+const REVIEW_KINDS = new Set(["mismatch", "needs_review", "exceeds_grant", "unknown_order"]);
+const VIOLATIONS_SHOWN_MAX = 10;
+
+export interface Check {
+  name: string;
+  checked: number;
+  violations: string[];
+}
+
+export interface CheckReport {
+  checks: Check[];
+  creditLatencyByPath: Record<string, { count: number; p50Ms: number; p95Ms: number; maxMs: number }>;
+  violations: number;
+}
+
+interface OrderRow {
+  id: string;
+  status: string;
+  user_id: string;
+  expires_at: Date;
+  purchases: number;
+  clawbacks: number;
+  credited_at: Date | null;
+  credited_by: string | null;
+}
+
+export async function checkSystem(
+  stack: BenchStack,
+  tracked: Tracked[],
+  lastTickStartedMs: number,
+): Promise<CheckReport> {
+  const rows = await stack.standIn.query<OrderRow>(
+    `select o.id, o.status, o.user_id::text, o.expires_at,
+            (select count(*)::int from payguard.credit_ledger l where l.order_id = o.id and l.kind = 'purchase') as purchases,
+            (select count(*)::int from payguard.credit_ledger l where l.order_id = o.id and l.kind = 'clawback') as clawbacks,
+            e.at as credited_at, e.source as credited_by
+       from payguard.payment_orders o
+       left join lateral (select at, source from payguard.order_events
+                           where order_id = o.id and kind in ('paid', 'late_payment') order by at limit 1) e on true
+      where o.id = any($1)`,
+    [tracked.map((order) => order.orderId)],
+  );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const check = (
+    name: string,
+    orders: Tracked[],
+    violation: (order: Tracked, row: OrderRow) => string | null,
+  ) => {
+    const violations: string[] = [];
+    for (const order of orders) {
+      const row = byId.get(order.orderId);
+      const found = row ? violation(order, row) : "order row missing";
+      if (found) violations.push(`${order.orderId} (${order.plan.provider}, ${order.plan.fate}): ${found}`);
+    }
+    return { name, checked: orders.length, violations };
+  };
+  const paid = tracked.filter((o) => o.plan.fate !== "abandon" && o.plan.fate !== "mismatch");
+  const unpaid = tracked.filter((o) => o.plan.fate === "abandon" || o.plan.fate === "mismatch");
+  const refunded = tracked.filter((o) => o.refunded);
+  const anomalies = tracked.filter((o) => o.plan.fate === "mismatch");
+
+  const checks: Check[] = [
+    check("every paid order fulfilled exactly once", paid, (o, row) =>
+      row.purchases !== 1
+        ? `${row.purchases} grants`
+        : !["fulfilled", "refunded", "partially_refunded"].includes(row.status)
+          ? `status ${row.status}`
+          : o.refunded || row.status === "fulfilled"
+            ? null
+            : `status ${row.status} without a refund`,
+    ),
+    check("no unpaid order credited", unpaid, (_o, row) =>
+      row.purchases > 0 ? `${row.purchases} grants` : null,
+    ),
+    check("every refund clawed back once", refunded, (_o, row) =>
+      row.clawbacks !== 1
+        ? `${row.clawbacks} clawbacks`
+        : row.status !== "refunded"
+          ? `status ${row.status}`
+          : null,
+    ),
+    check("nothing pending past expiry plus one tick", tracked, (_o, row) =>
+      row.status === "pending" && row.expires_at.getTime() < lastTickStartedMs
+        ? `pending, expired at ${row.expires_at.toISOString()}`
+        : null,
+    ),
+    await balancesCheck(stack, tracked),
+    ...(await incidentChecks(stack, anomalies, tracked)),
+  ];
+  return {
+    checks,
+    creditLatencyByPath: creditLatency(tracked, byId),
+    violations: checks.reduce((sum, c) => sum + c.violations.length, 0),
+  };
+}
+
+async function balancesCheck(stack: BenchStack, tracked: Tracked[]): Promise<Check> {
+  const users = [...new Set(tracked.map((o) => o.userId))];
+  const rows = await stack.standIn.query<{ user_id: string; balance: string | null; ledger: string | null }>(
+    `select u.user_id::text, b.credits::text as balance,
+            (select sum(credits)::text from payguard.credit_ledger l where l.user_id = u.user_id) as ledger
+       from unnest($1::uuid[]) as u(user_id)
+       left join payguard.credit_balances b on b.user_id = u.user_id`,
+    [users],
+  );
+  const violations = rows
+    .filter((row) => (row.balance ?? "0") !== (row.ledger ?? "0"))
+    .map((row) => `user ${row.user_id}: balance ${row.balance ?? 0}, ledger ${row.ledger ?? 0}`);
+  return { name: "every balance = sum(ledger)", checked: rows.length, violations };
+}
+
+async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: Tracked[]): Promise<Check[]> {
+  const incidents = await stack.standIn.query<{
+    key: string;
+    kind: string;
+    status: string;
+    order_id: string | null;
+  }>("select key, kind, status, detail->>'order_id' as order_id from payguard.incidents");
+  const anomalyIds = new Set(anomalies.map((o) => o.orderId));
+  const ours = new Set(tracked.map((o) => o.orderId));
+  const reviewFor = new Map<string, number>();
+  for (const incident of incidents)
+    if (incident.order_id && REVIEW_KINDS.has(incident.kind))
+      reviewFor.set(incident.order_id, (reviewFor.get(incident.order_id) ?? 0) + 1);
+  const missing = anomalies
+    .filter((o) => !reviewFor.has(o.orderId))
+    .map((o) => `${o.orderId} (${o.plan.provider}, ${o.plan.fate}): no review incident`);
+  const unexpected = incidents
+    .filter((i) => i.order_id && ours.has(i.order_id) && !anomalyIds.has(i.order_id) && i.status === "open")
+    .map((i) => `${i.key} (${i.kind}) open for an order that had no anomaly`);
+  const unresolved = incidents
+    .filter((i) => i.status === "open" && !REVIEW_KINDS.has(i.kind) && !(i.order_id && ours.has(i.order_id)))
+    .map((i) => `${i.key} (${i.kind}) still open after the faults stopped`);
+  return [
+    {
+      name: "every anomaly has an incident",
+      checked: anomalies.length,
+      violations: [...missing, ...unexpected],
+    },
+    {
+      name: "every incident resolves once the faults stop",
+      checked: incidents.filter((i) => !REVIEW_KINDS.has(i.kind)).length,
+      violations: unresolved,
+    },
+  ];
+}
+
+function creditLatency(tracked: Tracked[], byId: Map<string, OrderRow>): CheckReport["creditLatencyByPath"] {
+  const byPath = new Map<string, number[]>();
+  for (const order of tracked) {
+    const row = byId.get(order.orderId);
+    if (!row?.credited_at || order.paidAtMs === null || row.purchases === 0) continue;
+    const path = row.credited_by ?? "unknown";
+    byPath.set(path, [...(byPath.get(path) ?? []), Math.max(0, row.credited_at.getTime() - order.paidAtMs)]);
+  }
+  return Object.fromEntries(
+    [...byPath].map(([path, values]) => {
+      values.sort((a, b) => a - b);
+      return [
+        path,
+        {
+          count: values.length,
+          p50Ms: percentile(values, 50),
+          p95Ms: percentile(values, 95),
+          maxMs: values.at(-1) ?? 0,
+        },
+      ];
+    }),
+  );
+}
+
+export function printReport(report: CheckReport): void {
+  for (const c of report.checks) {
+    const mark = c.violations.length === 0 ? "ok  " : "FAIL";
+    console.log(
+      `  ${mark} ${c.name.padEnd(46)} checked ${String(c.checked).padStart(6)}, violations ${c.violations.length}`,
+    );
+    for (const v of c.violations.slice(0, VIOLATIONS_SHOWN_MAX)) console.log(`         ${v}`);
+    if (c.violations.length > VIOLATIONS_SHOWN_MAX)
+      console.log(`         … and ${c.violations.length - VIOLATIONS_SHOWN_MAX} more`);
+  }
+  console.log("  paid → credited, by path:");
+  for (const [path, f] of Object.entries(report.creditLatencyByPath))
+    console.log(
+      `    ${path.padEnd(10)} ${String(f.count).padStart(6)} orders  p50 ${f.p50Ms} ms  p95 ${f.p95Ms} ms  max ${f.maxMs} ms`,
+    );
+}

@@ -1,0 +1,41 @@
+/**
+ * Fault mixes for the chaos simulation. `default` is the issue's: every delivery fault, transient database
+ * failures, provider API 5xx / 429 / timeouts, overlapping crons, and every scenario. `webhooks` keeps
+ * every fault the webhook path must survive on its own (no dropped deliveries, and no WeChat abandon,
+ * which only the reconcile cron can expire); `none` runs every scenario without faults.
+ */
+export type ProfileName = "none" | "webhooks" | "default";
+
+export interface Profile {
+  delivery: Record<string, unknown> | null;
+  dbFailureRate: number;
+  api: Record<string, unknown>[];
+  /** Scenarios only the reconcile cron can finish: a WeChat order left unpaid must be closed by it. */
+  wechatAbandons: boolean;
+}
+
+const RETRIES = { attemptsMax: 6, retryBaseMs: 250 };
+const SHAKEN = { duplicate: 0.1, reorder: 0.1, delay: 0.1, delayMaxMs: 300 };
+const API_FAULTS = [
+  { kind: "5xx", status: 503, rate: 0.05, pathPrefix: "/v" },
+  { kind: "429", retryAfterS: 1, rate: 0.05, pathPrefix: "/v" },
+  { kind: "timeout", hangMs: 1_500, rate: 0.02, pathPrefix: "/v" },
+];
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  none: { delivery: null, dbFailureRate: 0, api: [], wechatAbandons: true },
+  webhooks: {
+    delivery: { rates: SHAKEN, ...RETRIES },
+    dbFailureRate: 0.02,
+    api: API_FAULTS,
+    wechatAbandons: false,
+  },
+  default: {
+    delivery: { rates: { drop: 0.05, ...SHAKEN }, ...RETRIES },
+    dbFailureRate: 0.02,
+    api: API_FAULTS,
+    wechatAbandons: true,
+  },
+};
+
+export const isProfileName = (value: string): value is ProfileName => value in PROFILES;

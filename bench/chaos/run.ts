@@ -1,0 +1,58 @@
+/**
+ * `npm run chaos -- --seed N --orders M [--faults none|webhooks|default]`: the whole system under seeded
+ * faults, then the invariants. Prints fault counts, each check and paid → credited time by path; writes
+ * bench/results/chaos.json; exits 1 on any violation. The same seed replays the same scenario and faults.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { machineInfo } from "../lib/machine.ts";
+import { portsFromEnv, startBenchStack } from "../lib/stack.ts";
+import { printReport } from "./checks.ts";
+import { isProfileName } from "./profiles.ts";
+import { simulate } from "./simulate.ts";
+
+const RUN_TIME_MAX_MS = 15 * 60_000;
+const WORKER_PORT_DEFAULT = 8807;
+
+function arg(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+async function main(): Promise<void> {
+  const seed = Number(arg("seed", "1"));
+  const orders = Number(arg("orders", "500"));
+  const faults = arg("faults", "default");
+  if (!Number.isInteger(seed) || !Number.isInteger(orders) || orders < 1 || !isProfileName(faults))
+    throw new Error("usage: --seed <int> --orders <int ≥ 1> --faults none|webhooks|default");
+  setTimeout(() => {
+    console.error(`chaos: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
+    process.exit(2);
+  }, RUN_TIME_MAX_MS).unref();
+  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), seed, label: "chaos" });
+  try {
+    const result = await simulate(stack, { seed, orders, faults });
+    console.log(
+      `\nchaos --seed ${seed} --orders ${orders} --faults ${faults}: ${(result.wallMs / 1000).toFixed(1)} s`,
+    );
+    console.log(`  phases (ms): ${JSON.stringify(result.phasesMs)}`);
+    console.log(`  faults: ${JSON.stringify(result.faults)}`);
+    printReport(result.report);
+    console.log(`  violations: ${result.report.violations}`);
+    const postgres = stack.databaseUrl
+      ? ((await stack.standIn.query<{ version: string }>("select version()"))[0]?.version ?? null)
+      : null;
+    await mkdir(new URL("../results/", import.meta.url), { recursive: true });
+    await writeFile(
+      new URL("../results/chaos.json", import.meta.url),
+      `${JSON.stringify({ command: `npm run chaos -- --seed ${seed} --orders ${orders} --faults ${faults}`, machine: machineInfo(postgres), ...result }, null, 2)}\n`,
+    );
+    if (result.report.violations > 0) process.exitCode = 1;
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`chaos failed: ${(error as Error).stack ?? error}`);
+  process.exit(1);
+});

@@ -1,0 +1,409 @@
+/**
+ * `npm run bench` / `npm run bench:webhooks [-- --events N]`: the webhook path end to end (wrangler dev →
+ * OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment` called directly over a pg
+ * pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. Per event: database round trips and time
+ * (counted and timed by the stand-in), CPU of the worker, the stand-in + sandbox process and the Postgres
+ * backends; crypto alone in Node's WebCrypto. Prints a table, writes bench/results/webhooks.json.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import pg from "pg";
+import { mulberry32 } from "../dev/sandbox/rng.ts";
+import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
+import { measureCrypto } from "./lib/crypto-cost.ts";
+import { machineInfo } from "./lib/machine.ts";
+import { ownCpuMs, pidsCpuMs, type RunFigures, runPool, treeCpuMs } from "./lib/measure.ts";
+import { type BenchStack, portsFromEnv, startBenchStack } from "./lib/stack.ts";
+
+const EVENTS_DEFAULT = 5_000;
+const DUPLICATE_SHARE = 0.2;
+/** A duplicate arrives within this many events after its original (some overlap it at concurrency 32). */
+const DUPLICATE_SPREAD_EVENTS = 64;
+const CONCURRENCIES = [1, 8, 32] as const;
+const PROBE_EVENTS = 40;
+const PREPARE_CONCURRENCY = 8;
+const STORM_DELIVERIES = 50;
+/** The whole run stops itself after this long, whatever the sizes asked for. */
+const RUN_TIME_MAX_MS = 20 * 60_000;
+const WORKER_PORT_DEFAULT = 8807;
+
+type Provider = "stripe" | "wechatpay";
+interface Delivery {
+  headers: Record<string, string>;
+  body: string;
+}
+const PACKAGES: Record<Provider, { id: string; amountMinor: number; currency: string }> = {
+  stripe: { id: "bench_usd", amountMinor: 1999, currency: "USD" },
+  wechatpay: { id: "bench_cny", amountMinor: 9900, currency: "CNY" },
+};
+
+function eventsArg(): number {
+  const index = process.argv.indexOf("--events");
+  const value = index >= 0 ? Number(process.argv[index + 1]) : EVENTS_DEFAULT;
+  if (!Number.isInteger(value) || value < 10) throw new Error("--events must be an integer of at least 10");
+  return value;
+}
+
+async function createOrders(stack: BenchStack, provider: Provider, count: number): Promise<string[]> {
+  const rows = await stack.standIn.query<{ id: string }>(
+    `select (payguard.create_order(gen_random_uuid(), $1, $2, now()))->>'id' as id from generate_series(1, $3)`,
+    [PACKAGES[provider].id, provider, count],
+  );
+  return rows.map((row) => row.id);
+}
+
+async function signedPayments(
+  stack: BenchStack,
+  provider: Provider,
+  orderIds: string[],
+): Promise<Delivery[]> {
+  const out: Delivery[] = new Array(orderIds.length);
+  const indexes = orderIds.map((_, i) => i);
+  await runPool(indexes, PREPARE_CONCURRENCY, async (i) => {
+    const pkg = PACKAGES[provider];
+    const path = provider === "stripe" ? "stripe/pay" : "wechat/pay";
+    const answer = await stack.control<{ deliveries: Delivery[] }>(path, {
+      orderId: orderIds[i],
+      amountMinor: pkg.amountMinor,
+      currency: provider === "stripe" ? pkg.currency.toLowerCase() : pkg.currency,
+      deliver: false,
+    });
+    const delivery = answer.deliveries[0];
+    if (!delivery) throw new Error(`sandbox emitted no ${provider} delivery`);
+    out[i] = { headers: delivery.headers, body: delivery.body };
+  });
+  return out;
+}
+
+/** Originals in order, each duplicate a little after its original; the same seed, the same sequence. */
+function withDuplicates(originals: Delivery[], duplicates: number, seed: number): Delivery[] {
+  const random = mulberry32(seed);
+  const keyed = originals.map((delivery, i) => ({ key: i, delivery }));
+  for (let k = 0; k < duplicates; k++) {
+    const i = Math.floor(random() * originals.length);
+    const after = 1 + Math.floor(random() * DUPLICATE_SPREAD_EVENTS);
+    keyed.push({ key: i + after + 0.5, delivery: originals[i] as Delivery });
+  }
+  return keyed.sort((a, b) => a.key - b.key).map((entry) => entry.delivery);
+}
+
+function poster(stack: BenchStack, provider: Provider) {
+  const url = `${stack.workerUrl}/webhooks/${provider}`;
+  return async (delivery: Delivery) => {
+    const response = await fetch(url, { method: "POST", headers: delivery.headers, body: delivery.body });
+    await response.arrayBuffer();
+    if (response.status !== 200 && response.status !== 204)
+      throw new Error(`${provider} webhook answered ${response.status}`);
+  };
+}
+
+async function standInStats(stack: BenchStack, reset: boolean): Promise<RpcStatsSnapshot> {
+  return stack.standIn.stats(reset);
+}
+
+async function postgresBackends(pool: pg.Pool | null): Promise<Map<number, number>> {
+  if (!pool) return new Map();
+  const { rows } = await pool.query<{ pid: number }>(
+    "select pid from pg_stat_activity where datname = current_database()",
+  );
+  return new Map(rows.map((row) => [row.pid, pidsCpuMs([row.pid])]));
+}
+
+async function cpuSince(
+  stack: BenchStack,
+  pool: pg.Pool | null,
+  before: { worker: Record<string, number>; bench: number; postgres: Map<number, number> },
+) {
+  const after = await postgresBackends(pool);
+  let postgres = 0;
+  for (const [pid, ms] of after) postgres += ms - (before.postgres.get(pid) ?? 0);
+  const worker = treeCpuMs(stack.wrangler.pid as number);
+  const workerd = (worker.workerd ?? 0) - (before.worker.workerd ?? 0);
+  const all = (byName: Record<string, number>) => Object.values(byName).reduce((a, b) => a + b, 0);
+  return {
+    workerdMs: workerd,
+    wranglerMs: all(worker) - all(before.worker) - workerd,
+    benchProcessMs: ownCpuMs() - before.bench,
+    postgresMs: postgres,
+  };
+}
+
+async function cpuNow(stack: BenchStack, pool: pg.Pool | null) {
+  return {
+    worker: treeCpuMs(stack.wrangler.pid as number),
+    bench: ownCpuMs(),
+    postgres: await postgresBackends(pool),
+  };
+}
+
+interface PhaseResult {
+  provider: Provider;
+  concurrency: number;
+  events: number;
+  newEvents: number;
+  webhook: RunFigures;
+  floor: RunFigures | null;
+  ratio: number | null;
+  perEvent: {
+    roundTrips: number;
+    dbTransactionMs: number;
+    dbCallMs: number;
+    workerdCpuMs: number;
+    wranglerProxyCpuMs: number;
+    standInAndSandboxCpuMs: number;
+    postgresCpuMs: number;
+  };
+  byFunction: RpcStatsSnapshot["byFunction"];
+}
+
+async function webhookPhase(
+  stack: BenchStack,
+  pool: pg.Pool | null,
+  provider: Provider,
+  concurrency: number,
+  events: number,
+): Promise<PhaseResult> {
+  const newEvents = Math.round(events * (1 - DUPLICATE_SHARE));
+  const orders = await createOrders(stack, provider, newEvents);
+  const deliveries = withDuplicates(
+    await signedPayments(stack, provider, orders),
+    events - newEvents,
+    concurrency,
+  );
+  await standInStats(stack, true);
+  const cpuBefore = await cpuNow(stack, pool);
+  const webhook = await runPool(deliveries, concurrency, poster(stack, provider));
+  const cpu = await cpuSince(stack, pool, cpuBefore);
+  const stats = await standInStats(stack, true);
+  const [check] = await stack.standIn.query<{ fulfilled: number; grants: number }>(
+    `select count(*) filter (where o.status = 'fulfilled')::int as fulfilled,
+            (select count(*)::int from payguard.credit_ledger l where l.order_id = any($1)) as grants
+       from payguard.payment_orders o where o.id = any($1)`,
+    [orders],
+  );
+  if (check?.fulfilled !== newEvents || check.grants !== newEvents)
+    throw new Error(`${provider} c=${concurrency}: ${JSON.stringify(check)} for ${newEvents} orders`);
+  const floor = pool ? await floorPhase(stack, provider, concurrency, events) : null;
+  return {
+    provider,
+    concurrency,
+    events,
+    newEvents,
+    webhook,
+    floor,
+    ratio: floor ? webhook.perSecond / floor.perSecond : null,
+    perEvent: {
+      roundTrips: stats.calls / events,
+      dbTransactionMs: stats.dbMs / events,
+      dbCallMs: stats.callMs / events,
+      workerdCpuMs: cpu.workerdMs / events,
+      wranglerProxyCpuMs: cpu.wranglerMs / events,
+      standInAndSandboxCpuMs: cpu.benchProcessMs / events,
+      postgresCpuMs: cpu.postgresMs / events,
+    },
+    byFunction: stats.byFunction,
+  };
+}
+
+/** The floor: the one transaction a new payment cannot avoid, called directly at the same concurrency. */
+async function floorPhase(
+  stack: BenchStack,
+  provider: Provider,
+  concurrency: number,
+  events: number,
+): Promise<RunFigures> {
+  const orders = await createOrders(stack, provider, events);
+  const floorPool = new pg.Pool({ connectionString: stack.databaseUrl as string, max: concurrency });
+  try {
+    await Promise.all(Array.from({ length: concurrency }, () => floorPool.query("select 1")));
+    const pkg = PACKAGES[provider];
+    return await runPool(orders, concurrency, async (orderId) => {
+      await floorPool.query(
+        `select payguard.apply_payment(p_provider => $1, p_order_id => $2, p_payment_ref => $3,
+           p_amount_minor => $4, p_currency => $5, p_paid_at => now(), p_source => 'webhook', p_now => now())`,
+        [provider, orderId, `floor_${randomUUID()}`, pkg.amountMinor, pkg.currency],
+      );
+    });
+  } finally {
+    await floorPool.end();
+  }
+}
+
+/**
+ * Exact costs per event, sent one at a time, layer by layer: a forged event (HTTP, wrangler dev's proxy,
+ * verification; nothing else), a duplicate (+ the inbox call) and a new event (+ the OrderGuard hop,
+ * settlement and inbox finish). CPU is read per layer, so the differences say where the time goes.
+ */
+async function probe(stack: BenchStack, provider: Provider) {
+  const orders = await createOrders(stack, provider, PROBE_EVENTS);
+  const deliveries = await signedPayments(stack, provider, orders);
+  const forged = deliveries.map((d) => ({
+    headers: d.headers,
+    body: d.body.replace(/"id":\s*"/, '"id":"x'),
+  }));
+  const url = `${stack.workerUrl}/webhooks/${provider}`;
+  const rejecting = async (delivery: Delivery) => {
+    const response = await fetch(url, { method: "POST", headers: delivery.headers, body: delivery.body });
+    await response.arrayBuffer();
+    if (response.status < 400 || response.status >= 500)
+      throw new Error(`${provider} forged event answered ${response.status}`);
+  };
+  const measure = async (items: Delivery[], post: (delivery: Delivery) => Promise<void>) => {
+    await standInStats(stack, true);
+    const cpuBefore = await cpuNow(stack, null);
+    const figures = await runPool(items, 1, post);
+    const cpu = await cpuSince(stack, null, cpuBefore);
+    const stats = await standInStats(stack, true);
+    return {
+      meanLatencyMs: figures.wallMs / items.length,
+      roundTrips: stats.calls / items.length,
+      dbTransactionMs: stats.dbMs / items.length,
+      dbCallMs: stats.callMs / items.length,
+      workerdCpuMs: cpu.workerdMs / items.length,
+      wranglerProxyCpuMs: cpu.wranglerMs / items.length,
+      standInAndSandboxCpuMs: cpu.benchProcessMs / items.length,
+      functions: Object.fromEntries(
+        Object.entries(stats.byFunction).map(([name, f]) => [name, f.calls / items.length]),
+      ),
+    };
+  };
+  const post = poster(stack, provider);
+  return {
+    forged: await measure(forged, rejecting),
+    newEvent: await measure(deliveries, post),
+    duplicate: await measure(deliveries, post),
+  };
+}
+
+async function storm(stack: BenchStack): Promise<{ deliveries: number; ms: number; grants: number }> {
+  const [orderId] = await createOrders(stack, "stripe", 1);
+  const [delivery] = await signedPayments(stack, "stripe", [orderId as string]);
+  const post = poster(stack, "stripe");
+  const started = performance.now();
+  await Promise.all(Array.from({ length: STORM_DELIVERIES }, () => post(delivery as Delivery)));
+  const ms = performance.now() - started;
+  const [row] = await stack.standIn.query<{ n: number }>(
+    "select count(*)::int as n from payguard.credit_ledger where order_id = $1",
+    [orderId],
+  );
+  return { deliveries: STORM_DELIVERIES, ms, grants: row?.n ?? -1 };
+}
+
+const fmt = (n: number | null | undefined, digits = 1) =>
+  n === null || n === undefined ? "-" : n.toFixed(digits);
+
+function printTable(phases: PhaseResult[]): void {
+  console.log(
+    "\nprovider   conc  events   ev/s   p50ms  p95ms  p99ms | floor/s  f.p50 | ratio | RT/ev  db ms/ev  call ms/ev | cpu ms/ev: workerd wrangler standin+sbx postgres",
+  );
+  for (const p of phases) {
+    console.log(
+      [
+        p.provider.padEnd(9),
+        String(p.concurrency).padStart(5),
+        String(p.events).padStart(7),
+        fmt(p.webhook.perSecond).padStart(6),
+        fmt(p.webhook.p50Ms).padStart(7),
+        fmt(p.webhook.p95Ms).padStart(6),
+        fmt(p.webhook.p99Ms).padStart(6),
+        "|",
+        fmt(p.floor?.perSecond).padStart(7),
+        fmt(p.floor?.p50Ms, 2).padStart(6),
+        "|",
+        fmt(p.ratio, 3).padStart(5),
+        "|",
+        fmt(p.perEvent.roundTrips, 2).padStart(5),
+        fmt(p.perEvent.dbTransactionMs, 2).padStart(9),
+        fmt(p.perEvent.dbCallMs, 2).padStart(11),
+        "|",
+        fmt(p.perEvent.workerdCpuMs, 2).padStart(18),
+        fmt(p.perEvent.wranglerProxyCpuMs, 2).padStart(8),
+        fmt(p.perEvent.standInAndSandboxCpuMs, 2).padStart(12),
+        fmt(p.perEvent.postgresCpuMs, 2).padStart(9),
+      ].join(" "),
+    );
+  }
+}
+
+type Probes = Record<Provider, Awaited<ReturnType<typeof probe>>>;
+
+function printDetails(
+  probes: Probes,
+  crypto: Record<string, number>,
+  stormResult: Awaited<ReturnType<typeof storm>>,
+): void {
+  console.log("\nper event, sent one at a time (round trips = RPCs at the stand-in):");
+  for (const [provider, p] of Object.entries(probes)) {
+    for (const [kind, m] of Object.entries(p)) {
+      console.log(
+        `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, ${fmt(m.roundTrips, 2)} RT, db ${fmt(m.dbTransactionMs, 2)} ms (calls ${fmt(m.dbCallMs, 2)} ms), cpu workerd ${fmt(m.workerdCpuMs, 2)} wrangler ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms: ${JSON.stringify(m.functions)}`,
+      );
+    }
+  }
+  console.log("\ncrypto alone, Node WebCrypto, µs per event:");
+  for (const [name, us] of Object.entries(crypto)) console.log(`  ${name.padEnd(44)} ${fmt(us, 1)}`);
+  console.log(
+    `\nstorm: ${stormResult.deliveries} concurrent copies of one event in ${fmt(stormResult.ms, 0)} ms, ${stormResult.grants} grant(s) (must be 1)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const events = eventsArg();
+  const stopTimer = setTimeout(() => {
+    console.error(`bench: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
+    process.exit(2);
+  }, RUN_TIME_MAX_MS);
+  stopTimer.unref();
+  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), label: "bench" });
+  const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  try {
+    await stack.standIn.query(
+      `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+       values ('bench_usd', 'bench', 1999, 'USD', 100, true), ('bench_cny', 'bench', 9900, 'CNY', 100, true)
+       on conflict (id) do nothing`,
+    );
+    const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
+    // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
+    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
+    const probes: Probes = {
+      stripe: await probe(stack, "stripe"),
+      wechatpay: await probe(stack, "wechatpay"),
+    };
+    const phases: PhaseResult[] = [];
+    for (const provider of ["stripe", "wechatpay"] as const) {
+      for (const concurrency of CONCURRENCIES) {
+        phases.push(await webhookPhase(stack, pool, provider, concurrency, events));
+        console.log(`  done: ${provider} at concurrency ${concurrency}`);
+      }
+    }
+    const stormResult = await storm(stack);
+    const crypto = await measureCrypto(stack);
+    printTable(phases);
+    printDetails(probes, crypto, stormResult);
+    await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+    const result = {
+      command: `npm run bench:webhooks -- --events ${events}`,
+      machine: machineInfo(postgres),
+      events,
+      duplicateShare: DUPLICATE_SHARE,
+      phases,
+      probes,
+      cryptoMicrosPerEvent: crypto,
+      storm: stormResult,
+    };
+    await writeFile(
+      new URL("./results/webhooks.json", import.meta.url),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
+    console.log("wrote bench/results/webhooks.json");
+    if (stormResult.grants !== 1) process.exitCode = 1;
+  } finally {
+    await pool?.end();
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${(error as Error).stack ?? error}`);
+  process.exit(1);
+});
