@@ -92,11 +92,17 @@ async function pay(
 
 async function createTracked(stack: BenchStack, seed: number, plan: OrderPlan): Promise<Tracked> {
   const userId = userIdFor(seed, plan.userIndex);
+  const [created] = await stack.standIn.query<{ id: string }>(
+    "select payguard.create_order($1::uuid, $2, $3, now(), null, $4)->>'id' as id",
+    [userId, PACKAGES[plan.provider].id, plan.provider, PAID_ORDER_EXPIRY_S],
+  );
+  // An abandoned order runs out within seconds rather than the shortest expiry a checkout may ask for,
+  // so the run sees it expire without waiting: the owner moves its expiry, as time passing would.
   const expiresS = plan.fate === "abandon" ? ABANDON_EXPIRY_S : PAID_ORDER_EXPIRY_S;
   const [row] = await stack.standIn.query<{ id: string; expires_at: string }>(
-    `select o->>'id' as id, o->>'expires_at' as expires_at
-       from payguard.create_order($1::uuid, $2, $3, now(), null, $4) as o`,
-    [userId, PACKAGES[plan.provider].id, plan.provider, expiresS],
+    `update payguard.payment_orders set expires_at = now() + make_interval(secs => $2) where id = $1
+     returning id, expires_at`,
+    [created?.id, expiresS],
   );
   return {
     plan,
@@ -110,7 +116,11 @@ async function createTracked(stack: BenchStack, seed: number, plan: OrderPlan): 
 
 async function openSuccessPage(stack: BenchStack, order: Tracked, counters: Counters): Promise<void> {
   await sleep(order.plan.confirmDelayMs);
-  const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`).catch(() => null);
+  // The success page asks as the signed-in customer (a token minted by the stand-in's Auth keys).
+  const token = await stack.standIn.userToken(order.userId);
+  const answer = await fetch(`${stack.workerUrl}/api/orders/${order.orderId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  }).catch(() => null);
   await answer?.arrayBuffer();
   const key = String(answer?.status ?? "network");
   counters.confirms[key] = (counters.confirms[key] ?? 0) + 1;
@@ -281,6 +291,11 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   const drainedMs = performance.now();
   const lastExpiry = Math.max(0, ...tracked.map((order) => order.expiresAtMs));
   await sleep(Math.max(0, Math.min(lastExpiry - Date.now() + 100, ABANDON_EXPIRY_S * 1000)));
+  // Time passes for the final ticks: every pending order's next provider check comes due, as it would
+  // within minutes (the backoff's first step is one minute; this run lasts seconds).
+  await stack.standIn.query(
+    "update payguard.payment_orders set next_check_at = now() where status = 'pending'",
+  );
   await crons.tick(0);
   const lastTickStartedMs = Date.now();
   await crons.tick(0);
