@@ -1,6 +1,7 @@
 // Webhook endpoints: what `GET/POST /v1/webhook_endpoints` manage and where events are delivered.
 // payguard's health job reads them (exists, enabled, subscribes to the needed events).
 import { randomBytes } from "node:crypto";
+import { STRIPE_EVENT_TYPES } from "../../../src/providers/stripe/event-types.ts";
 import type { SandboxResponse } from "../http.ts";
 import { invalidParam, missingResource } from "./errors.ts";
 import { type FormObject, formList, formString, formStringMap } from "./form.ts";
@@ -8,17 +9,7 @@ import { newId, nowSeconds, STRIPE_API_VERSION, type StripeContext } from "./sta
 import type { Metadata, WebhookEndpoint, WebhookEndpointRecord } from "./types.ts";
 
 /** What the sandbox subscribes its own endpoint to: everything payguard handles. */
-export const PAYGUARD_EVENT_TYPES = [
-  "checkout.session.completed",
-  "checkout.session.async_payment_succeeded",
-  "checkout.session.async_payment_failed",
-  "checkout.session.expired",
-  "charge.refunded",
-  "charge.refund.updated",
-  "refund.created",
-  "refund.updated",
-  "refund.failed",
-];
+export const PAYGUARD_EVENT_TYPES = [...STRIPE_EVENT_TYPES];
 
 export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString("hex")}`;
 

@@ -11,4 +11,5 @@ export const STRIPE_EVENT_TYPES = [
   "charge.refund.updated",
   "refund.created",
   "refund.updated",
+  "refund.failed",
 ] as const;

@@ -6,26 +6,10 @@ import { describe, expect, it } from "vitest";
 import { type CreateSession, runCheckout } from "../../../src/checkout/checkout.ts";
 import type { BeginResult, CheckoutStore } from "../../../src/checkout/store.ts";
 import { err, ok } from "../../../src/ledger/result.ts";
-import type { Order } from "../../../src/ledger/types.ts";
+import { pendingOrder, TEST_NOW_MS } from "../../support/node/orders.ts";
 
-const NOW_MS = Date.UTC(2026, 10, 22, 12, 0, 0);
-const order: Order = {
-  id: "ord_unit_1",
-  userId: "00000000-0000-4000-8000-000000000001",
-  packageId: "credits_100",
-  provider: "stripe",
-  status: "pending",
-  amountMinor: 1999,
-  currency: "USD",
-  credits: 100,
-  discountMinor: 0,
-  providerRef: null,
-  paymentRef: null,
-  createdAtMs: NOW_MS,
-  expiresAtMs: NOW_MS + 3_600_000,
-  nextCheckAtMs: null,
-  checkAttempts: 0,
-};
+const NOW_MS = TEST_NOW_MS;
+const order = pendingOrder({ id: "ord_unit_1" });
 const input = {
   userId: order.userId,
   request: { packageId: "credits_100", provider: "stripe" as const },

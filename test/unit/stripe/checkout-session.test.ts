@@ -1,30 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { parseCheckoutConfig } from "../../../src/checkout/settings.ts";
-import type { Order } from "../../../src/ledger/types.ts";
 import {
   checkoutSessionParams,
   sessionExpiryProblem,
   stripeIdempotencyKey,
 } from "../../../src/providers/stripe/checkout-session.ts";
+import { pendingOrder, TEST_NOW_MS } from "../../support/node/orders.ts";
 
-const NOW_MS = Date.UTC(2026, 10, 22, 12, 0, 0);
-const order: Order = {
-  id: "ord_0123456789abcdef01234567",
-  userId: "00000000-0000-4000-8000-000000000001",
-  packageId: "credits_100",
-  provider: "stripe",
-  status: "pending",
-  amountMinor: 1999,
-  currency: "USD",
-  credits: 100,
-  discountMinor: 0,
-  providerRef: null,
-  paymentRef: null,
-  createdAtMs: NOW_MS,
-  expiresAtMs: NOW_MS + 3_600_000,
-  nextCheckAtMs: null,
-  checkAttempts: 0,
-};
+const NOW_MS = TEST_NOW_MS;
+const order = pendingOrder();
 const settings = {
   successUrl: "https://app.example/paid?order={ORDER_ID}&session_id={CHECKOUT_SESSION_ID}",
   cancelUrl: "https://app.example/cancelled?order={ORDER_ID}",

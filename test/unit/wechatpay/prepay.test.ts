@@ -10,6 +10,7 @@ import type { WechatClientDeps } from "../../../src/providers/wechatpay/client.t
 import { signRequestPayment } from "../../../src/providers/wechatpay/jsapi-sign.ts";
 import { beijingRfc3339, createPrepay, prepayBody } from "../../../src/providers/wechatpay/prepay.ts";
 import { parseWechatConfig, type WechatConfig } from "../../../src/providers/wechatpay/settings.ts";
+import { pendingOrder } from "../../support/node/orders.ts";
 
 let sandbox: Sandbox;
 let config: WechatConfig;
@@ -17,24 +18,17 @@ const deps: WechatClientDeps = { fetch: (input, init) => fetch(input, init), clo
 const NOTIFY_URL = "https://payguard.test/webhooks/wechatpay";
 const OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
-const order = (id: string, overrides: Partial<Order> = {}): Order => ({
-  id,
-  userId: "00000000-0000-4000-8000-000000000001",
-  packageId: "credits_cny",
-  provider: "wechatpay",
-  status: "pending",
-  amountMinor: 990,
-  currency: "CNY",
-  credits: 100,
-  discountMinor: 0,
-  providerRef: null,
-  paymentRef: null,
-  createdAtMs: Date.now(),
-  expiresAtMs: Date.now() + 3_600_000,
-  nextCheckAtMs: null,
-  checkAttempts: 0,
-  ...overrides,
-});
+const order = (id: string, overrides: Partial<Order> = {}): Order =>
+  pendingOrder({
+    id,
+    packageId: "credits_cny",
+    provider: "wechatpay",
+    amountMinor: 990,
+    currency: "CNY",
+    createdAtMs: Date.now(),
+    expiresAtMs: Date.now() + 3_600_000,
+    ...overrides,
+  });
 
 /** node:crypto, written from WeChat's rule, not from payguard's signer. */
 function paySignVerifies(params: Record<string, string>, publicKeyPem: string): boolean {
