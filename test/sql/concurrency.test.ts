@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresLedger, PACKAGE_SQL } from "../support/node/ledger-db.ts";
+import { connectPatiently } from "../support/node/scratch-db.ts";
 
 const T0 = "2026-11-22T12:00:00.000Z";
 const CONCURRENT_CALLS = 50;
@@ -12,8 +13,7 @@ if (!base) console.log("concurrency SQL: skipped (needs a real Postgres: set DAT
 
 /** Each call on its own connection, as concurrent webhook deliveries would arrive. */
 async function onOwnConnection<T>(url: string, sql: string, params: unknown[]): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const client = await connectPatiently(url);
   try {
     await client.query("begin");
     await client.query("select set_config('role', 'service_role', true)");

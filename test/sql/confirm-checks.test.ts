@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LedgerDb, ledgerBackends, openPostgresLedger, PACKAGE_SQL } from "../support/node/ledger-db.ts";
+import { connectPatiently } from "../support/node/scratch-db.ts";
 
 const T0 = "2026-11-22T12:00:00.000Z";
 const INTERVAL_MS = 10_000;
@@ -72,8 +72,7 @@ describe.skipIf(!base)("claim_confirm_check under real concurrency (Postgres)", 
     const url = ledger.url;
     const results = await Promise.all(
       Array.from({ length: CONCURRENT_POLLS }, async () => {
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
+        const client = await connectPatiently(url);
         try {
           await client.query("begin");
           await client.query("select set_config('role', 'service_role', true)");

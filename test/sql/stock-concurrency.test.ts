@@ -12,10 +12,15 @@ if (!base) console.log("stock concurrency SQL: skipped (needs a real Postgres: s
 const CREATE_SQL = `select payguard.create_order(p_user_id => $1::uuid, p_package_id => 'scarce', p_provider => 'stripe',
   p_now => $2::timestamptz, p_expires_in_seconds => 3600) as result`;
 
-/** Each checkout on its own connection and transaction, as concurrent worker requests would arrive. */
-async function createOnOwnConnection(url: string, user: string): Promise<"created" | "out_of_stock"> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+/**
+ * Connections the checkouts share, as PostgREST's pool would: 100 requests at once through 40 connections
+ * (Postgres allows 100 in all, and other suites run beside this one).
+ */
+const POOL_CONNECTIONS_MAX = 40;
+
+/** Each checkout in its own transaction on a pooled connection, as concurrent worker requests arrive. */
+async function createInOwnTransaction(pool: pg.Pool, user: string): Promise<"created" | "out_of_stock"> {
+  const client = await pool.connect();
   try {
     await client.query("begin");
     await client.query("select set_config('role', 'service_role', true)");
@@ -27,7 +32,7 @@ async function createOnOwnConnection(url: string, user: string): Promise<"create
     if ((error as Error).message === "out_of_stock") return "out_of_stock";
     throw error;
   } finally {
-    await client.end();
+    client.release();
   }
 }
 
@@ -40,6 +45,17 @@ describe.skipIf(!base)("limited stock under real concurrency (Postgres)", () => 
   });
   afterAll(() => ledger.close());
 
+  const checkoutsAtOnce = async () => {
+    const pool = new pg.Pool({ connectionString: ledger.url, max: POOL_CONNECTIONS_MAX });
+    try {
+      return await Promise.all(
+        Array.from({ length: CHECKOUTS }, () => createInOwnTransaction(pool, randomUUID())),
+      );
+    } finally {
+      await pool.end();
+    }
+  };
+
   const holding = async () =>
     (
       await ledger.db.query<{ id: string }>(
@@ -48,9 +64,7 @@ describe.skipIf(!base)("limited stock under real concurrency (Postgres)", () => 
     ).rows.map((row) => row.id);
 
   it(`${CHECKOUTS} concurrent checkouts for a stock of ${STOCK}: exactly ${STOCK} hold stock; expiring them returns it`, async () => {
-    const outcomes = await Promise.all(
-      Array.from({ length: CHECKOUTS }, () => createOnOwnConnection(ledger.url, randomUUID())),
-    );
+    const outcomes = await checkoutsAtOnce();
     expect(outcomes.filter((o) => o === "created")).toHaveLength(STOCK);
     expect(outcomes.filter((o) => o === "out_of_stock")).toHaveLength(CHECKOUTS - STOCK);
     const held = await holding();
@@ -62,9 +76,7 @@ describe.skipIf(!base)("limited stock under real concurrency (Postgres)", () => 
       await ledger.call("expire_order", { p_order_id: id, p_reason: "closed", p_now: T0 });
     const [after] = await ledger.call<Array<{ stock_remaining: number }>>("list_packages", {});
     expect(after?.stock_remaining).toBe(STOCK);
-    const again = await Promise.all(
-      Array.from({ length: CHECKOUTS }, () => createOnOwnConnection(ledger.url, randomUUID())),
-    );
+    const again = await checkoutsAtOnce();
     expect(again.filter((o) => o === "created")).toHaveLength(STOCK);
   });
 });
