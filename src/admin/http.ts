@@ -58,13 +58,14 @@ export const ORDER_ID = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, "order id form
 export const REASON = z.string().trim().min(3).max(500);
 export const orderParam = z.object({ id: ORDER_ID });
 
-export function actionContext(c: Context<AdminEnv>, reason: string): ActionContext {
+/** What an action needs from an API or a dashboard request: the bindings and who is acting. */
+export function actionContext(c: { env: Env; var: { actor: string } }, reason: string): ActionContext {
   const deps = getDeps(c.env);
   return {
     env: c.env,
     deps,
     admin: adminStoreFor(deps.config),
-    actor: c.get("actor"),
+    actor: c.var.actor,
     reason,
     nowMs: Date.now(),
   };

@@ -10,7 +10,7 @@ export const ORDERS_PAGE_MAX = 200;
 /** Longest overview window: 90 days. */
 export const OVERVIEW_HOURS_MAX = 90 * 24;
 
-const STATUS = z.enum([
+export const ORDER_STATUSES = [
   "pending",
   "fulfilled",
   "partially_refunded",
@@ -18,7 +18,8 @@ const STATUS = z.enum([
   "expired",
   "failed",
   "needs_review",
-]);
+] as const;
+const STATUS = z.enum(ORDER_STATUSES);
 const PROVIDER = z.enum(["stripe", "wechatpay"]);
 const DATE = z.iso.datetime({ offset: true }).or(z.iso.date());
 const blankToUndefined = (value: unknown) => (value === "" ? undefined : value);

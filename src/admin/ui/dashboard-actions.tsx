@@ -6,9 +6,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
-import { getDeps } from "../../deps.ts";
 import {
-  type ActionContext,
   type ActionResult,
   expire,
   refund,
@@ -20,7 +18,7 @@ import {
   syncOrders,
   triageIncident,
 } from "../actions.ts";
-import { ORDER_ID } from "../http.ts";
+import { actionContext, ORDER_ID } from "../http.ts";
 import {
   incidentInput,
   jobParam,
@@ -31,7 +29,6 @@ import {
   resolveReviewInput,
   syncMany,
 } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 import { backWith, type DashboardEnv, pageContext } from "./context.ts";
 import { validForm } from "./forms.ts";
 import { ConfirmPage } from "./pages/login.tsx";
@@ -40,18 +37,6 @@ const orderBack = (c: Context) => `/admin/orders/${ORDER_ID.safeParse(c.req.para
 const incidentsBack = () => "/admin/incidents";
 const jobsBack = () => "/admin/jobs";
 const replayInput = reasonOnly.extend({ event_id: z.string().regex(/^evt_[A-Za-z0-9_]{1,200}$/) });
-
-function ctxFor(c: Context<DashboardEnv>, reason: string): ActionContext {
-  const deps = getDeps(c.env);
-  return {
-    env: c.env,
-    deps,
-    admin: adminStoreFor(deps.config),
-    actor: c.get("actor"),
-    reason,
-    nowMs: Date.now(),
-  };
-}
 
 const back = (c: Context, path: string, result: ActionResult) =>
   backWith(
@@ -89,7 +74,7 @@ export const dashboardActions = new Hono<DashboardEnv>()
     validForm(syncMany, () => "/admin/orders"),
     async (c) => {
       const { reason, ...filter } = c.req.valid("form");
-      const synced = await syncOrders(ctxFor(c, reason), filter);
+      const synced = await syncOrders(actionContext(c, reason), filter);
       if (!synced.ok) return backWith(c, "/admin/orders", { ok: false, message: synced.error.detail });
       const fulfilled = synced.results.filter((r) => r.outcome === "fulfilled").length;
       return backWith(c, "/admin/orders", {
@@ -99,10 +84,10 @@ export const dashboardActions = new Hono<DashboardEnv>()
     },
   )
   .post("/orders/:id/sync", validForm(reasonOnly, orderBack), async (c) =>
-    back(c, orderBack(c), await syncOrder(ctxFor(c, c.req.valid("form").reason), orderId(c))),
+    back(c, orderBack(c), await syncOrder(actionContext(c, c.req.valid("form").reason), orderId(c))),
   )
   .post("/orders/:id/expire", validForm(reasonOnly, orderBack), async (c) =>
-    back(c, orderBack(c), await expire(ctxFor(c, c.req.valid("form").reason), orderId(c))),
+    back(c, orderBack(c), await expire(actionContext(c, c.req.valid("form").reason), orderId(c))),
   )
   .post("/orders/:id/refund", validForm(refundInput, orderBack), async (c) => {
     const { reason, amount_minor } = c.req.valid("form");
@@ -113,38 +98,49 @@ export const dashboardActions = new Hono<DashboardEnv>()
       fields,
     );
     return (
-      confirm ?? back(c, orderBack(c), await refund(ctxFor(c, reason), orderId(c), amount_minor ?? null))
+      confirm ??
+      back(c, orderBack(c), await refund(actionContext(c, reason), orderId(c), amount_minor ?? null))
     );
   })
   .post("/orders/:id/repair", validForm(repairInput, orderBack), async (c) => {
     const { reason, kind } = c.req.valid("form");
     const confirm = await confirmFirst(c, `repair ${kind} ${orderId(c)}`, { reason, kind });
-    return confirm ?? back(c, orderBack(c), await repair(ctxFor(c, reason), orderId(c), kind));
+    return confirm ?? back(c, orderBack(c), await repair(actionContext(c, reason), orderId(c), kind));
   })
   .post("/orders/:id/resolve-review", validForm(resolveReviewInput, orderBack), async (c) => {
     const { reason, resolution } = c.req.valid("form");
     const confirm =
       resolution === "fulfil" ? await confirmFirst(c, `fulfil ${orderId(c)}`, { reason, resolution }) : null;
-    return confirm ?? back(c, orderBack(c), await resolveReview(ctxFor(c, reason), orderId(c), resolution));
+    return (
+      confirm ?? back(c, orderBack(c), await resolveReview(actionContext(c, reason), orderId(c), resolution))
+    );
   })
   .post("/incidents/acknowledge", validForm(incidentInput, incidentsBack), async (c) => {
     const { key, reason } = c.req.valid("form");
-    return back(c, incidentsBack(), await triageIncident(ctxFor(c, reason), key, { kind: "acknowledge" }));
+    return back(
+      c,
+      incidentsBack(),
+      await triageIncident(actionContext(c, reason), key, { kind: "acknowledge" }),
+    );
   })
   .post("/incidents/mute", validForm(muteInput, incidentsBack), async (c) => {
     const { key, reason, minutes } = c.req.valid("form");
-    return back(c, incidentsBack(), await triageIncident(ctxFor(c, reason), key, { kind: "mute", minutes }));
+    return back(
+      c,
+      incidentsBack(),
+      await triageIncident(actionContext(c, reason), key, { kind: "mute", minutes }),
+    );
   })
   .post("/incidents/resolve", validForm(incidentInput, incidentsBack), async (c) => {
     const { key, reason } = c.req.valid("form");
-    return back(c, incidentsBack(), await triageIncident(ctxFor(c, reason), key, { kind: "resolve" }));
+    return back(c, incidentsBack(), await triageIncident(actionContext(c, reason), key, { kind: "resolve" }));
   })
   .post("/jobs/:name/run", validForm(reasonOnly, jobsBack), async (c) => {
     const job = jobParam.safeParse({ name: c.req.param("name") });
     if (!job.success) return backWith(c, jobsBack(), { ok: false, message: "unknown job" });
-    return back(c, jobsBack(), await runJobNow(ctxFor(c, c.req.valid("form").reason), job.data.name));
+    return back(c, jobsBack(), await runJobNow(actionContext(c, c.req.valid("form").reason), job.data.name));
   })
   .post("/stripe/events/replay", validForm(replayInput, jobsBack), async (c) => {
     const { reason, event_id } = c.req.valid("form");
-    return back(c, jobsBack(), await replayStripeEvent(ctxFor(c, reason), event_id));
+    return back(c, jobsBack(), await replayStripeEvent(actionContext(c, reason), event_id));
   });

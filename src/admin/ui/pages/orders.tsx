@@ -1,4 +1,5 @@
 /** Orders table with filters and paging, and the "sync the pending ones" button. */
+import { ORDER_STATUSES } from "../../schemas.ts";
 import type { OrderSearch, Row } from "../../store.ts";
 import {
   ActionForm,
@@ -9,16 +10,6 @@ import {
   ReasonInput,
   StatusBadge,
 } from "../layout.tsx";
-
-const STATUSES = [
-  "pending",
-  "fulfilled",
-  "partially_refunded",
-  "refunded",
-  "expired",
-  "failed",
-  "needs_review",
-];
 
 function pageLink(search: OrderSearch, offset: number): string {
   const params = new URLSearchParams();
@@ -44,7 +35,7 @@ function Filters({ ctx, search }: { ctx: PageContext; search: OrderSearch }) {
         {t.status}
         <select name="status">
           <option value="">{t.any}</option>
-          {STATUSES.map((s) => (
+          {ORDER_STATUSES.map((s) => (
             <option value={s} selected={search.status === s}>
               {s}
             </option>
