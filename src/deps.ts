@@ -4,6 +4,7 @@
  * secret key (`sb_secret_…` or the legacy service-role JWT).
  */
 import { createClient } from "@supabase/supabase-js";
+import { type AdminStore, createAdminStore } from "./admin/store.ts";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
 import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
 import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts";
@@ -23,6 +24,8 @@ export interface Deps {
   confirmChecks: ConfirmChecks;
   /** The catalogue and idempotent checkout steps. */
   checkout: CheckoutStore;
+  /** The operator console's reads, repairs and audit trail. */
+  admin: AdminStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -42,6 +45,7 @@ export function getDeps(env: Env): Deps {
     alerts: createDeskAlertSink(env.ALERT_DESK),
     confirmChecks: createConfirmChecks(client),
     checkout: createSupabaseCheckoutStore(client),
+    admin: createAdminStore(client),
   };
   built.set(env, deps);
   return deps;

@@ -11,7 +11,6 @@ import { z } from "zod";
 import { getDeps } from "../deps.ts";
 import { log } from "../log.ts";
 import type { ActionContext, ActionFailure, ActionResult } from "./actions.ts";
-import { adminStoreFor } from "./store.ts";
 import { adminTokens, identify } from "./tokens.ts";
 
 export type AdminEnv = { Bindings: Env; Variables: { actor: string } };
@@ -64,7 +63,7 @@ export function actionContext(c: { env: Env; var: { actor: string } }, reason: s
   return {
     env: c.env,
     deps,
-    admin: adminStoreFor(deps.config),
+    admin: deps.admin,
     actor: c.var.actor,
     reason,
     nowMs: Date.now(),

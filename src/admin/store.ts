@@ -3,10 +3,7 @@
  * (supabase/migrations/20261122004000_admin_console.sql). Rows go to the API and the pages as the SQL
  * returns them (snake_case), since operators read them as such.
  */
-import { createClient } from "@supabase/supabase-js";
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";
-import { PAYGUARD_SCHEMA } from "../deps.ts";
-import type { Config } from "../env.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -86,17 +83,3 @@ export function createAdminStore(client: PayguardClient) {
 }
 
 export type AdminStore = ReturnType<typeof createAdminStore>;
-
-const built = new WeakMap<Config, AdminStore>();
-
-export function adminStoreFor(config: Config): AdminStore {
-  const cached = built.get(config);
-  if (cached) return cached;
-  const client = createClient(config.supabaseUrl, config.supabaseSecretKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    db: { schema: PAYGUARD_SCHEMA },
-  }) as PayguardClient;
-  const store = createAdminStore(client);
-  built.set(config, store);
-  return store;
-}

@@ -11,7 +11,7 @@ import {
   type LedgerStore,
   type StoreResult,
 } from "./ports.ts";
-import { err, ok } from "./result.ts";
+import { err, type InfraError, ok } from "./result.ts";
 import type { Order, PaymentFact, SettleOutcome, SettleResult, SettleSource } from "./types.ts";
 
 export interface SettlePorts {
@@ -144,6 +144,28 @@ function refundAwaited(fact: PaymentFact, applied: Applied, orderId: string): In
   };
 }
 
+/** Raised by payguard._notify_app_settled (supabase/migrations/20261122002600_app_hook.sql). */
+export const APP_HOOK_FAILED_SQLSTATE = "P0H01";
+
+/**
+ * The app's `payguard_app.on_settled` raised: the database rolled the settlement back (P0H01, transient,
+ * so the provider retries). One incident per order says why, since a hook that keeps failing blocks that
+ * order's credits until the app is fixed. Best effort: the fact is retried either way, and so is this.
+ */
+async function raiseAppHookFailure(fact: PaymentFact, error: InfraError, nowMs: number, ports: SettlePorts) {
+  const orderId = fact.orderId ?? "unknown";
+  await ports.alerts.raise(
+    {
+      key: `app_hook_failed:${orderId}`,
+      kind: "app_hook_failed",
+      severity: "critical",
+      summary: `Order ${orderId}: the app hook payguard_app.on_settled failed; settlement rolled back, retrying`,
+      detail: { order_id: orderId, provider: fact.provider, fact: fact.kind, error: error.message },
+    },
+    nowMs,
+  );
+}
+
 export async function settleFact(
   fact: PaymentFact,
   source: SettleSource,
@@ -151,7 +173,11 @@ export async function settleFact(
   ports: SettlePorts,
 ): StoreResult<SettleResult> {
   const applied = await applyFact(fact, source, nowMs, ports.store);
-  if (!applied.ok) return applied;
+  if (!applied.ok) {
+    if (applied.error.code === APP_HOOK_FAILED_SQLSTATE)
+      await raiseAppHookFailure(fact, applied.error, nowMs, ports);
+    return applied;
+  }
   const incident = incidentFor(fact, applied.value);
   if (incident) {
     // Whatever stopped the incident write, the provider must retry until a human has been told.

@@ -4,7 +4,6 @@ import { getDeps } from "../../deps.ts";
 import { triageIncident } from "../actions.ts";
 import { type AdminEnv, actionContext, actionResponse, unavailable, valid } from "../http.ts";
 import { incidentInput, incidentsQuery, muteInput } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 
 /** Incidents one list answer carries. */
 export const INCIDENTS_LIST_MAX = 200;
@@ -12,10 +11,7 @@ export const INCIDENTS_LIST_MAX = 200;
 export const incidentsApi = new Hono<AdminEnv>()
   .get("/", valid("query", incidentsQuery), async (c) => {
     const { status } = c.req.valid("query");
-    const list = await adminStoreFor(getDeps(c.env).config).incidents(
-      status === "all" ? null : status,
-      INCIDENTS_LIST_MAX,
-    );
+    const list = await getDeps(c.env).admin.incidents(status === "all" ? null : status, INCIDENTS_LIST_MAX);
     if (!list.ok) return unavailable(c, list.error.message);
     return c.json({ incidents: list.value });
   })

@@ -4,14 +4,13 @@ import { getDeps } from "../../deps.ts";
 import { runJobNow } from "../actions.ts";
 import { type AdminEnv, actionContext, actionResponse, unavailable, valid } from "../http.ts";
 import { jobParam, reasonOnly } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 
 /** Job runs one list answer carries. */
 export const JOB_RUNS_LIST_MAX = 100;
 
 export const jobsApi = new Hono<AdminEnv>()
   .get("/", async (c) => {
-    const runs = await adminStoreFor(getDeps(c.env).config).jobRuns(JOB_RUNS_LIST_MAX);
+    const runs = await getDeps(c.env).admin.jobRuns(JOB_RUNS_LIST_MAX);
     if (!runs.ok) return unavailable(c, runs.error.message);
     return c.json({ runs: runs.value });
   })

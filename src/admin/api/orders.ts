@@ -14,12 +14,11 @@ import {
   resolveReviewInput,
   syncMany,
 } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 
 export const ordersApi = new Hono<AdminEnv>()
   .get("/", valid("query", orderSearch), async (c) => {
     const search = c.req.valid("query");
-    const found = await adminStoreFor(getDeps(c.env).config).searchOrders(search);
+    const found = await getDeps(c.env).admin.searchOrders(search);
     if (!found.ok) return unavailable(c, found.error.message);
     return c.json({ ...found.value, limit: search.limit, offset: search.offset });
   })
@@ -31,7 +30,7 @@ export const ordersApi = new Hono<AdminEnv>()
   })
   .get("/:id", valid("param", orderParam), async (c) => {
     const { id } = c.req.valid("param");
-    const detail = await adminStoreFor(getDeps(c.env).config).orderDetail(id);
+    const detail = await getDeps(c.env).admin.orderDetail(id);
     if (!detail.ok) return unavailable(c, detail.error.message);
     if (!detail.value) return c.json({ error: "not_found", message: "not found" }, 404);
     return c.json(detail.value);

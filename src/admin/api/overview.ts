@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { getDeps } from "../../deps.ts";
 import { type AdminEnv, unavailable, valid } from "../http.ts";
 import { overviewQuery } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 
 /** Points on the overview's time series. */
 export const OVERVIEW_BUCKETS = 24;
@@ -11,7 +10,7 @@ export const OVERVIEW_BUCKETS = 24;
 export const overviewApi = new Hono<AdminEnv>().get("/", valid("query", overviewQuery), async (c) => {
   const { hours } = c.req.valid("query");
   const nowMs = Date.now();
-  const admin = adminStoreFor(getDeps(c.env).config);
+  const admin = getDeps(c.env).admin;
   const overview = await admin.overview(
     nowMs - hours * 3_600_000,
     nowMs,

@@ -10,7 +10,6 @@ import { JOB_RUNS_LIST_MAX } from "../api/jobs.ts";
 import { OVERVIEW_BUCKETS } from "../api/overview.ts";
 import { ORDER_ID } from "../http.ts";
 import { incidentsQuery, orderSearch, overviewQuery } from "../schemas.ts";
-import { adminStoreFor } from "../store.ts";
 import { adminTokens, identify } from "../tokens.ts";
 import {
   type DashboardEnv,
@@ -32,7 +31,7 @@ import { OverviewPage } from "./pages/overview.tsx";
 
 const SAFE_BACK_PATTERN = /^\/admin(\/[A-Za-z0-9_\-/]*)?$/;
 
-const admin = (c: { env: Env }) => adminStoreFor(getDeps(c.env).config);
+const admin = (c: { env: Env }) => getDeps(c.env).admin;
 
 const publicPages = new Hono<DashboardEnv>()
   .get("/login", async (c) =>
