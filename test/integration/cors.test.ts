@@ -35,7 +35,9 @@ describe("CORS on /api/*", () => {
     for (const origin of ["https://evil.example", "https://app.example.test.evil.example", "null"]) {
       const other = await call("/api/packages", { headers: { origin } });
       expect(other.headers.get("access-control-allow-origin")).toBeNull();
-      expect((await preflight("/api/checkout", origin)).headers.get("access-control-allow-origin")).toBeNull();
+      expect(
+        (await preflight("/api/checkout", origin)).headers.get("access-control-allow-origin"),
+      ).toBeNull();
     }
   });
 

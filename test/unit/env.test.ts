@@ -90,7 +90,10 @@ describe("configuration", () => {
 
   it("takes exact browser origins for /api/* and refuses anything else by name", () => {
     const result = parseConfig({ ...valid, APP_ORIGINS: "https://app.example.com, http://localhost:5173" });
-    expect(result.ok && result.config.appOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(result.ok && result.config.appOrigins).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+    ]);
     expect(parseConfig(valid)).toMatchObject({ ok: true, config: { appOrigins: [] } });
     expect(parseConfig({ ...valid, APP_ORIGINS: "https://app.example.com/shop,*" })).toEqual({
       ok: false,

@@ -40,8 +40,10 @@ const publicPages = new Hono<DashboardEnv>()
   )
   .post("/login", async (c) => {
     if (c.req.header("origin") !== new URL(c.req.url).origin) return c.text("cross-origin form refused", 403);
-    if (!(await signInAllowed(c))) {
-      return c.text("too many sign-in attempts from this address: wait a minute", 429, { "retry-after": "60" });
+    if (!(await signInAllowed(c.env, c.req.header("cf-connecting-ip")))) {
+      return c.text("too many sign-in attempts from this address: wait a minute", 429, {
+        "retry-after": "60",
+      });
     }
     const body = await c.req.parseBody();
     const token = typeof body.token === "string" ? body.token.trim() : "";

@@ -4,12 +4,9 @@
  * from the right token. Admin tokens are long and random; this keeps a guessing script from hammering
  * the hash comparison and the logs.
  */
-import type { Context } from "hono";
 
-/** Cloudflare sets CF-Connecting-IP on every request that reaches the worker; a client cannot forge it. */
-const clientAddress = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
-
-export async function signInAllowed(c: Context<{ Bindings: Env }>): Promise<boolean> {
-  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: `sign-in:${clientAddress(c)}` });
+/** `clientAddress`: CF-Connecting-IP, which Cloudflare sets on every request that reaches the worker. */
+export async function signInAllowed(env: Env, clientAddress: string | undefined): Promise<boolean> {
+  const { success } = await env.SIGN_IN_LIMITER.limit({ key: `sign-in:${clientAddress ?? "unknown"}` });
   return success;
 }
