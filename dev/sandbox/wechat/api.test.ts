@@ -224,6 +224,17 @@ describe("orders", () => {
     expect(bodyOf(byId)).toEqual(paid);
   });
 
+  it("names the trade type the order was created with: JSAPI for /jsapi, NATIVE for /native", async () => {
+    const { sandbox, call } = setup();
+    const jsapi = nativeOrder("order_j_1", { payer: { openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" } });
+    expect((await call({ ...jsapi, url: "/v3/pay/transactions/jsapi" })).status).toBe(200);
+    await call(nativeOrder("order_n_1"));
+    sandbox.pay({ outTradeNo: "order_j_1" });
+    sandbox.pay({ outTradeNo: "order_n_1" });
+    expect(bodyOf(await call(query("order_j_1")))).toMatchObject({ trade_type: "JSAPI" });
+    expect(bodyOf(await call(query("order_n_1")))).toMatchObject({ trade_type: "NATIVE" });
+  });
+
   it("answers 404 ORDER_NOT_EXIST for an unknown order and PARAM_ERROR without mchid", async () => {
     const { call } = setup();
     const unknown = await call(query("order_unknown"));

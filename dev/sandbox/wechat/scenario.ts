@@ -83,6 +83,7 @@ const newOrder = (
   currency: CURRENCY_DEFAULT,
   createdAtMs: nowMs,
   expireAtMs: nowMs + ORDER_EXPIRE_DEFAULT_MS,
+  tradeType: "NATIVE",
   tradeState: "NOTPAY",
 });
 

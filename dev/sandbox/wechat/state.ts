@@ -3,12 +3,13 @@
 import { beijingRfc3339 } from "./format.ts";
 
 export type TradeState = "NOTPAY" | "SUCCESS" | "REFUND" | "CLOSED";
+/** How the order was created: `/v3/pay/transactions/native` or `/jsapi`. */
+export type TradeType = "NATIVE" | "JSAPI";
 export type RefundStatus = "SUCCESS" | "ABNORMAL" | "CLOSED";
 
 /** Unpaid orders close by themselves after `time_expire`, 7 days when the merchant sets none. */
 export const ORDER_EXPIRE_DEFAULT_MS = 7 * 24 * 60 * 60 * 1000;
 const BANK_TYPE = "OTHERS";
-const TRADE_TYPE = "NATIVE";
 const PAYER_CURRENCY = "CNY";
 const USER_RECEIVED_ACCOUNT = "支付用户零钱";
 
@@ -34,6 +35,7 @@ export interface OrderRecord {
   createdAtMs: number;
   expireAtMs: number;
   codeUrl?: string;
+  tradeType: TradeType;
   tradeState: TradeState;
   payment?: PaymentRecord;
 }
@@ -108,7 +110,7 @@ export function transactionObject(order: OrderRecord): Record<string, unknown> {
     payer: { openid: payment.openid },
     success_time: beijingRfc3339(payment.successAtMs),
     ...state,
-    trade_type: TRADE_TYPE,
+    trade_type: order.tradeType,
     transaction_id: payment.transactionId,
   };
 }
