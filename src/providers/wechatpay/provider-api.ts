@@ -1,4 +1,7 @@
-/** WeChat Pay as a `ProviderApi`: query an order's truth by out_trade_no, and close unpaid orders. */
+/**
+ * WeChat Pay as a `ProviderApi`: query an order's truth by out_trade_no (an unpaid answer keeps its
+ * trade_state, so the reconcile can tell USERPAYING from NOTPAY), and close unpaid orders.
+ */
 import type { ProviderApi } from "../../ledger/ports.ts";
 import { err, ok } from "../../ledger/result.ts";
 import type { Order } from "../../ledger/types.ts";
@@ -24,6 +27,9 @@ export function createWechatProviderApi(config: WechatConfig, client: WechatClie
           code: "MALFORMED_TRANSACTION",
           message: "query answer has no usable state",
         });
+      // USERPAYING (the payer is confirming right now) is worth asking about again soon: say so.
+      const state = (result.value as { trade_state?: unknown }).trade_state;
+      if (fact.kind === "pending" && typeof state === "string") return ok({ ...fact, providerState: state });
       return ok(fact);
     },
     async closeOrder(order: Order) {
