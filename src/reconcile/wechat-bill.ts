@@ -29,10 +29,12 @@ export function previousBeijingDay(nowMs: number): { billDate: string; fromMs: n
   };
 }
 
+const billIncidentKey = (finding: BillFinding): string => `bill_${finding.kind}:${finding.orderId}`;
+
 export function incidentForFinding(billDate: string, finding: BillFinding): IncidentInput {
   const critical = finding.kind === "missing_here" || finding.kind === "amount_differs";
   return {
-    key: `bill_${finding.kind}:${finding.orderId}`,
+    key: billIncidentKey(finding),
     kind: `bill_${finding.kind}`,
     severity: critical ? "critical" : "warning",
     summary: `WeChat Pay bill ${billDate}: ${finding.kind.replace("_", " ")} for order ${finding.orderId}`,
@@ -53,6 +55,12 @@ async function raiseAll(store: LedgerStore, incidents: IncidentInput[], nowMs: n
 /** Settle outcomes that mean the refund is now in our ledger (applied now, or already). */
 const REFUND_SETTLED = new Set(["refunded", "partially_refunded", "duplicate"]);
 
+/** Why a refund row was not settled; `transient` when trying again later may succeed. */
+interface NotSettled {
+  reason: string;
+  transient: boolean;
+}
+
 /** Settles one refund row of the bill; answers why not when it cannot. */
 async function settleRefundRow(
   env: Env,
@@ -60,15 +68,25 @@ async function settleRefundRow(
   client: WechatClientDeps,
   row: BillRow,
   nowMs: number,
-): Promise<string | null> {
-  if (!row.outRefundNo) return "bill row has no out_refund_no";
+): Promise<NotSettled | null> {
+  if (!row.outRefundNo) return { reason: "bill row has no out_refund_no", transient: false };
   const answer = await createWechatClient(config, client).queryRefund(row.outRefundNo);
-  if (!answer.ok) return `refund query ${answer.error.code}`;
+  if (!answer.ok)
+    return { reason: `refund query ${answer.error.code}`, transient: answer.error.kind === "transient" };
   const fact = queriedRefundFact(answer.value, row.outTradeNo);
-  if (typeof fact === "string") return fact;
+  if (typeof fact === "string") return { reason: fact, transient: false };
   const settled = await settleOrder(env, fact, "reconcile", nowMs);
-  if (!settled.ok) return `settle ${settled.error.code}`;
-  return REFUND_SETTLED.has(settled.value.outcome) ? null : `settle outcome ${settled.value.outcome}`;
+  if (!settled.ok)
+    return { reason: `settle ${settled.error.code}`, transient: settled.error.kind === "transient" };
+  if (REFUND_SETTLED.has(settled.value.outcome)) return null;
+  return { reason: `settle outcome ${settled.value.outcome}`, transient: false };
+}
+
+/** A re-run that settles what an earlier run could not closes that run's incident. */
+async function resolveSettled(store: LedgerStore, finding: BillFinding, nowMs: number): Promise<void> {
+  const key = billIncidentKey(finding);
+  const resolved = await store.resolveIncident({ key, nowMs });
+  if (!resolved.ok) throw new Error(`resolve ${key}: ${resolved.error.message}`);
 }
 
 /**
@@ -77,14 +95,20 @@ async function settleRefundRow(
  */
 async function settleMissingRefunds(
   env: Env,
+  store: LedgerStore,
   config: WechatConfig,
   client: WechatClientDeps,
   rows: readonly BillRow[],
   findings: BillFinding[],
   nowMs: number,
-): Promise<{ remaining: Array<{ finding: BillFinding; reasons: string[] }>; settled: number }> {
+): Promise<{
+  remaining: Array<{ finding: BillFinding; reasons: string[] }>;
+  settled: number;
+  transient: number;
+}> {
   const remaining: Array<{ finding: BillFinding; reasons: string[] }> = [];
   let settled = 0;
+  let transient = 0;
   for (const finding of findings) {
     if (finding.kind !== "status_differs" || finding.billState !== "REFUND") {
       remaining.push({ finding, reasons: [] });
@@ -93,13 +117,17 @@ async function settleMissingRefunds(
     const refundRows = rows.filter((r) => r.outTradeNo === finding.orderId && r.tradeState === "REFUND");
     const reasons: string[] = [];
     for (const row of refundRows) {
-      const reason = await settleRefundRow(env, config, client, row, nowMs);
-      if (reason) reasons.push(`${row.outRefundNo ?? "?"}: ${reason}`);
-      else settled += 1;
+      const notSettled = await settleRefundRow(env, config, client, row, nowMs);
+      if (!notSettled) settled += 1;
+      else {
+        reasons.push(`${row.outRefundNo ?? "?"}: ${notSettled.reason}`);
+        if (notSettled.transient) transient += 1;
+      }
     }
     if (reasons.length > 0) remaining.push({ finding, reasons });
+    else await resolveSettled(store, finding, nowMs);
   }
-  return { remaining, settled };
+  return { remaining, settled, transient };
 }
 
 export async function checkWechatBill(
@@ -126,7 +154,7 @@ export async function checkWechatBill(
   });
   if (!orders.ok) throw new Error(`orders for bill: ${orders.error.message}`);
   const findings = diffTradeBill(rows.value, orders.value);
-  const refunds = await settleMissingRefunds(env, config, client, rows.value, findings, nowMs);
+  const refunds = await settleMissingRefunds(env, deps.store, config, client, rows.value, findings, nowMs);
   const incidents = refunds.remaining.map(({ finding, reasons }) => {
     const incident = incidentForFinding(day.billDate, finding);
     return reasons.length ? { ...incident, detail: { ...incident.detail, not_settled: reasons } } : incident;
@@ -137,6 +165,8 @@ export async function checkWechatBill(
     rows: rows.value.length,
     findings: findings.length,
     refunds_settled: refunds.settled,
+    // Refunds left as incidents because WeChat or the settle path failed for now: the run was partial.
+    refunds_failed_transiently: refunds.transient,
     incidents_opened: opened,
   };
 }

@@ -127,3 +127,63 @@ describe("WeChat Pay daily bill check", () => {
     expect(await clawbacks(ids.refunded as string)).toBe(1);
   });
 });
+
+describe("WeChat Pay daily bill: a refund query that fails for now", () => {
+  /** Three Beijing days ago: a day of its own, so the first suite's rows are not in it. */
+  const day3 = previousBeijingDay(Date.now() - 2 * DAY_MS);
+  const noon3 = day3.fromMs + 12 * 3600_000;
+  const check = () =>
+    checkWechatBill(
+      env,
+      getDeps(env),
+      { fetch: (i, init) => fetch(i, init), clock: Date.now },
+      Date.now(),
+      day3,
+    );
+  let orderId = "";
+
+  beforeAll(async () => {
+    await seedPackage();
+    orderId = await createWechatOrder(crypto.randomUUID());
+    await sandbox("clock", { setMs: noon3 });
+    const { transactionId } = await sandbox<{ transactionId: string }>("wechat/pay", {
+      outTradeNo: orderId,
+      amountMinor: 990,
+      deliver: false,
+    });
+    await sandbox("clock", { setMs: noon3 + 3600_000 });
+    await wechatScenario("refund", { outTradeNo: orderId, amountMinor: 990 });
+    await sandbox("clock", { setMs: Date.now() });
+    await sql(
+      `select payguard.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
+         p_amount_minor => 990, p_currency => 'CNY', p_paid_at => $3::timestamptz, p_source => 'webhook',
+         p_now => $3::timestamptz)`,
+      [orderId, transactionId, new Date(noon3).toISOString()],
+    );
+  });
+  afterAll(() => sandbox("faults", { api: [] }));
+
+  it("keeps the refund as an incident and reports the run partial, then settles it and resolves the incident on a re-run", async () => {
+    await sandbox("faults", {
+      api: [{ kind: "5xx", status: 500, pathPrefix: "/v3/refund/domestic/refunds/", count: 1 }],
+    });
+    expect(await check()).toMatchObject({ refunds_settled: 0, refunds_failed_transiently: 1 });
+    const incident = () =>
+      sql<{ status: string; detail: { not_settled?: string[] } }>(
+        "select status, detail from payguard.incidents where key = $1",
+        [`bill_status_differs:${orderId}`],
+      );
+    const [open] = await incident();
+    expect(open?.status).toBe("open");
+    expect(open?.detail.not_settled).toEqual([expect.stringContaining("SYSTEM_ERROR")]);
+
+    await sandbox("faults", { api: [] });
+    expect(await check()).toMatchObject({ refunds_settled: 1, refunds_failed_transiently: 0 });
+    expect((await incident()).map((row) => row.status)).toEqual(["resolved"]);
+    const [order] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [orderId],
+    );
+    expect(order?.status).toBe("refunded");
+  });
+});
