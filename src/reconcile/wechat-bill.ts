@@ -109,11 +109,15 @@ async function settleMissingRefunds(
   const remaining: Array<{ finding: BillFinding; reasons: string[] }> = [];
   let settled = 0;
   let transient = 0;
+  const handled = new Set<string>();
   for (const finding of findings) {
     if (finding.kind !== "status_differs" || finding.billState !== "REFUND") {
       remaining.push({ finding, reasons: [] });
       continue;
     }
+    // One finding per refund row, but all of an order's refund rows are settled at its first.
+    if (handled.has(finding.orderId)) continue;
+    handled.add(finding.orderId);
     const refundRows = rows.filter((r) => r.outTradeNo === finding.orderId && r.tradeState === "REFUND");
     const reasons: string[] = [];
     for (const row of refundRows) {

@@ -24,7 +24,15 @@ describe("WeChat Pay daily bill check", () => {
 
   beforeAll(async () => {
     await seedPackage();
-    for (const name of ["matching", "missingHere", "missingThere", "amountOff", "refunded", "refundStuck"]) {
+    for (const name of [
+      "matching",
+      "missingHere",
+      "missingThere",
+      "amountOff",
+      "refunded",
+      "refundStuck",
+      "refundedTwice",
+    ]) {
       ids[name] = await createWechatOrder(crypto.randomUUID());
     }
     await sandbox("clock", { setMs: NOON_MS });
@@ -41,13 +49,17 @@ describe("WeChat Pay daily bill check", () => {
       ).transactionId;
     const refundedTx = await payAtWechat(ids.refunded);
     const stuckTx = await payAtWechat(ids.refundStuck);
+    const twiceTx = await payAtWechat(ids.refundedTwice);
     await sandbox("clock", { setMs: NOON_MS + 3600_000 });
     // Refunded at WeChat (in the merchant console, say): the REFUND notifications are dropped.
     await wechatScenario("refund", { outTradeNo: ids.refunded, amountMinor: 990 });
     await wechatScenario("refund", { outTradeNo: ids.refundStuck, amountMinor: 990, status: "ABNORMAL" });
+    await wechatScenario("refund", { outTradeNo: ids.refundedTwice, amountMinor: 300 });
+    await wechatScenario("refund", { outTradeNo: ids.refundedTwice, amountMinor: 400 });
     await sandbox("clock", { setMs: Date.now() });
     await fulfilInOurLedger(ids.refunded as string, 990, refundedTx);
     await fulfilInOurLedger(ids.refundStuck as string, 990, stuckTx);
+    await fulfilInOurLedger(ids.refundedTwice as string, 990, twiceTx);
     await fulfilInOurLedger(ids.matching as string);
     await fulfilInOurLedger(ids.missingThere as string);
     await fulfilInOurLedger(ids.amountOff as string);
@@ -76,7 +88,7 @@ describe("WeChat Pay daily bill check", () => {
       Date.now(),
       day,
     );
-    expect(result).toMatchObject({ bill_date: day.billDate, refunds_settled: 1 });
+    expect(result).toMatchObject({ bill_date: day.billDate, refunds_settled: 3 });
     expect(await incidentsFor(ids.matching as string)).toEqual([]);
     expect(await incidentsFor(ids.missingHere as string)).toEqual([
       { kind: "bill_missing_here", severity: "critical" },
@@ -98,6 +110,15 @@ describe("WeChat Pay daily bill check", () => {
     );
     expect(order?.status).toBe("refunded");
     expect(await clawbacks(refunded)).toBe(1);
+    // Two partial refunds of one order: each settled once, the order partly refunded.
+    const twice = ids.refundedTwice as string;
+    expect(await incidentsFor(twice)).toEqual([]);
+    expect(await clawbacks(twice)).toBe(2);
+    const [partly] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [twice],
+    );
+    expect(partly?.status).toBe("partially_refunded");
     const queried = await sandbox<{ calls: { method: string; path: string; status: number }[] }>("calls");
     expect(
       queried.calls.filter((c) => c.method === "GET" && c.path.startsWith("/v3/refund/domestic/refunds/")),
@@ -125,6 +146,7 @@ describe("WeChat Pay daily bill check", () => {
     );
     expect(again).toMatchObject({ incidents_opened: 0, refunds_settled: 0 });
     expect(await clawbacks(ids.refunded as string)).toBe(1);
+    expect(await clawbacks(ids.refundedTwice as string)).toBe(2);
   });
 });
 
