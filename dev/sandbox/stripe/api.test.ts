@@ -94,6 +94,25 @@ describe("Checkout Sessions", () => {
     expect(paid).toMatchObject({ status: "complete", payment_status: "paid" });
     expect(paid.payment_intent).toMatch(/^pi_/);
   });
+
+  it("completes a session armed to pay at the expire call, then refuses that expiry as not open", async () => {
+    const created = await newSession("ord_api_5");
+    await control("stripe/pay", { orderId: "ord_api_5", sessionId: created.id, atExpire: true });
+    expect((await stripe.checkout.sessions.retrieve(created.id)).status).toBe("open");
+    const error = (await stripe.checkout.sessions
+      .expire(created.id)
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe("checkout_session_not_open");
+    expect(await stripe.checkout.sessions.retrieve(created.id)).toMatchObject({
+      status: "complete",
+      payment_status: "paid",
+    });
+    const completed = await stripe.events.list({ type: "checkout.session.completed", limit: 100 });
+    expect(
+      completed.data.filter((event) => (event.data.object as { id: string }).id === created.id),
+    ).toHaveLength(1);
+  });
 });
 
 describe("hosted Checkout page", () => {

@@ -262,6 +262,28 @@ describe("orders", () => {
     expect(bodyOf(await call(query("order_c_2")))).toMatchObject({ trade_state: "SUCCESS" });
   });
 
+  it("pays an order armed to pay at the close, notifies it, then refuses that close with ORDERPAID", async () => {
+    const { sandbox, call, deliveries } = setup();
+    await call(nativeOrder("order_c_3"));
+    sandbox.payAtClose({ outTradeNo: "order_c_3" });
+    expect(bodyOf(await call(query("order_c_3")))).toMatchObject({ trade_state: "NOTPAY" });
+    deliveries.length = 0;
+    const refused = await call(close("order_c_3"));
+    expect(refused.status).toBe(400);
+    expect(bodyOf(refused)).toMatchObject({ code: "ORDERPAID" });
+    expect(deliveries).toHaveLength(1);
+    expect(bodyOf(await call(query("order_c_3")))).toMatchObject({ trade_state: "SUCCESS" });
+  });
+
+  it("answers USERPAYING while the payer confirms, SUCCESS once paid", async () => {
+    const { sandbox, call } = setup();
+    await call(nativeOrder("order_u_1"));
+    sandbox.startPaying({ outTradeNo: "order_u_1" });
+    expect(bodyOf(await call(query("order_u_1")))).toMatchObject({ trade_state: "USERPAYING" });
+    sandbox.pay({ outTradeNo: "order_u_1" });
+    expect(bodyOf(await call(query("order_u_1")))).toMatchObject({ trade_state: "SUCCESS" });
+  });
+
   it("closes an unpaid order by itself once time_expire has passed", async () => {
     const { call, advance } = setup();
     await call(nativeOrder("order_exp", { time_expire: "2024-05-20T10:30:00+08:00" }));
