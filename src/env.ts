@@ -8,6 +8,7 @@ import { isServerKey } from "./auth/supabase-keys.ts";
 import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { Provider } from "./ledger/types.ts";
 import { log } from "./log.ts";
+import { type OpsSettings, parseOpsSettings } from "./ops/settings.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
 export interface StripeConfig {
@@ -32,6 +33,8 @@ export interface Config {
   checkout: CheckoutConfig;
   /** Alert channels (each optional), their languages and the reminder interval: src/alerts/settings.ts. */
   alerts: AlertSettings;
+  /** Threshold alerts and the weekly report's time zone: src/ops/settings.ts. */
+  ops: OpsSettings;
 }
 
 /** `warnings` are worth a log line at startup but do not stop the worker (e.g. a deprecated name). */
@@ -118,6 +121,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
   const checkout = parseCheckoutConfig(env, problems);
   const alerts = parseAlertSettings(env, problems);
+  const ops = parseOpsSettings(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -133,6 +137,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       wechat,
       checkout,
       alerts,
+      ops,
     },
   };
 }

@@ -1,6 +1,7 @@
 /** The Hono app: one router per resource, mounted here; errors mapped in one place. */
 import { Hono } from "hono";
 import { adminRoutes } from "../admin/index.ts";
+import { doctorOnFirstRequest } from "../ops/first-request.ts";
 import { checkoutRoutes } from "./checkout.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
@@ -11,6 +12,10 @@ import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
 export function createApp() {
   return new Hono<{ Bindings: Env }>()
+    .use("*", async (c, next) => {
+      doctorOnFirstRequest(c.env, c.executionCtx);
+      await next();
+    })
     .route("/health", healthRoutes)
     .route("/webhooks/stripe", stripeWebhookRoutes)
     .route("/webhooks/wechatpay", wechatWebhookRoutes)
