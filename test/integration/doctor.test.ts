@@ -74,7 +74,9 @@ describe("installation doctor", () => {
       const rows = await incidents(key);
       expect(rows).toHaveLength(1);
       expect(rows[0]?.status).toBe("open");
-      expect(rows[0]?.summary).toContain("Fix: alter table payguard.weekly_reports enable row level security;");
+      expect(rows[0]?.summary).toContain(
+        "Fix: alter table payguard.weekly_reports enable row level security;",
+      );
     } finally {
       await sql("alter table payguard.weekly_reports enable row level security");
     }
