@@ -1,13 +1,9 @@
 /**
- * Weekly report: every Monday from 09:00 in REPORT_TIME_ZONE, the previous week's figures (payments, credits,
- * paid → credited latency by path, repairs, incidents) go to every alert channel as one message. It is a
- * message, not an incident. The hourly job asks each time; `claim_weekly_report` makes the week's post
- * happen once however often it runs, and a post the desk refused is released for the next hour.
+ * Weekly report, the pure part: which week is due (Monday from 09:00 in REPORT_TIME_ZONE, for the week that
+ * ended at local Monday 00:00) and the message text in English and Chinese. Sending: send-weekly-report.ts.
  */
-import { deskStub } from "../alerts/desk-sink.ts";
 import { formatMoney } from "../alerts/message.ts";
 import type { AlertLanguage } from "../alerts/settings.ts";
-import type { Deps } from "../deps.ts";
 import type { ReportFigures } from "./store.ts";
 
 const DAY_MS = 86_400_000;
@@ -149,34 +145,6 @@ export function reportMessage(
       zh: reportLines(figures, week, "zh", publicBaseUrl),
     },
   };
-}
-
-export type ReportOutcome =
-  | { sent: false; reason: "not_due" | "already_sent" }
-  | { sent: true; weekStart: string };
-
-/** Posts the week's report when it is due and nobody posted it yet. */
-export async function sendWeeklyReport(env: Env, deps: Deps, nowMs: number): Promise<ReportOutcome> {
-  const timeZone = deps.config.ops.reportTimeZone;
-  const week = reportDue(nowMs, timeZone);
-  if (!week) return { sent: false, reason: "not_due" };
-  const figures = await deps.ops.weeklyReport(week.fromMs, week.toMs);
-  if (!figures.ok) throw new Error(`weekly report: ${figures.error.message}`);
-  const claimed = await deps.ops.claimWeeklyReport(week.weekStart, timeZone, figures.value, nowMs);
-  if (!claimed.ok) throw new Error(`weekly report claim: ${claimed.error.message}`);
-  if (!claimed.value) return { sent: false, reason: "already_sent" };
-  try {
-    await deskStub(env.ALERT_DESK).post(
-      reportMessage(figures.value, week, timeZone, deps.config.publicBaseUrl),
-      nowMs,
-    );
-  } catch (error) {
-    const released = await deps.ops.releaseWeeklyReport(week.weekStart);
-    throw new Error(
-      `weekly report not posted${released.ok ? "" : " (and not released)"}: ${(error as Error).message}`,
-    );
-  }
-  return { sent: true, weekStart: week.weekStart };
 }
 
 /** The reported week that began on local Monday `weekStart` (YYYY-MM-DD); null when that is not a Monday. */

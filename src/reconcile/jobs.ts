@@ -4,8 +4,8 @@
  * WeChat Pay bill check. The doctor and the weekly report also run on their own (console, first request).
  */
 import { runDoctor } from "../ops/doctor.ts";
+import { sendWeeklyReport } from "../ops/send-weekly-report.ts";
 import { checkThresholds } from "../ops/thresholds.ts";
-import { sendWeeklyReport } from "../ops/weekly-report.ts";
 import { auditLedger } from "./audit.ts";
 import { runFanoutShare } from "./fanout.ts";
 import { checkCallbackHealth } from "./health.ts";
