@@ -17,7 +17,7 @@ import {
   received,
   robotChannels,
 } from "../support/worker/alerts.ts";
-import { adminHeaders, call, seedPackage, sql } from "../support/worker/harness.ts";
+import { adminHeaders, BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
 import { lastRun, runCron } from "../support/worker/reconcile.ts";
 
 const WEEK_START = "2031-03-03";
@@ -187,5 +187,40 @@ describe("weekly report", () => {
     expect(reports("slack")[0]).toContain(`Orders created: ${PAID.length + UNPAID}`);
     expect(reports("dingtalk")[0]).toContain("周报");
     expect(reports("wecom")[0]).toContain("周报");
+  });
+});
+
+describe("console report page", () => {
+  const origin = new URL(BASE_URL).origin;
+  const formPost = (path: string, cookie: string, fields: Record<string, string>) =>
+    call(path, {
+      method: "POST",
+      headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+      redirect: "manual",
+    });
+
+  it("shows the week in English and Chinese, with the doctor panel whose button runs the doctor", async () => {
+    const login = await formPost("/admin/login", "", { token: env.ADMIN_TOKEN });
+    const session = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const html = await (
+      await call(`/admin/report?week=${WEEK_START}`, { headers: { cookie: session } })
+    ).text();
+    expect(html).toContain(`Weekly report: Week of ${WEEK_START}`);
+    expect(html).toContain("99.95 USD");
+    expect(html).toContain("39.60 CNY");
+    expect(html).toContain("Installation doctor");
+    expect(html).toContain("weekly_test:open");
+    const zh = await (
+      await call(`/admin/report?week=${WEEK_START}`, { headers: { cookie: `${session}; payguard_lang=zh` } })
+    ).text();
+    expect(zh).toContain(`周报: 周起始日 ${WEEK_START}`);
+    expect(zh).toContain("安装检查");
+
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const ran = await formPost("/admin/doctor/run", session, { csrf, reason: "after the deploy" });
+    expect(ran.status).toBe(303);
+    expect(ran.headers.get("location")).toBe("/admin/report?done=ok");
+    expect((await lastRun("doctor"))?.status).toBe("ok");
   });
 });
