@@ -25,6 +25,19 @@ async function doctorNow() {
 }
 
 describe("installation doctor", () => {
+  it("runs in the background at the first request this isolate serves", async () => {
+    const since = new Date().toISOString();
+    expect((await call("/health")).status).toBe(200);
+    let runs: unknown[] = [];
+    for (let attempt = 0; attempt < 50 && runs.length === 0; attempt += 1) {
+      runs = await sql("select status from payguard.job_runs where job = 'doctor' and started_at >= $1", [
+        since,
+      ]);
+      if (runs.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(runs).toEqual([{ status: "ok" }]);
+  });
+
   it("finds nothing wrong with a complete installation", async () => {
     const report = await doctorNow();
     expect(report).toEqual({ failing: [], unchecked: null });

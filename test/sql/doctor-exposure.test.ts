@@ -36,8 +36,10 @@ function doctorDeps(standIn: StandIn): Deps {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     db: { schema: PAYGUARD_SCHEMA },
   });
-  const found = async (query: string, params: unknown[]) =>
-    ok({ found: (await standIn.query(query, params)).length > 0 });
+  const found = async (query: string, params: unknown[]) => {
+    const [row] = await standIn.query<{ answer: { found: boolean } }>(`select ${query} as answer`, params);
+    return ok({ found: row?.answer.found === true });
+  };
   const alerts: AlertSink = {
     raise: async (incident, nowMs) => {
       await standIn.query("select payguard.open_incident($1, $2, $3, $4, $5::jsonb, $6)", [
@@ -55,14 +57,9 @@ function doctorDeps(standIn: StandIn): Deps {
       return ok(undefined);
     },
     acknowledge: (key, actor, nowMs) =>
-      found("select payguard.acknowledge_incident($1, $2, $3)", [key, actor, new Date(nowMs)]),
+      found("payguard.acknowledge_incident($1, $2, $3)", [key, actor, new Date(nowMs)]),
     mute: (key, untilMs, actor, nowMs) =>
-      found("select payguard.mute_incident($1, $2, $3, $4)", [
-        key,
-        new Date(untilMs),
-        actor,
-        new Date(nowMs),
-      ]),
+      found("payguard.mute_incident($1, $2, $3, $4)", [key, new Date(untilMs), actor, new Date(nowMs)]),
   };
   return {
     store: createSupabaseLedgerStore(client),
