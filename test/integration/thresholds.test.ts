@@ -3,7 +3,8 @@
  * them: deliveries recorded through the inbox functions (a failing one answered 5xx and redelivered),
  * orders created and paid through the settlement functions, all at times in 2032 so no other suite's rows
  * fall in the window. The reconcile-repairs check is driven by the sandbox: WeChat payments whose
- * notifications never came, found by a real reconcile tick. Each check opens one incident and resolves it.
+ * notifications never came, found by a real reconcile tick, and real Stripe deliveries from the sandbox
+ * that the worker answers 5xx (an app hook refusing them). Each check opens one incident and resolves it.
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +12,9 @@ import { type Deps, getDeps } from "../../src/deps.ts";
 import { checkThresholds } from "../../src/ops/thresholds.ts";
 import { JOBS } from "../../src/reconcile/jobs.ts";
 import { runJob } from "../../src/reconcile/scheduled.ts";
-import { seedPackage, sql } from "../support/worker/harness.ts";
+import { type Delivery, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, eachOf, lastRun } from "../support/worker/reconcile.ts";
+import { createOrder, deliverStripe, stripeScenario } from "../support/worker/stripe.ts";
 import { wechatScenario } from "../support/worker/wechat.ts";
 
 const MINUTE_MS = 60_000;
@@ -20,7 +22,7 @@ const T = Date.parse("2032-06-01T12:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The deployment's deps with the documented default thresholds (the test bindings raise them). */
-function withDefaults(): Deps {
+function withDefaults(windowMs = 60 * MINUTE_MS): Deps {
   const deps = getDeps(env);
   return {
     ...deps,
@@ -29,7 +31,7 @@ function withDefaults(): Deps {
       ops: {
         ...deps.config.ops,
         thresholds: {
-          windowMs: 60 * MINUTE_MS,
+          windowMs,
           callbackFailureRate: 0.2,
           callbackMinDeliveries: 10,
           outOfSyncCount: 5,
@@ -154,5 +156,71 @@ describe("threshold alerts", () => {
 
     await runJob("reconcile", JOBS.reconcile, env, deps, Date.now(), Date.now);
     expect(await status(key)).toEqual(["resolved"]);
+  });
+});
+
+/**
+ * An app hook that refuses the changes of users marked broken (as in app-hook.test.ts, whose table and
+ * function it shares): their payments' deliveries are answered 5xx until the mark is lifted.
+ */
+const HOOK_SQL = [
+  "create schema if not exists payguard_app",
+  `create table if not exists payguard_app.hook_users (
+    user_id uuid primary key, points integer not null default 0, broken boolean not null default false)`,
+  `create or replace function payguard_app.on_settled(change jsonb) returns void language plpgsql as $$
+  declare is_broken boolean;
+  begin
+    update payguard_app.hook_users set points = points + (change ->> 'credits_delta')::integer
+     where user_id = (change ->> 'user_id')::uuid returning broken into is_broken;
+    if is_broken then raise exception 'the app refuses this change'; end if;
+  end $$`,
+];
+
+describe("threshold alerts from sandbox deliveries", () => {
+  beforeAll(async () => {
+    for (const statement of HOOK_SQL) await sql(statement);
+  });
+  afterAll(() => sql("drop function payguard_app.on_settled(jsonb)"));
+
+  /** A Stripe payment at the sandbox whose delivery the worker will get; `broken` users are refused. */
+  async function payment(broken: boolean): Promise<{ user: string; delivery: Delivery }> {
+    const user = crypto.randomUUID();
+    await sql("insert into payguard_app.hook_users (user_id, broken) values ($1, $2)", [user, broken]);
+    const orderId = await createOrder(user);
+    const { deliveries } = await stripeScenario("pay", { orderId, amountMinor: 1999, currency: "usd" });
+    const delivery = deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    return { user, delivery };
+  }
+
+  it("Stripe deliveries answered 5xx push the failure rate over 20%; once they go through it falls back under", async () => {
+    const key = "threshold:callback_failure_rate:stripe";
+    const startMs = Date.now();
+    const answers: number[] = [];
+    const send = async (delivery: Delivery) => answers.push((await deliverStripe(delivery)).status);
+    const refused = await Promise.all([1, 2, 3, 4].map(() => payment(true)));
+    for (const { delivery } of await Promise.all([1, 2, 3, 4, 5, 6].map(() => payment(false))))
+      await send(delivery);
+    // Stripe retries what was answered 5xx: every refused delivery twice.
+    for (const { delivery } of [...refused, ...refused]) await send(delivery);
+    const check = (nowMs: number) => checkThresholds(withDefaults(nowMs - startMs), 0, nowMs);
+
+    const failing = await check(Date.now() + 1);
+    expect(answers.filter((status) => status >= 500)).toHaveLength(8);
+    expect(failing.stats.callbacks.stripe).toEqual({ deliveries: answers.length, failed: 8 });
+    const rows = await status(key);
+    expect(rows.at(-1)).toBe("open");
+    expect(rows.filter((row) => row === "open")).toHaveLength(1);
+
+    await sql("update payguard_app.hook_users set broken = false where user_id = any($1)", [
+      refused.map(({ user }) => user),
+    ]);
+    for (const { delivery } of refused) await send(delivery);
+    for (const { delivery } of await Promise.all(Array.from({ length: 30 }, () => payment(false))))
+      await send(delivery);
+    const recovered = await check(Date.now() + 1);
+    expect(answers.filter((status) => status >= 500)).toHaveLength(8);
+    expect(recovered.stats.callbacks.stripe).toEqual({ deliveries: answers.length, failed: 8 });
+    expect((await status(key)).at(-1)).toBe("resolved");
   });
 });
