@@ -56,6 +56,9 @@ export interface DeskStatus {
 
 type Found = Result<{ found: boolean }, InfraError>;
 
+/** Room a posted message keeps beside its lines for the title and a channel's extras (DingTalk @mentions). */
+const POST_HEADER_RESERVE_BYTES = 300;
+
 const badInput = (message: string) =>
   err<InfraError>({ kind: "permanent", code: "invalid_incident", message });
 
@@ -127,7 +130,7 @@ export class AlertDesk extends DurableObject<Env> {
     for (const channel of this.settings.channels) {
       const { sender } = SENDERS[channel.name];
       const title = message.title[channel.language];
-      const room = CHANNEL_LIMITS[channel.name].bodyBytesMax - byteLength(title) - 300;
+      const room = CHANNEL_LIMITS[channel.name].bodyBytesMax - byteLength(title) - POST_HEADER_RESERVE_BYTES;
       const text = cutUtf8(message.lines[channel.language].join("\n"), room);
       const payload = sender.payload({ title, lines: [title, ...text.split("\n")], taken: 0 }, channel);
       this.sql.exec(
