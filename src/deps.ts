@@ -11,6 +11,7 @@ import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts"
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
 import { type Config, loadConfig } from "./env.ts";
 import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
+import { createOpsStore, type OpsStore } from "./ops/store.ts";
 
 /** Every payguard table and function lives in this schema; the project's Data API must expose it. */
 export const PAYGUARD_SCHEMA = "payguard";
@@ -26,6 +27,8 @@ export interface Deps {
   checkout: CheckoutStore;
   /** The operator console's reads, repairs and audit trail. */
   admin: AdminStore;
+  /** The doctor, threshold alerts and weekly report (src/ops/). */
+  ops: OpsStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -46,6 +49,7 @@ export function getDeps(env: Env): Deps {
     confirmChecks: createConfirmChecks(client),
     checkout: createSupabaseCheckoutStore(client),
     admin: createAdminStore(client),
+    ops: createOpsStore(client),
   };
   built.set(env, deps);
   return deps;

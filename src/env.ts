@@ -8,6 +8,7 @@ import { isServerKey } from "./auth/supabase-keys.ts";
 import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { Provider } from "./ledger/types.ts";
 import { log } from "./log.ts";
+import { type OpsSettings, parseOpsSettings } from "./ops/settings.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
 export interface StripeConfig {
@@ -34,6 +35,8 @@ export interface Config {
   alerts: AlertSettings;
   /** Browser origins allowed to call `/api/*` cross-origin (`APP_ORIGINS`); empty = same origin only. */
   appOrigins: string[];
+  /** Threshold alerts and the weekly report's time zone: src/ops/settings.ts. */
+  ops: OpsSettings;
 }
 
 /** `warnings` are worth a log line at startup but do not stop the worker (e.g. a deprecated name). */
@@ -135,6 +138,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const checkout = parseCheckoutConfig(env, problems);
   const alerts = parseAlertSettings(env, problems);
   const appOrigins = parseAppOrigins(env, problems);
+  const ops = parseOpsSettings(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -151,6 +155,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       checkout,
       alerts,
       appOrigins,
+      ops,
     },
   };
 }

@@ -19,10 +19,11 @@ const REVIEW_KINDS = new Set([
 ]);
 /**
  * Callback health reports this machine's setup (http://127.0.0.1 is no public https URL) and the
- * provider's last hour of failed deliveries (a dropped delivery stays failed there): both are true
- * findings that outlast the run, so they are not counted as faults that should have cleared.
+ * provider's last hour of failed deliveries (a dropped delivery stays failed there); the threshold alerts
+ * report the last hour's failure rates and repairs, which the fault mix drives over their limits. All are
+ * true findings that outlast the run, so they are not counted as faults that should have cleared.
  */
-const ENVIRONMENT_INCIDENT_PREFIX = "callback_health:";
+const ENVIRONMENT_INCIDENT_PREFIXES = ["callback_health:", "threshold:"];
 const VIOLATIONS_SHOWN_MAX = 10;
 
 export interface Check {
@@ -157,7 +158,7 @@ async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: 
       (i) =>
         i.status === "open" &&
         !REVIEW_KINDS.has(i.kind) &&
-        !i.key.startsWith(ENVIRONMENT_INCIDENT_PREFIX) &&
+        !ENVIRONMENT_INCIDENT_PREFIXES.some((prefix) => i.key.startsWith(prefix)) &&
         !(i.order_id && ours.has(i.order_id)),
     )
     .map((i) => `${i.key} (${i.kind}) still open after the faults stopped`);

@@ -16,6 +16,9 @@ import type { IncidentInput } from "../ledger/ports.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err, ok } from "../ledger/result.ts";
 import { log } from "../log.ts";
+import { SENDERS } from "./channels/index.ts";
+import { CHANNEL_LIMITS } from "./channels/types.ts";
+import { byteLength, cutUtf8 } from "./compose.ts";
 import { type ChannelHealth, channelDueAt, deliverChannel, setHealth } from "./desk-delivery.ts";
 import {
   nextReminderAt,
@@ -28,7 +31,7 @@ import {
 import { answerFor, drain, journal, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
 import { createTables, type MirrorOp, pendingCount, pruneHistory } from "./desk-tables.ts";
 import { isSeverity } from "./notice.ts";
-import type { AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
+import type { AlertLanguage, AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
 
 export interface ChannelStatus {
   name: ChannelName;
@@ -52,6 +55,9 @@ export interface DeskStatus {
 }
 
 type Found = Result<{ found: boolean }, InfraError>;
+
+/** Room a posted message keeps beside its lines for the title and a channel's extras (DingTalk @mentions). */
+const POST_HEADER_RESERVE_BYTES = 300;
 
 const badInput = (message: string) =>
   err<InfraError>({ kind: "permanent", code: "invalid_incident", message });
@@ -111,6 +117,34 @@ export class AlertDesk extends DurableObject<Env> {
     const here = recordMute(this.sql, key, untilMs, actor);
     const mirrored = await this.mirror({ op: "mute", key, untilMs, actor, nowMs }, nowMs);
     return mirrored.ok ? ok({ found: here || mirrored.value.found }) : mirrored;
+  }
+
+  /**
+   * A message that is not about an incident (the weekly report): queued for every channel in the channel's
+   * language, cut to the channel's size limit, then delivered, retried and rate-limited like the others.
+   */
+  async post(
+    message: { title: Record<AlertLanguage, string>; lines: Record<AlertLanguage, string[]> },
+    nowMs: number,
+  ): Promise<DeskStatus> {
+    for (const channel of this.settings.channels) {
+      const { sender } = SENDERS[channel.name];
+      const title = message.title[channel.language];
+      const room = CHANNEL_LIMITS[channel.name].bodyBytesMax - byteLength(title) - POST_HEADER_RESERVE_BYTES;
+      const text = cutUtf8(message.lines[channel.language].join("\n"), room);
+      const payload = sender.payload({ title, lines: [title, ...text.split("\n")], taken: 0 }, channel);
+      this.sql.exec(
+        `insert into messages (channel, payload, incidents, created_at, attempts, next_at, status)
+         values (?, ?, 0, ?, 0, ?, 'queued')`,
+        channel.name,
+        JSON.stringify(payload),
+        nowMs,
+        nowMs,
+      );
+    }
+    await this.inDeliveryQueue(() => this.deliverAll(nowMs));
+    await this.schedule(nowMs);
+    return this.status();
   }
 
   /** Everything due at `nowMs`: mirror retries, reminders, deliveries. The alarm calls it with the wall clock. */

@@ -85,7 +85,7 @@ export function formatDuration(ms: number, language: AlertLanguage): string {
   return hours > 0 ? `${hours} h ${rest} min` : `${minutes} min`;
 }
 
-function formatMoney(amountMinor: number, currency: string): string {
+export function formatMoney(amountMinor: number, currency: string): string {
   const code = currency.toUpperCase();
   const digits = ZERO_DECIMAL_CURRENCIES.has(code) ? 0 : 2;
   return `${(amountMinor / 10 ** digits).toFixed(digits)} ${code}`;

@@ -1,6 +1,7 @@
 /** The Hono app: one router per resource, mounted here; errors mapped in one place. */
 import { Hono } from "hono";
 import { adminRoutes } from "../admin/index.ts";
+import { doctorOnFirstRequest } from "../ops/first-request.ts";
 import { checkoutRoutes } from "./checkout.ts";
 import { appCors } from "./cors.ts";
 import { onError, onNotFound } from "./errors.ts";
@@ -13,6 +14,10 @@ import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 export function createApp() {
   return new Hono<{ Bindings: Env }>()
     .use("/api/*", appCors)
+    .use("*", async (c, next) => {
+      doctorOnFirstRequest(c.env, c.executionCtx);
+      await next();
+    })
     .route("/health", healthRoutes)
     .route("/webhooks/stripe", stripeWebhookRoutes)
     .route("/webhooks/wechatpay", wechatWebhookRoutes)

@@ -1,25 +1,65 @@
 /**
- * The scheduled jobs: reconcile every 5 minutes (and its queue fan-out), callback health plus ledger audit
- * hourly, and the daily WeChat Pay bill check.
+ * The scheduled jobs: reconcile every 5 minutes (and its queue fan-out) followed by the threshold alerts,
+ * callback health plus ledger audit, the installation doctor and the weekly report hourly, and the daily
+ * WeChat Pay bill check. The doctor and the weekly report also run on their own (console, first request).
  */
+import { runDoctor } from "../ops/doctor.ts";
+import { sendWeeklyReport } from "../ops/send-weekly-report.ts";
+import { checkThresholds } from "../ops/thresholds.ts";
 import { auditLedger } from "./audit.ts";
 import { runFanoutShare } from "./fanout.ts";
 import { checkCallbackHealth } from "./health.ts";
 import { runReconcile } from "./reconcile.ts";
-import type { Job, JobName } from "./scheduled.ts";
+import type { Job, JobName, JobOutcome } from "./scheduled.ts";
 import { checkWechatBill } from "./wechat-bill.ts";
 
-const healthAndAudit: Job = async (_env, deps, nowMs) => {
+/** A follow-up step that fails is reported in the job's detail; it never fails the job it follows. */
+async function step<T>(run: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await run();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+const failed = (result: object): boolean => "error" in result;
+
+const healthAndAudit: Job = async (env, deps, nowMs) => {
   const health = await checkCallbackHealth(deps, nowMs);
   const audit = await auditLedger(deps, nowMs);
-  const partial = Object.keys(health.unchecked).length > 0;
-  return { status: partial ? "partial" : "ok", detail: { health, audit } };
+  const doctor = await step(() => runDoctor(deps, nowMs));
+  const report = await step(() => sendWeeklyReport(env, deps, nowMs));
+  const partial = Object.keys(health.unchecked).length > 0 || failed(doctor) || failed(report);
+  return { status: partial ? "partial" : "ok", detail: { health, audit, doctor, report } };
+};
+
+/** Orders one reconcile run settled: due orders found paid plus Stripe events it had to backfill. */
+function repairedBy(outcome: JobOutcome): number {
+  const backfill = outcome.detail.backfill as { applied?: number } | null;
+  return Number(outcome.detail.settled ?? 0) + (backfill?.applied ?? 0);
+}
+
+const reconcileAndThresholds: Job = async (env, deps, nowMs) => {
+  const outcome = await runReconcile(env, deps, nowMs);
+  const thresholds = await step(async () => {
+    const { failing } = await checkThresholds(deps, repairedBy(outcome), nowMs);
+    return { failing };
+  });
+  return { ...outcome, detail: { ...outcome.detail, thresholds } };
 };
 
 export const JOBS: Record<JobName, Job> = {
-  reconcile: (env, deps, nowMs) => runReconcile(env, deps, nowMs),
+  reconcile: reconcileAndThresholds,
   reconcile_fanout: (env, deps, nowMs) => runFanoutShare(env, deps, nowMs),
   health_audit: healthAndAudit,
+  doctor: async (_env, deps, nowMs) => {
+    const report = await runDoctor(deps, nowMs);
+    return { status: report.unchecked ? "partial" : "ok", detail: { ...report } };
+  },
+  weekly_report: async (env, deps, nowMs) => ({
+    status: "ok",
+    detail: { ...(await sendWeeklyReport(env, deps, nowMs)) },
+  }),
   wechat_bill: async (env, deps, nowMs) => {
     const detail = await checkWechatBill(
       env,

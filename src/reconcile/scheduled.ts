@@ -11,7 +11,13 @@ export const CRON_RECONCILE = "*/5 * * * *";
 export const CRON_HEALTH_AUDIT = "0 * * * *";
 export const CRON_DAILY_BILL = "30 2 * * *";
 
-export type JobName = "reconcile" | "health_audit" | "wechat_bill" | "reconcile_fanout";
+export type JobName =
+  | "reconcile"
+  | "health_audit"
+  | "wechat_bill"
+  | "reconcile_fanout"
+  | "doctor"
+  | "weekly_report";
 /** `partial`: the job stopped at a budget or skipped a check, and the next run picks up the rest. */
 export interface JobOutcome {
   status: "ok" | "partial";

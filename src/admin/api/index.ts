@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { type AdminEnv, adminOnError, requireBearer } from "../http.ts";
 import { incidentsApi } from "./incidents.ts";
 import { jobsApi } from "./jobs.ts";
+import { opsApi } from "./ops.ts";
 import { ordersApi } from "./orders.ts";
 import { overviewApi } from "./overview.ts";
 import { stripeEventsApi } from "./stripe-events.ts";
@@ -14,4 +15,5 @@ export const adminApi = new Hono<AdminEnv>()
   .route("/incidents", incidentsApi)
   .route("/jobs", jobsApi)
   .route("/stripe/events", stripeEventsApi)
+  .route("/", opsApi)
   .onError(adminOnError);

@@ -28,6 +28,7 @@ import { IncidentsPage, JobsPage } from "./pages/ops.tsx";
 import { OrderPage } from "./pages/order.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
+import { reportPages } from "./report-routes.tsx";
 import { signInAllowed } from "./sign-in-limit.ts";
 
 const SAFE_BACK_PATTERN = /^\/admin(\/[A-Za-z0-9_\-/]*)?$/;
@@ -110,6 +111,7 @@ const pages = new Hono<DashboardEnv>()
     if (!runs.ok) return c.text("temporarily unavailable", 503);
     return c.html(<JobsPage ctx={await pageContext(c)} jobs={Object.keys(JOBS)} runs={runs.value} />);
   })
-  .route("/", dashboardActions);
+  .route("/", dashboardActions)
+  .route("/", reportPages);
 
 export const dashboard = new Hono<DashboardEnv>().route("/", publicPages).route("/", pages);

@@ -44,6 +44,7 @@ function Nav({ ctx }: { ctx: PageContext }) {
     ["/admin/orders", t.orders],
     ["/admin/incidents", t.incidents],
     ["/admin/jobs", t.jobs],
+    ["/admin/report", t.report],
   ];
   const other = ctx.lang === "en" ? "zh" : "en";
   return (

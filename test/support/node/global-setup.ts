@@ -28,6 +28,13 @@ export default async function setup(project: TestProject) {
     STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous_rotation_secret",
     APP_ORIGINS: "https://app.example.test",
     // A named admin token ("ci"), configured as its hash only; the admin API tests present the token.
+    // Every suite shares one database full of unpaid and reconciled test orders: the threshold alerts get
+    // limits no suite reaches, and thresholds.test.ts runs them with the documented defaults.
+    ALERT_CALLBACK_MIN_DELIVERIES: "1000000",
+    ALERT_OUT_OF_SYNC_COUNT: "1000000",
+    ALERT_OUT_OF_SYNC_AGE_MINUTES: "1000000",
+    ALERT_PAYMENT_MIN_ORDERS: "1000000",
+    ALERT_RECONCILE_REPAIRS_MAX: "1000000",
     ADMIN_TOKENS: `ci:${createHash("sha256").update("test-ci-admin-token-0123456789").digest("hex")}`,
   });
   return async () => {
