@@ -4,6 +4,7 @@
  * secret key (`sb_secret_…` or the legacy service-role JWT).
  */
 import { createClient } from "@supabase/supabase-js";
+import { createRunbookStore, type RunbookStore } from "./admin/runbook-store.ts";
 import { type AdminStore, createAdminStore } from "./admin/store.ts";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
 import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
@@ -26,6 +27,8 @@ export interface Deps {
   checkout: CheckoutStore;
   /** The operator console's reads, repairs and audit trail. */
   admin: AdminStore;
+  /** The sales switch and the replayable inbox events. */
+  runbook: RunbookStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -46,6 +49,7 @@ export function getDeps(env: Env): Deps {
     confirmChecks: createConfirmChecks(client),
     checkout: createSupabaseCheckoutStore(client),
     admin: createAdminStore(client),
+    runbook: createRunbookStore(client),
   };
   built.set(env, deps);
   return deps;

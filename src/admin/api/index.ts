@@ -5,6 +5,7 @@ import { incidentsApi } from "./incidents.ts";
 import { jobsApi } from "./jobs.ts";
 import { ordersApi } from "./orders.ts";
 import { overviewApi } from "./overview.ts";
+import { repairApi, replayApi, salesApi } from "./runbook.ts";
 import { stripeEventsApi } from "./stripe-events.ts";
 
 export const adminApi = new Hono<AdminEnv>()
@@ -14,4 +15,7 @@ export const adminApi = new Hono<AdminEnv>()
   .route("/incidents", incidentsApi)
   .route("/jobs", jobsApi)
   .route("/stripe/events", stripeEventsApi)
+  .route("/repair", repairApi)
+  .route("/inbox/replay", replayApi)
+  .route("/sales", salesApi)
   .onError(adminOnError);
