@@ -2,9 +2,10 @@
  * The runbook actions of the admin API in workerd, against the stand-in and the sandbox over HTTP:
  * repair from provider references alone, batch replay of failed or stuck inbox events, the sales switch.
  */
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { userToken } from "../support/worker/auth.ts";
-import { call, seedPackage, sql } from "../support/worker/harness.ts";
+import { BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
 import {
   createOrder,
   deliverStripe,
@@ -333,5 +334,62 @@ describe("pause sales", () => {
     expect((await post("/sales/pause", { reason: REASON, scope: "no_such_package" })).status).toBe(404);
     expect((await post("/sales/pause", { reason: REASON, scope: "a b" })).status).toBe(400);
     expect((await health()).sales.paused).not.toContain("no_such_package");
+  });
+});
+
+const ORIGIN = new URL(BASE_URL).origin;
+const formBody = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const response = await call("/admin/login", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+    body: formBody({ token: env.ADMIN_TOKEN }),
+    redirect: "manual",
+  });
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const html = await (await call("/admin/runbook", { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  return { cookie, csrf };
+}
+
+describe("runbook page", () => {
+  it("pauses after a confirmation (banner on every page), repairs from a reference after a dry run and a confirmation", async () => {
+    await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+      values ('console_pause', 'Console pause', 1999, 'USD', 100, true) on conflict (id) do nothing`);
+    const { cookie, csrf } = await signIn();
+    const submit = (path: string, fields: Record<string, string>) =>
+      call(path, {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: formBody({ csrf, ...fields }),
+        redirect: "manual",
+      });
+    const pauseFields = { scope: "console_pause", reason: "supplier problem" };
+    const asked = await submit("/admin/sales/pause", pauseFields);
+    expect(await asked.text()).toContain('id="confirm-form"');
+    expect((await health()).sales.paused).not.toContain("console_pause");
+    const confirmed = await submit("/admin/sales/pause", { ...pauseFields, confirm: "yes" });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get("location")).toContain("done=paused");
+    const overview = await (await call("/admin/orders", { headers: { cookie } })).text();
+    expect(overview).toMatch(/id="sales-banner"[^]*console_pause/);
+
+    const user = crypto.randomUUID();
+    const lost = await stripePaidWithoutOrder(user);
+    const dry = await (
+      await submit("/admin/runbook/repair", { refs: lost.sessionId, reason: "ticket 7", dryRun: "true" })
+    ).text();
+    expect(dry).toMatch(/id="repair-results"[^]*would_rebuild/);
+    expect((await ledgerOf(user)).balance).toBe(0);
+    const repairFields = { refs: lost.sessionId, reason: "ticket 7", dryRun: "false" };
+    expect(await (await submit("/admin/runbook/repair", repairFields)).text()).toContain('id="confirm-form"');
+    expect((await ledgerOf(user)).balance).toBe(0);
+    const done = await (await submit("/admin/runbook/repair", { ...repairFields, confirm: "yes" })).text();
+    expect(done).toMatch(/id="repair-results"[^]*created_from_metadata/);
+    expect((await ledgerOf(user)).balance).toBe(100);
+
+    await submit("/admin/sales/resume", { ...pauseFields, confirm: "yes" });
+    expect(await (await call("/admin/orders", { headers: { cookie } })).text()).not.toMatch(/console_pause/);
   });
 });

@@ -28,6 +28,7 @@ import { IncidentsPage, JobsPage } from "./pages/ops.tsx";
 import { OrderPage } from "./pages/order.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
+import { runbookPages } from "./runbook-actions.tsx";
 
 const SAFE_BACK_PATTERN = /^\/admin(\/[A-Za-z0-9_\-/]*)?$/;
 
@@ -104,6 +105,7 @@ const pages = new Hono<DashboardEnv>()
     if (!runs.ok) return c.text("temporarily unavailable", 503);
     return c.html(<JobsPage ctx={await pageContext(c)} jobs={Object.keys(JOBS)} runs={runs.value} />);
   })
-  .route("/", dashboardActions);
+  .route("/", dashboardActions)
+  .route("/", runbookPages);
 
 export const dashboard = new Hono<DashboardEnv>().route("/", publicPages).route("/", pages);
