@@ -94,6 +94,17 @@ describe("Checkout Sessions", () => {
     expect(paid).toMatchObject({ status: "complete", payment_status: "paid" });
     expect(paid.payment_intent).toMatch(/^pi_/);
   });
+
+  it("lists the session of a payment intent (`payment_intent` filter), and none for an unknown one", async () => {
+    const created = await newSession("ord_api_5");
+    await newSession("ord_api_6");
+    await control("stripe/pay", { orderId: "ord_api_5" });
+    const intent = (await stripe.checkout.sessions.retrieve(created.id)).payment_intent as string;
+    const listed = await stripe.checkout.sessions.list({ payment_intent: intent, limit: 1 });
+    expect(listed.data.map((session) => session.id)).toEqual([created.id]);
+    expect(listed.has_more).toBe(false);
+    expect((await stripe.checkout.sessions.list({ payment_intent: "pi_unknown" })).data).toEqual([]);
+  });
 });
 
 describe("hosted Checkout page", () => {
