@@ -88,6 +88,10 @@ async function findOrder(
 }
 
 async function dryRunPaid(batch: Batch, base: RefReport, fact: PaymentFact, order: Order | null) {
+  // Another payment for a credited order goes to review (the database records it and opens an incident).
+  if (order && CREDITED.has(order.status))
+    return { ...base, outcome: "would_review", credits: null, detail: "paid twice" };
+  if (order?.status === "needs_review") return { ...base, outcome: "in_review" };
   if (order) return { ...base, outcome: "would_credit", credits: order.credits };
   const metadata = fact.kind === "paid" ? fact.metadata : undefined;
   const packages = await batch.packages();
@@ -117,21 +121,26 @@ async function repairOne(batch: Batch, ref: string): Promise<RefReport> {
   const orderId = order?.id ?? answer.value.claimedOrderId;
   const base = report(ref, provider, "", { orderId, credits: order?.credits ?? null });
   if (!orderId) return { ...base, outcome: "no_order_named" };
-  if (order && CREDITED.has(order.status))
-    return { ...base, outcome: order.paymentRef === fact.paymentRef ? "already_fulfilled" : "paid_twice" };
-  if (order?.status === "needs_review") return { ...base, outcome: "in_review" };
+  if (order && CREDITED.has(order.status) && order.paymentRef === fact.paymentRef)
+    return { ...base, outcome: "already_fulfilled" };
   if (batch.dryRun) return dryRunPaid(batch, base, fact, order);
   const settled = await settleOrder(batch.ctx.env, { ...fact, orderId }, "admin", batch.ctx.nowMs);
   if (!settled.ok) return { ...base, outcome: "failed", detail: settled.error.message };
   const { outcome } = settled.value;
-  const credited =
-    outcome === "fulfilled" || outcome === "created_from_metadata" || outcome === "late_payment";
+  const changed = outcome !== "duplicate" && outcome !== "noop";
   return {
     ...base,
     outcome,
-    changed: outcome !== "duplicate" && outcome !== "noop",
-    credits: credited ? base.credits : null,
+    changed,
+    credits: changed ? await creditsOf(batch, orderId, base.credits) : null,
   };
+}
+
+/** What the settled order grants: the order read back when it was just rebuilt. */
+async function creditsOf(batch: Batch, orderId: string, known: number | null): Promise<number | null> {
+  if (known !== null) return known;
+  const order = await batch.ctx.deps.store.getOrder(orderId);
+  return order.ok && order.value?.status === "fulfilled" ? order.value.credits : null;
 }
 
 function packagesOnce(ctx: ActionContext): () => Promise<Map<string, number> | null> {

@@ -92,6 +92,7 @@ describe("repair from provider references", () => {
 
     const done = await repair(refs);
     expect(done.summary).toEqual({ created_from_metadata: 40 });
+    expect(done.results.every((r) => r.credits === 100)).toBe(true);
     expect(done.results.map((r) => r.orderId).sort()).toEqual([...orderIds].sort());
     const written = await ordersOf(orderIds);
     expect(written).toHaveLength(40);

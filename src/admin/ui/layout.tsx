@@ -38,7 +38,7 @@ button{background:#2856c7;color:#fff;border-color:#2856c7;cursor:pointer}button.
 .muted{color:#6b7486}.login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #dde1e8;padding:24px}
 .login input{width:100%;margin:6px 0 12px}.actions{background:#fff;border:1px solid #dde1e8;padding:12px 14px}
 .actions form.inline{display:flex;margin:0 0 8px}.actions form.inline:last-child{margin-bottom:0}.actions input[name=reason]{width:320px}
-svg text{font-size:10px;fill:#6b7486}`;
+svg text{font-size:10px;fill:#6b7486}#replay-form,#repair-form{flex-wrap:wrap}`;
 
 function Nav({ ctx }: { ctx: PageContext }) {
   const { t } = ctx;
