@@ -374,20 +374,20 @@ describe("runbook page", () => {
     expect(confirmed.status).toBe(303);
     expect(confirmed.headers.get("location")).toContain("done=paused");
     const overview = await (await call("/admin/orders", { headers: { cookie } })).text();
-    expect(overview).toMatch(/id="sales-banner"[^]*console_pause/);
+    expect(overview).toMatch(/id="sales-banner"[\s\S]*console_pause/);
 
     const user = crypto.randomUUID();
     const lost = await stripePaidWithoutOrder(user);
     const dry = await (
       await submit("/admin/runbook/repair", { refs: lost.sessionId, reason: "ticket 7", dryRun: "true" })
     ).text();
-    expect(dry).toMatch(/id="repair-results"[^]*would_rebuild/);
+    expect(dry).toMatch(/id="repair-results"[\s\S]*would_rebuild/);
     expect((await ledgerOf(user)).balance).toBe(0);
     const repairFields = { refs: lost.sessionId, reason: "ticket 7", dryRun: "false" };
     expect(await (await submit("/admin/runbook/repair", repairFields)).text()).toContain('id="confirm-form"');
     expect((await ledgerOf(user)).balance).toBe(0);
     const done = await (await submit("/admin/runbook/repair", { ...repairFields, confirm: "yes" })).text();
-    expect(done).toMatch(/id="repair-results"[^]*created_from_metadata/);
+    expect(done).toMatch(/id="repair-results"[\s\S]*created_from_metadata/);
     expect((await ledgerOf(user)).balance).toBe(100);
 
     await submit("/admin/sales/resume", { ...pauseFields, confirm: "yes" });
