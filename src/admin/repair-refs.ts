@@ -102,8 +102,8 @@ async function dryRunPaid(batch: Batch, base: RefReport, fact: PaymentFact, orde
     : { ...base, outcome: "would_rebuild", credits };
 }
 
-async function repairOne(batch: Batch, ref: string): Promise<RefReport> {
-  const kind = refKind(ref);
+async function repairOne(batch: Batch, ref: string, asKind?: RefKind): Promise<RefReport> {
+  const kind = asKind ?? refKind(ref);
   if (!kind) return report(ref, null, "bad_ref");
   const provider = providerOf(kind);
   const answer = await ask(batch, ref, kind);
@@ -174,16 +174,20 @@ export function providerLimiters(): Record<Provider, Limiter> {
   };
 }
 
-/** Repairs (or, dry, explains) every reference once, in order, without recording: for callers that record. */
+/**
+ * Repairs (or, dry, explains) every reference once, in order, without recording: for callers that record.
+ * `asKind` reads every reference as that kind (the inbox knows an out_trade_no is one).
+ */
 export async function repairFromRefsQuietly(
   ctx: ActionContext,
   refs: string[],
-  limiters: Record<Provider, Limiter>,
-  dryRun = false,
+  options: { limiters: Record<Provider, Limiter>; dryRun: boolean; asKind?: RefKind },
 ): Promise<RefReport[]> {
+  const { limiters, dryRun, asKind } = options;
   const batch: Batch = { ctx, dryRun, lookup: refLookup(ctx.deps), limiters, packages: packagesOnce(ctx) };
   const results: RefReport[] = [];
-  for (const ref of [...new Set(refs)].slice(0, REPAIR_REFS_MAX)) results.push(await repairOne(batch, ref));
+  for (const ref of [...new Set(refs)].slice(0, REPAIR_REFS_MAX))
+    results.push(await repairOne(batch, ref, asKind));
   return results;
 }
 
@@ -201,7 +205,7 @@ export async function repairFromRefs(
     ctx,
     { action: dryRun ? "repair_refs_dry_run" : "repair_refs", target: `${count} refs` },
     async () => {
-      results = await repairFromRefsQuietly(ctx, refs, providerLimiters(), dryRun);
+      results = await repairFromRefsQuietly(ctx, refs, { limiters: providerLimiters(), dryRun });
       const summary = countOutcomes(results);
       return { ok: true, outcome: dryRun ? "dry_run" : "repaired", detail: { summary, results } };
     },

@@ -4,7 +4,8 @@
  * provider: a Stripe event is fetched by id and applied like a delivery (applyStripeEvent: the inbox
  * dedups); a WeChat Pay notification cannot be fetched again, so its order is queried by out_trade_no
  * and settled (a lost order rebuilt from the transaction's attach), then the inbox row is finished.
- * A dry run lists what would be replayed and how. One batch is bounded and recorded once.
+ * A dry run changes nothing: Stripe events are listed (`would_refetch`), WeChat orders are queried and
+ * the answer says what would change (`would_rebuild`, `would_credit`, …). Bounded, recorded once.
  */
 import type { Provider } from "../ledger/types.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
@@ -38,14 +39,16 @@ export interface ReplayReport {
 
 const WECHAT_TRANSACTION_EVENT = "TRANSACTION.SUCCESS";
 
-/** What a dry run says about one event: how it would be brought back. */
-function dryOutcome(row: Row): string {
-  if (row.provider === "stripe") return "would_refetch";
+/** How an event can be brought back: Stripe by id; a WeChat payment notification through its order. */
+function route(row: Row): "refetch" | "query_order" | "not_refetchable" | "no_order" {
+  if (row.provider === "stripe") return "refetch";
   if (row.event_type !== WECHAT_TRANSACTION_EVENT) return "not_refetchable";
-  return row.order_id ? "would_query_order" : "no_order";
+  return row.order_id ? "query_order" : "no_order";
 }
 
-async function replayStripe(ctx: ActionContext, row: Row, limiters: ReturnType<typeof providerLimiters>) {
+type Limiters = ReturnType<typeof providerLimiters>;
+
+async function replayStripe(ctx: ActionContext, row: Row, limiters: Limiters) {
   const stripe = stripeFor(ctx.deps);
   if (!stripe) return { outcome: "not_configured" };
   const eventId = String(row.event_id);
@@ -61,14 +64,20 @@ async function replayStripe(ctx: ActionContext, row: Row, limiters: ReturnType<t
   return { outcome: applied.status === "done" ? applied.outcome : "duplicate" };
 }
 
-/** A lost WeChat notification: what it said is what a query of its order says now. */
-async function replayWechat(ctx: ActionContext, row: Row, limiters: ReturnType<typeof providerLimiters>) {
-  const outcome = dryOutcome(row);
-  if (outcome !== "would_query_order") return { outcome };
-  const [repaired] = await repairFromRefsQuietly(ctx, [String(row.order_id)], limiters);
+/**
+ * A lost WeChat notification: what it said is what a query of its order says now. Dry, the query runs
+ * and says what would change; otherwise the order is settled and the inbox row finished.
+ */
+async function replayWechat(ctx: ActionContext, row: Row, limiters: Limiters, dryRun: boolean) {
+  const how = route(row);
+  if (how !== "query_order") return { outcome: how };
+  const [repaired] = await repairFromRefsQuietly(ctx, [String(row.order_id)], {
+    limiters,
+    dryRun,
+    asKind: "wechat_out_trade_no",
+  });
   if (!repaired) return { outcome: "failed" };
-  const settledNow = repaired.changed || repaired.outcome === "already_fulfilled";
-  if (settledNow) {
+  if (!dryRun && (repaired.changed || repaired.outcome === "already_fulfilled")) {
     const finished = await ctx.deps.store.finishEvent({
       provider: "wechatpay",
       eventId: String(row.event_id),
@@ -79,6 +88,11 @@ async function replayWechat(ctx: ActionContext, row: Row, limiters: ReturnType<t
     if (!finished.ok) return { outcome: "failed", detail: finished.error.message };
   }
   return { outcome: repaired.outcome, detail: repaired.detail };
+}
+
+async function replayOne(ctx: ActionContext, row: Row, limiters: Limiters, dryRun: boolean) {
+  if (row.provider === "wechatpay") return replayWechat(ctx, row, limiters, dryRun);
+  return dryRun ? { outcome: "would_refetch" } : replayStripe(ctx, row, limiters);
 }
 
 export type ReplayBatch = { dryRun: boolean; summary: Record<string, number>; results: ReplayReport[] };
@@ -98,11 +112,7 @@ export async function replayInboxEvents(
     { action: dryRun ? "replay_events_dry_run" : "replay_events", target: `${rows.length} events` },
     async () => {
       for (const row of rows) {
-        const replayed = dryRun
-          ? { outcome: dryOutcome(row) }
-          : row.provider === "stripe"
-            ? await replayStripe(ctx, row, limiters)
-            : await replayWechat(ctx, row, limiters);
+        const replayed = await replayOne(ctx, row, limiters, dryRun);
         results.push({
           provider: String(row.provider),
           eventId: String(row.event_id),

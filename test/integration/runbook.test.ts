@@ -249,7 +249,7 @@ describe("batch replay of the inbox", () => {
     ]);
 
     const dry = await replay(window, true);
-    expect(dry.summary).toEqual({ would_refetch: 1, would_query_order: 1 });
+    expect(dry.summary).toEqual({ would_refetch: 1, would_rebuild: 1 });
     expect(await orderStatus(stripeOrder)).toBe("pending");
     expect(await orderStatus(lost.orderId)).toBeNull();
 
