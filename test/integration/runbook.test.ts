@@ -294,13 +294,15 @@ async function checkout(user: string, packageId: string) {
 const health = async () => (await (await call("/health")).json()) as { sales: { paused: string[] } };
 
 describe("pause sales", () => {
-  it("checkout refuses the paused package (409 sales_paused) while a paid order of it is still credited; resuming restores checkout", async () => {
+  it("checkout refuses the paused package (409 sales_paused) while paid orders of it are still credited (webhook, success page); resuming restores checkout", async () => {
     await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
       values ('pausable', 'Pausable', 1999, 'USD', 100, true) on conflict (id) do nothing`);
     const user = crypto.randomUUID();
     const started = await checkout(user, "pausable");
     expect(started.status).toBe(201);
     const { orderId } = (await started.json()) as { orderId: string };
+    const otherUser = crypto.randomUUID();
+    const other = (await (await checkout(otherUser, "pausable")).json()) as { orderId: string };
 
     const paused = await post("/sales/pause", { reason: "supplier out of stock", scope: "pausable" });
     expect(await paused.json()).toMatchObject({ outcome: "paused" });
@@ -316,6 +318,13 @@ describe("pause sales", () => {
     for (const delivery of paid.deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
     expect(await orderStatus(orderId)).toBe("fulfilled");
     expect((await ledgerOf(user)).balance).toBe(100);
+    // Another one pays and its webhook is lost: the success page's re-query credits it, paused or not.
+    await stripeScenario("pay", { orderId: other.orderId });
+    const polled = await call(`/api/orders/${other.orderId}`, {
+      headers: { authorization: `Bearer ${await userToken(otherUser)}` },
+    });
+    expect(await polled.json()).toMatchObject({ status: "fulfilled" });
+    expect((await ledgerOf(otherUser)).balance).toBe(100);
 
     const resumed = await post("/sales/resume", { reason: "stock is back", scope: "pausable" });
     expect(await resumed.json()).toMatchObject({ outcome: "resumed" });
