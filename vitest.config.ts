@@ -23,6 +23,7 @@ export default defineConfig({
             "dev/**/*.test.ts",
             "test/browser/**/*.test.ts",
             "bench/**/*.test.ts",
+            "test/stack/**/*.test.ts",
           ],
           testTimeout: 30_000,
           hookTimeout: 60_000,

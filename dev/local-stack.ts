@@ -39,7 +39,7 @@ export interface LocalStack {
 }
 
 /** The secrets wrangler.toml `[secrets] required` lists: what every deployment needs. */
-const REQUIRED_SECRETS = new Set(["ADMIN_TOKEN", "SUPABASE_SERVICE_ROLE_KEY"]);
+const REQUIRED_SECRETS = new Set(["ADMIN_TOKEN", "SUPABASE_SECRET_KEY"]);
 
 export function workerVars(
   workerUrl: string,

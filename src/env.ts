@@ -32,6 +32,8 @@ export interface Config {
   checkout: CheckoutConfig;
   /** Alert channels (each optional), their languages and the reminder interval: src/alerts/settings.ts. */
   alerts: AlertSettings;
+  /** Browser origins allowed to call `/api/*` cross-origin (`APP_ORIGINS`); empty = same origin only. */
+  appOrigins: string[];
 }
 
 /** `warnings` are worth a log line at startup but do not stop the worker (e.g. a deprecated name). */
@@ -88,6 +90,20 @@ function parseWechat(env: RawEnv, problems: string[]): WechatConfig | null {
   return null;
 }
 
+/** Exact origins (scheme://host[:port]), comma-separated; a path or a wildcard is refused, not guessed at. */
+function parseAppOrigins(env: RawEnv, problems: string[]): string[] {
+  const origins = text(env, "APP_ORIGINS")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(`APP_ORIGINS has "${origin}", which is not an origin like https://app.example.com`);
+    }
+  }
+  return origins;
+}
+
 /** SUPABASE_SECRET_KEY, or the deprecated SUPABASE_SERVICE_ROLE_KEY with a warning. */
 function parseSupabaseKey(env: RawEnv, problems: string[], warnings: string[]): string {
   const current = text(env, "SUPABASE_SECRET_KEY");
@@ -118,6 +134,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const wechat = providers.includes("wechatpay") ? parseWechat(env, problems) : null;
   const checkout = parseCheckoutConfig(env, problems);
   const alerts = parseAlertSettings(env, problems);
+  const appOrigins = parseAppOrigins(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -133,6 +150,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       wechat,
       checkout,
       alerts,
+      appOrigins,
     },
   };
 }

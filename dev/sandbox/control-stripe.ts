@@ -29,6 +29,7 @@ function payInput(body: ControlBody): PayInput | string {
     currency: str(body.currency),
     metadata: metadataOf(body.metadata),
     async,
+    atExpire: body.atExpire === true,
   };
 }
 

@@ -23,18 +23,28 @@ async function refusing(run: () => SandboxResponse | Promise<SandboxResponse>): 
 const MODES = ["public_key", "certificate", "mixed"] as const;
 const REFUND_STATUSES = ["SUCCESS", "ABNORMAL", "CLOSED"] as const;
 
+/**
+ * `atClose: true`: the payment lands when payguard's close call for the order arrives, not now.
+ * `paying: true`: the customer is confirming; the order answers USERPAYING until a later `pay`.
+ */
 function pay(deps: ControlDeps, body: ControlBody) {
   const outTradeNo = outTradeNoOf(body);
   if (!outTradeNo) return badRequest("orderId (out_trade_no) is required");
+  const input = {
+    outTradeNo,
+    amountMinor: int(body.amountMinor),
+    currency: str(body.currency),
+    attach: str(body.attach),
+    mchid: str(body.mchid),
+    appid: str(body.appid),
+  };
+  if (body.atClose === true || body.paying === true) {
+    if (body.atClose === true) deps.wechat.payAtClose(input);
+    else deps.wechat.startPaying(input);
+    return json(200, { eventIds: [], deliveries: [] });
+  }
   return emitting(deps, body, () => {
-    const { transactionId, eventId } = deps.wechat.pay({
-      outTradeNo,
-      amountMinor: int(body.amountMinor),
-      currency: str(body.currency),
-      attach: str(body.attach),
-      mchid: str(body.mchid),
-      appid: str(body.appid),
-    });
+    const { transactionId, eventId } = deps.wechat.pay(input);
     return { transactionId, eventIds: [eventId] };
   });
 }

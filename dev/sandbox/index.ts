@@ -8,6 +8,7 @@ import { createCallLog } from "./calls.ts";
 import { createSandboxClock } from "./clock.ts";
 import { createControl } from "./control.ts";
 import { createDeliveryQueue, deliveryOutcome } from "./delivery.ts";
+import { createElsewhere } from "./elsewhere.ts";
 import type { Clock } from "./http.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import { createOutbox } from "./outbox.ts";
@@ -94,6 +95,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       request.path.startsWith("/v3/") ? wechat.handle(request) : null,
     stripe.handle,
     alerts.handle,
+    createElsewhere(),
   ];
   const server = await listen(
     options.port ?? 0,

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "../admin/index.ts";
 import { checkoutRoutes } from "./checkout.ts";
+import { appCors } from "./cors.ts";
 import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
@@ -11,6 +12,7 @@ import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
 export function createApp() {
   return new Hono<{ Bindings: Env }>()
+    .use("/api/*", appCors)
     .route("/health", healthRoutes)
     .route("/webhooks/stripe", stripeWebhookRoutes)
     .route("/webhooks/wechatpay", wechatWebhookRoutes)

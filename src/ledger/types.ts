@@ -53,7 +53,13 @@ export type PaymentFact =
       /** The provider reports this payment (partly) refunded already (WeChat trade_state REFUND). */
       refundedAtProvider?: boolean;
     }
-  | { kind: "pending"; provider: Provider; orderId: string }
+  | {
+      kind: "pending";
+      provider: Provider;
+      orderId: string;
+      /** The provider's own word for the unpaid state (WeChat trade_state), when it gave one. */
+      providerState?: string;
+    }
   | { kind: "failed"; provider: Provider; orderId: string; reason: string }
   | { kind: "expired"; provider: Provider; orderId: string }
   | {

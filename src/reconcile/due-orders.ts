@@ -26,6 +26,8 @@ export interface DueStats {
   expired: number;
   failed: number;
   rechecked: number;
+  /** Of those, due again soon rather than on the backoff (the payer was confirming). */
+  recheck_soon: number;
   /** Left for the next run: the provider kept answering 429, or a transient error. */
   deferred: number;
   errors: number;
@@ -44,6 +46,7 @@ const emptyStats = (): DueStats => ({
   expired: 0,
   failed: 0,
   rechecked: 0,
+  recheck_soon: 0,
   deferred: 0,
   errors: 0,
 });
@@ -95,8 +98,13 @@ async function checkOrder(context: DueContext, order: Order, nowMs: number, stat
   }
   const decision = decide(answer.value, step);
   if (decision.kind === "recheck") {
-    const checked = await deps.store.recordCheck({ orderId: order.id, nowMs });
+    const checked = await deps.store.recordCheck({
+      orderId: order.id,
+      nowMs,
+      delaySeconds: decision.delaySeconds,
+    });
     stats[checked.ok ? "rechecked" : "errors"] += 1;
+    if (checked.ok && decision.delaySeconds !== undefined) stats.recheck_soon += 1;
     return;
   }
   const settled = await settleOrder(env, decision.fact, "reconcile", nowMs);

@@ -1,6 +1,9 @@
 /**
  * Hourly callback health: can the providers reach us, and are they? Each check owns one incident key
- * (`callback_health:<check>`), raised while the check fails and resolved once it passes.
+ * (`callback_health:<check>`), raised while the check fails and resolved once it passes. Reachability
+ * fetches `PUBLIC_BASE_URL/health?probe=<nonce>` the way a provider would reach us and accepts only an
+ * answer carrying this deployment's proof for the nonce. In production that fetch must go out through
+ * Cloudflare's front door, not to the zone's origin: wrangler.toml enables `global_fetch_strictly_public`.
  */
 import type Stripe from "stripe";
 import type { Deps } from "../deps.ts";
@@ -8,6 +11,7 @@ import type { IncidentInput } from "../ledger/ports.ts";
 import { stripeClientFor } from "../providers/registry.ts";
 import { STRIPE_EVENT_TYPES } from "../providers/stripe/event-types.ts";
 import { setIncident } from "./incidents.ts";
+import { newProbeNonce, proofMatches } from "./probe-proof.ts";
 import { callbackUrlProblem } from "./public-url.ts";
 
 export const HEALTH_PREFIX = "callback_health:";
@@ -16,7 +20,17 @@ export const HEALTH_WINDOW_MS = 3600_000;
 /** A WeChat payment found by re-query this long after it was paid means its notification never came. */
 export const WECHAT_NOTIFY_DELAY_S = 600;
 
+/** How long the reachability probe waits for `/health` (Stripe waits about 10 s for a webhook answer). */
+export const PROBE_TIMEOUT_MS = 10_000;
+
 type Finding = Omit<IncidentInput, "key"> | null;
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ProbeOptions {
+  /** Defaults to the global fetch: the public internet, like a provider. */
+  fetch?: Fetch;
+  timeoutMs?: number;
+}
 
 export function callbackUrls(deps: Deps): string[] {
   const base = deps.config.publicBaseUrl;
@@ -112,9 +126,52 @@ async function wechatCheck(deps: Deps, nowMs: number): Promise<Finding> {
   };
 }
 
+/** Why `PUBLIC_BASE_URL/health` did not prove to be this deployment, or null when it did. */
+export async function probeProblem(deps: Deps, options: ProbeOptions = {}): Promise<string | null> {
+  const base = deps.config.publicBaseUrl;
+  const nonce = newProbeNonce();
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: Response;
+  try {
+    response = await (options.fetch ?? fetch)(`${base}/health?probe=${nonce}`, {
+      headers: { accept: "application/json" },
+      // A provider does not follow a redirect to a webhook, so neither does the probe.
+      redirect: "manual",
+      signal,
+    });
+  } catch (error) {
+    return signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : `request failed: ${(error as Error).message}`;
+  }
+  if (response.status < 200 || response.status > 299) {
+    await response.body?.cancel();
+    return `answered HTTP ${response.status}`;
+  }
+  const body = (await response.json().catch(() => null)) as { probe?: unknown } | null;
+  if (typeof body?.probe !== "string") return "answered without this deployment's proof";
+  const proven = await proofMatches(deps.config.adminToken, base, nonce, body.probe);
+  return proven ? null : "answered with a wrong proof: another deployment answers this URL";
+}
+
+export function reachabilityFinding(base: string, problem: string | null): Finding {
+  if (!problem) return null;
+  return {
+    kind: "callback_url_unreachable",
+    severity: "critical",
+    summary: `Callback URL not reachable: ${base}/health ${problem}`,
+    detail: { url: `${base}/health`, problem },
+  };
+}
+
 /** Runs every check it can; a check that cannot run is reported, and its incident left as it was. */
-export async function checkCallbackHealth(deps: Deps, nowMs: number) {
-  const findings: Record<string, Finding> = { config: configFinding(callbackUrls(deps)) };
+export async function checkCallbackHealth(deps: Deps, nowMs: number, probe: ProbeOptions = {}) {
+  const reachability = await probeProblem(deps, probe);
+  const findings: Record<string, Finding> = {
+    config: configFinding(callbackUrls(deps)),
+    reachability: reachabilityFinding(deps.config.publicBaseUrl, reachability),
+  };
   const unchecked: Record<string, string> = {};
   const stripe = stripeClientFor(deps);
   if (stripe) {
@@ -129,5 +186,5 @@ export async function checkCallbackHealth(deps: Deps, nowMs: number) {
     await setIncident(deps, `${HEALTH_PREFIX}${check}`, finding, nowMs);
   }
   const failing = Object.entries(findings).flatMap(([check, finding]) => (finding ? [check] : []));
-  return { failing, unchecked };
+  return { failing, unchecked, reachability: reachability ?? "ok" };
 }

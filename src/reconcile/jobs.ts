@@ -20,12 +20,13 @@ export const JOBS: Record<JobName, Job> = {
   reconcile: (env, deps, nowMs) => runReconcile(env, deps, nowMs),
   reconcile_fanout: (env, deps, nowMs) => runFanoutShare(env, deps, nowMs),
   health_audit: healthAndAudit,
-  wechat_bill: async (_env, deps, nowMs) => ({
-    status: "ok",
-    detail: await checkWechatBill(
+  wechat_bill: async (env, deps, nowMs) => {
+    const detail = await checkWechatBill(
+      env,
       deps,
       { fetch: (input, init) => fetch(input, init), clock: Date.now },
       nowMs,
-    ),
-  }),
+    );
+    return { status: Number(detail.refunds_failed_transiently ?? 0) > 0 ? "partial" : "ok", detail };
+  },
 };

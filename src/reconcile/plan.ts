@@ -7,10 +7,17 @@ import type { Order, PaymentFact } from "../ledger/types.ts";
 /** Before expiry: ask. At expiry: close at the provider first, ask once more, then expire here. */
 export type OrderStep = "query" | "close_then_query";
 
+/**
+ * WeChat USERPAYING: the payer is entering a password or confirming right now. The answer comes within
+ * seconds, so the order is due again this soon (the next tick picks it up) instead of on the backoff.
+ */
+export const PAYER_CONFIRMING_RECHECK_S = 20;
+const PAYER_CONFIRMING_STATES = new Set(["USERPAYING"]);
+
 export type Decision =
   | { kind: "settle"; fact: PaymentFact }
-  /** Still unpaid and not expired: the next check follows the backoff schedule. */
-  | { kind: "recheck" };
+  /** Still unpaid and not expired: checked again after `delaySeconds`, else on the backoff schedule. */
+  | { kind: "recheck"; delaySeconds?: number };
 
 export function stepFor(order: Pick<Order, "expiresAtMs">, nowMs: number): OrderStep {
   return order.expiresAtMs <= nowMs ? "close_then_query" : "query";
@@ -32,6 +39,8 @@ export function decide(fact: PaymentFact, step: OrderStep): Decision {
   if (fact.kind !== "pending") return { kind: "settle", fact };
   if (step === "close_then_query")
     return { kind: "settle", fact: { kind: "expired", provider: fact.provider, orderId: fact.orderId } };
+  if (fact.providerState && PAYER_CONFIRMING_STATES.has(fact.providerState))
+    return { kind: "recheck", delaySeconds: PAYER_CONFIRMING_RECHECK_S };
   return { kind: "recheck" };
 }
 

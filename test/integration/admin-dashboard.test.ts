@@ -8,12 +8,21 @@ beforeAll(seedPackage);
 const ORIGIN = new URL(BASE_URL).origin;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
+/** Each sign-in comes from its own address unless a test says otherwise: the throttle counts per address. */
+let addresses = 0;
+const someAddress = () => `198.51.100.${++addresses}`;
+
 async function login(
   token = env.ADMIN_TOKEN,
+  address = someAddress(),
 ): Promise<{ cookie: string; setCookie: string; status: number }> {
   const response = await call("/admin/login", {
     method: "POST",
-    headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+    headers: {
+      origin: ORIGIN,
+      "content-type": "application/x-www-form-urlencoded",
+      "cf-connecting-ip": address,
+    },
     body: form({ token }),
     redirect: "manual",
   });
@@ -54,6 +63,16 @@ describe("dashboard sign-in", () => {
     expect(response.status).toBe(303);
     expect(response.headers.get("location")).toBe("/admin/login");
     expect(await login("wrong-token-0123456789abcdef")).toMatchObject({ status: 303, setCookie: "" });
+  });
+
+  it("refuses an address's 11th attempt in a minute, even with the right token; other addresses still sign in", async () => {
+    const guesser = "203.0.113.77";
+    for (let attempt = 0; attempt < 10; attempt++) {
+      expect((await login(`guess-${attempt}-0123456789abcdef`, guesser)).status).toBe(303);
+    }
+    const refused = await login(env.ADMIN_TOKEN, guesser);
+    expect(refused).toMatchObject({ status: 429, setCookie: "" });
+    expect((await login()).setCookie).toMatch(/HttpOnly/);
   });
 
   it("issues an HttpOnly, Secure, SameSite=Strict session cookie, and rejects a tampered one", async () => {

@@ -1,11 +1,11 @@
-import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getDeps } from "../../src/deps.ts";
 import { stripeClientFor } from "../../src/providers/registry.ts";
 import { STRIPE_EVENT_TYPES } from "../../src/providers/stripe/event-types.ts";
 import { checkCallbackHealth } from "../../src/reconcile/health.ts";
 import { CRON_HEALTH_AUDIT, CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
-import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import { call, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, runCron } from "../support/worker/reconcile.ts";
 import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
 import { wechatScenario } from "../support/worker/wechat.ts";
@@ -82,6 +82,74 @@ describe("hourly callback health", () => {
         "select 1 from payguard.incidents where key = 'callback_health:wechat_notify' and status = 'open'",
       ),
     ).toEqual([]);
+  });
+});
+
+describe("hourly reachability probe", () => {
+  const KEY = "callback_health:reachability";
+  const at = (publicBaseUrl: string) => {
+    const deps = getDeps(env);
+    return { ...deps, config: { ...deps.config, publicBaseUrl } };
+  };
+  /** This deployment, reached through its own fetch handler at PUBLIC_BASE_URL. */
+  const thisDeployment = (input: string, init?: RequestInit) =>
+    exports.default.fetch(new Request(input, init));
+  const openRows = async () =>
+    (
+      await sql<{ n: number }>(
+        "select count(*)::int as n from payguard.incidents where key = $1 and status = 'open'",
+        [KEY],
+      )
+    )[0]?.n;
+
+  it("opens one incident while the URL answers 404, a parked page, another deployment or nothing; resolves once this deployment answers", async () => {
+    const sandboxUrl = inject("sandboxUrl");
+    const passed = await checkCallbackHealth(getDeps(env), Date.now(), { fetch: thisDeployment });
+    expect(passed.reachability).toBe("ok");
+    expect(await openRows()).toBe(0);
+    const [{ last = 0 } = {}] = await sql<{ last: number }>(
+      "select coalesce(max(id), 0)::int as last from payguard.incidents where key = $1",
+      [KEY],
+    );
+
+    const failures: Array<[string, string]> = [
+      [sandboxUrl, "answered HTTP 404"],
+      [`${sandboxUrl}/parked`, "answered without this deployment's proof"],
+      [`${sandboxUrl}/other-deployment`, "answered with a wrong proof"],
+    ];
+    for (const [base, problem] of failures) {
+      const run = await checkCallbackHealth(at(base), Date.now());
+      expect(run.reachability, base).toContain(problem);
+      expect(run.failing).toContain("reachability");
+    }
+    await sandbox("faults", { api: [{ kind: "timeout", pathPrefix: "/slow/", hangMs: 2_000 }] });
+    try {
+      const slow = await checkCallbackHealth(at(`${sandboxUrl}/slow`), Date.now(), { timeoutMs: 200 });
+      expect(slow.reachability).toBe("no answer within 200 ms");
+    } finally {
+      await sandbox("faults", { api: [] });
+    }
+    const opened = await sql<{ status: string; summary: string }>(
+      "select status, summary from payguard.incidents where key = $1 and id > $2 order by id",
+      [KEY, last],
+    );
+    expect(opened).toEqual([
+      { status: "open", summary: expect.stringContaining("Callback URL not reachable") },
+    ]);
+
+    const fixed = await checkCallbackHealth(getDeps(env), Date.now(), { fetch: thisDeployment });
+    expect(fixed.reachability).toBe("ok");
+    expect(await openRows()).toBe(0);
+  });
+
+  it("/health refuses a malformed probe nonce with 400 and proves only the nonce it was asked", async () => {
+    expect((await call("/health?probe=short")).status).toBe(400);
+    expect((await call("/health?probe=not%20base64url%20at%20all%20here")).status).toBe(400);
+    const nonce = "A".repeat(43);
+    const answer = (await (await call(`/health?probe=${nonce}`)).json()) as { probe: string };
+    expect(answer.probe).toMatch(/^[0-9a-f]{64}$/);
+    const again = (await (await call(`/health?probe=${"B".repeat(43)}`)).json()) as { probe: string };
+    expect(again.probe).not.toBe(answer.probe);
   });
 });
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { getDeps } from "../../src/deps.ts";
 import worker from "../../src/index.ts";
 import { DEFAULT_TICK_LIMITS } from "../../src/reconcile/limits.ts";
+import { PAYER_CONFIRMING_RECHECK_S } from "../../src/reconcile/plan.ts";
 import { runReconcile } from "../../src/reconcile/reconcile.ts";
 import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
 import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
@@ -34,6 +35,8 @@ describe("reconcile: paid orders whose callbacks were all dropped", () => {
   const stripeAbandoned: string[] = [];
   const wechatAbandoned: string[] = [];
   let paidAtClose = "";
+  let stripePaidAtExpire = "";
+  let stripeSessionAtExpire = "";
 
   beforeAll(async () => {
     await seedPackage();
@@ -43,6 +46,7 @@ describe("reconcile: paid orders whose callbacks were all dropped", () => {
     stripeAbandoned.push(...(await dueOrders("stripe", 5, { expired: true })));
     wechatAbandoned.push(...(await dueOrders("wechatpay", 5, { expired: true })));
     paidAtClose = (await dueOrders("wechatpay", 1, { expired: true }))[0] ?? "";
+    stripePaidAtExpire = (await dueOrders("stripe", 1, { expired: true }))[0] ?? "";
     // Every webhook and notification is dropped: the scenarios hand them back and nobody delivers them.
     await eachOf(stripePaid, (orderId) => stripeScenario("pay", { orderId }));
     await eachOf(wechatPaid, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
@@ -51,8 +55,22 @@ describe("reconcile: paid orders whose callbacks were all dropped", () => {
       await sql("update payguard.payment_orders set provider_ref = $2 where id = $1", [orderId, sessionId]);
     });
     // The WeChat abandoned orders were never opened at WeChat: close and query answer ORDER_NOT_EXIST.
-    // Past its expiry here and paid at WeChat just before the run closes it.
-    await wechatScenario("pay", { orderId: paidAtClose, amountMinor: 990 });
+    // Past their expiry here, and paid at the provider while the run's close / expire call is in flight
+    // (the payment's notification and webhook are dropped like the others).
+    await wechatScenario("pay", { orderId: paidAtClose, amountMinor: 990, atClose: true });
+    ({ sessionId: stripeSessionAtExpire } = await sandbox<{ sessionId: string }>("stripe/abandon", {
+      orderId: stripePaidAtExpire,
+    }));
+    await sql("update payguard.payment_orders set provider_ref = $2 where id = $1", [
+      stripePaidAtExpire,
+      stripeSessionAtExpire,
+    ]);
+    await sandbox("stripe/pay", {
+      orderId: stripePaidAtExpire,
+      sessionId: stripeSessionAtExpire,
+      atExpire: true,
+      deliver: false,
+    });
   }, BIG_TICK_TIMEOUT_MS);
 
   it(
@@ -78,16 +96,23 @@ describe("reconcile: paid orders whose callbacks were all dropped", () => {
       }
       const run = await lastRun("reconcile");
       expect(run?.status).toBe("ok");
-      expect(run?.detail).toMatchObject({ settled: 201, expired: 10 });
+      expect(run?.detail).toMatchObject({ settled: 202, expired: 10 });
     },
     BIG_TICK_TIMEOUT_MS,
   );
 
-  it("fulfils an order paid between the close call and the expiry", async () => {
-    expect(await statuses([paidAtClose])).toEqual({ fulfilled: 1 });
-    expect(await purchasesPerOrder([paidAtClose])).toEqual([1]);
-    const calls = await callsFor(`/${paidAtClose}`);
-    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(["POST 400", "GET 200"]);
+  it("fulfils an order paid between the close call and the expiry, at WeChat and at Stripe", async () => {
+    expect(await statuses([paidAtClose, stripePaidAtExpire])).toEqual({ fulfilled: 2 });
+    expect(await purchasesPerOrder([paidAtClose, stripePaidAtExpire])).toEqual([1, 1]);
+    // The close met a paid order (WeChat ORDERPAID, Stripe checkout_session_not_open); the query found it paid.
+    const wechatCalls = await callsFor(`/${paidAtClose}`);
+    expect(wechatCalls.map((c) => `${c.method} ${c.status}`)).toEqual(["POST 400", "GET 200"]);
+    const stripeCalls = await callsFor(stripeSessionAtExpire);
+    expect(stripeCalls.map((c) => `${c.method} ${c.status}`)).toEqual(["POST 400", "GET 200"]);
+    const [session] = (
+      await sandbox<{ sessions: { status: string }[] }>(`stripe/sessions?orderId=${stripePaidAtExpire}`)
+    ).sessions;
+    expect(session?.status).toBe("complete");
   });
 
   it("a repeated tick asks no provider about these orders again and credits nothing twice", async () => {
@@ -131,6 +156,33 @@ describe("reconcile: overlapping ticks and 429 storms", () => {
     },
     BIG_TICK_TIMEOUT_MS,
   );
+});
+
+describe("reconcile: a WeChat payer still confirming", () => {
+  beforeAll(seedPackage);
+
+  it("an order answering USERPAYING is due again within seconds instead of on the backoff, then settles", async () => {
+    const [orderId = ""] = await dueOrders("wechatpay", 1);
+    // Far along the backoff already: the schedule alone would wait 30 minutes.
+    await sql("update payguard.payment_orders set check_attempts = 6 where id = $1", [orderId]);
+    await wechatScenario("pay", { orderId, amountMinor: 990, paying: true });
+    const tickMs = Date.now();
+    await runCron(CRON_RECONCILE, tickMs);
+    const [row] = await sql<{ status: string; due_in_s: number }>(
+      `select status, extract(epoch from next_check_at - $2::timestamptz)::int as due_in_s
+         from payguard.payment_orders where id = $1`,
+      [orderId, new Date(tickMs).toISOString()],
+    );
+    expect(row?.status).toBe("pending");
+    expect(row?.due_in_s).toBeLessThanOrEqual(PAYER_CONFIRMING_RECHECK_S + 1);
+    expect((await lastRun("reconcile"))?.detail).toMatchObject({ recheck_soon: 1 });
+
+    await wechatScenario("pay", { orderId, amountMinor: 990 });
+    await runCron(CRON_RECONCILE, tickMs + 60_000);
+    expect(await statuses([orderId])).toEqual({ fulfilled: 1 });
+    expect(await purchasesPerOrder([orderId])).toEqual([1]);
+    expect(queries((await callsByOrder([orderId])).get(orderId) ?? []).length).toBe(2);
+  });
 });
 
 describe("reconcile: fan-out through the queue", () => {

@@ -10,12 +10,12 @@ const DAY_MS = 24 * 3600_000;
 const day = previousBeijingDay(Date.now() - DAY_MS);
 const NOON_MS = day.fromMs + 12 * 3600_000;
 
-async function fulfilInOurLedger(orderId: string, amountMinor = 990) {
+async function fulfilInOurLedger(orderId: string, amountMinor = 990, paymentRef = `tx_${orderId}`) {
   await sql(
     `select payguard.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
        p_amount_minor => $3, p_currency => 'CNY', p_paid_at => $4::timestamptz, p_source => 'webhook',
        p_now => $4::timestamptz)`,
-    [orderId, `tx_${orderId}`, amountMinor, new Date(NOON_MS).toISOString()],
+    [orderId, paymentRef, amountMinor, new Date(NOON_MS).toISOString()],
   );
 }
 
@@ -24,14 +24,42 @@ describe("WeChat Pay daily bill check", () => {
 
   beforeAll(async () => {
     await seedPackage();
-    for (const name of ["matching", "missingHere", "missingThere", "amountOff"]) {
+    for (const name of [
+      "matching",
+      "missingHere",
+      "missingThere",
+      "amountOff",
+      "refunded",
+      "refundStuck",
+      "refundedTwice",
+    ]) {
       ids[name] = await createWechatOrder(crypto.randomUUID());
     }
     await sandbox("clock", { setMs: NOON_MS });
     await wechatScenario("pay", { outTradeNo: ids.matching, amountMinor: 990 });
     await wechatScenario("pay", { outTradeNo: ids.missingHere, amountMinor: 990 });
     await wechatScenario("pay", { outTradeNo: ids.amountOff, amountMinor: 500 });
+    const payAtWechat = async (outTradeNo: string | undefined) =>
+      (
+        await sandbox<{ transactionId: string }>("wechat/pay", {
+          outTradeNo,
+          amountMinor: 990,
+          deliver: false,
+        })
+      ).transactionId;
+    const refundedTx = await payAtWechat(ids.refunded);
+    const stuckTx = await payAtWechat(ids.refundStuck);
+    const twiceTx = await payAtWechat(ids.refundedTwice);
+    await sandbox("clock", { setMs: NOON_MS + 3600_000 });
+    // Refunded at WeChat (in the merchant console, say): the REFUND notifications are dropped.
+    await wechatScenario("refund", { outTradeNo: ids.refunded, amountMinor: 990 });
+    await wechatScenario("refund", { outTradeNo: ids.refundStuck, amountMinor: 990, status: "ABNORMAL" });
+    await wechatScenario("refund", { outTradeNo: ids.refundedTwice, amountMinor: 300 });
+    await wechatScenario("refund", { outTradeNo: ids.refundedTwice, amountMinor: 400 });
     await sandbox("clock", { setMs: Date.now() });
+    await fulfilInOurLedger(ids.refunded as string, 990, refundedTx);
+    await fulfilInOurLedger(ids.refundStuck as string, 990, stuckTx);
+    await fulfilInOurLedger(ids.refundedTwice as string, 990, twiceTx);
     await fulfilInOurLedger(ids.matching as string);
     await fulfilInOurLedger(ids.missingThere as string);
     await fulfilInOurLedger(ids.amountOff as string);
@@ -44,14 +72,23 @@ describe("WeChat Pay daily bill check", () => {
       [`bill_%:${orderId}`],
     );
 
+  const clawbacks = async (orderId: string) =>
+    (
+      await sql<{ n: number }>(
+        "select count(*)::int as n from payguard.credit_ledger where order_id = $1 and kind = 'clawback'",
+        [orderId],
+      )
+    )[0]?.n;
+
   it("opens one incident per planted discrepancy and none for the matching order", async () => {
     const result = await checkWechatBill(
+      env,
       getDeps(env),
       { fetch: (i, init) => fetch(i, init), clock: Date.now },
       Date.now(),
       day,
     );
-    expect(result).toMatchObject({ bill_date: day.billDate });
+    expect(result).toMatchObject({ bill_date: day.billDate, refunds_settled: 3 });
     expect(await incidentsFor(ids.matching as string)).toEqual([]);
     expect(await incidentsFor(ids.missingHere as string)).toEqual([
       { kind: "bill_missing_here", severity: "critical" },
@@ -64,13 +101,111 @@ describe("WeChat Pay daily bill check", () => {
     ]);
   });
 
-  it("opens nothing new when the same day is checked again", async () => {
+  it("settles a refund the bill shows and payguard never heard of, clawing back once", async () => {
+    const refunded = ids.refunded as string;
+    expect(await incidentsFor(refunded)).toEqual([]);
+    const [order] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [refunded],
+    );
+    expect(order?.status).toBe("refunded");
+    expect(await clawbacks(refunded)).toBe(1);
+    // Two partial refunds of one order: each settled once, the order partly refunded.
+    const twice = ids.refundedTwice as string;
+    expect(await incidentsFor(twice)).toEqual([]);
+    expect(await clawbacks(twice)).toBe(2);
+    const [partly] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [twice],
+    );
+    expect(partly?.status).toBe("partially_refunded");
+    const queried = await sandbox<{ calls: { method: string; path: string; status: number }[] }>("calls");
+    expect(
+      queried.calls.filter((c) => c.method === "GET" && c.path.startsWith("/v3/refund/domestic/refunds/")),
+    ).toContainEqual(expect.objectContaining({ status: 200 }));
+  });
+
+  it("keeps an incident for a refund it cannot settle (WeChat reports it ABNORMAL)", async () => {
+    const stuck = ids.refundStuck as string;
+    expect(await incidentsFor(stuck)).toEqual([{ kind: "bill_status_differs", severity: "warning" }]);
+    const [incident] = await sql<{ detail: { not_settled: string[] } }>(
+      "select detail from payguard.incidents where key = $1",
+      [`bill_status_differs:${stuck}`],
+    );
+    expect(incident?.detail.not_settled).toEqual([expect.stringContaining("refund status ABNORMAL")]);
+    expect(await clawbacks(stuck)).toBe(0);
+  });
+
+  it("opens nothing new and claws back nothing twice when the same day is checked again", async () => {
     const again = await checkWechatBill(
+      env,
       getDeps(env),
       { fetch: (i, init) => fetch(i, init), clock: Date.now },
       Date.now(),
       day,
     );
-    expect(again).toMatchObject({ incidents_opened: 0 });
+    expect(again).toMatchObject({ incidents_opened: 0, refunds_settled: 0 });
+    expect(await clawbacks(ids.refunded as string)).toBe(1);
+    expect(await clawbacks(ids.refundedTwice as string)).toBe(2);
+  });
+});
+
+describe("WeChat Pay daily bill: a refund query that fails for now", () => {
+  /** Three Beijing days ago: a day of its own, so the first suite's rows are not in it. */
+  const day3 = previousBeijingDay(Date.now() - 2 * DAY_MS);
+  const noon3 = day3.fromMs + 12 * 3600_000;
+  const check = () =>
+    checkWechatBill(
+      env,
+      getDeps(env),
+      { fetch: (i, init) => fetch(i, init), clock: Date.now },
+      Date.now(),
+      day3,
+    );
+  let orderId = "";
+
+  beforeAll(async () => {
+    await seedPackage();
+    orderId = await createWechatOrder(crypto.randomUUID());
+    await sandbox("clock", { setMs: noon3 });
+    const { transactionId } = await sandbox<{ transactionId: string }>("wechat/pay", {
+      outTradeNo: orderId,
+      amountMinor: 990,
+      deliver: false,
+    });
+    await sandbox("clock", { setMs: noon3 + 3600_000 });
+    await wechatScenario("refund", { outTradeNo: orderId, amountMinor: 990 });
+    await sandbox("clock", { setMs: Date.now() });
+    await sql(
+      `select payguard.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
+         p_amount_minor => 990, p_currency => 'CNY', p_paid_at => $3::timestamptz, p_source => 'webhook',
+         p_now => $3::timestamptz)`,
+      [orderId, transactionId, new Date(noon3).toISOString()],
+    );
+  });
+  afterAll(() => sandbox("faults", { api: [] }));
+
+  it("keeps the refund as an incident and reports the run partial, then settles it and resolves the incident on a re-run", async () => {
+    await sandbox("faults", {
+      api: [{ kind: "5xx", status: 500, pathPrefix: "/v3/refund/domestic/refunds/", count: 1 }],
+    });
+    expect(await check()).toMatchObject({ refunds_settled: 0, refunds_failed_transiently: 1 });
+    const incident = () =>
+      sql<{ status: string; detail: { not_settled?: string[] } }>(
+        "select status, detail from payguard.incidents where key = $1",
+        [`bill_status_differs:${orderId}`],
+      );
+    const [open] = await incident();
+    expect(open?.status).toBe("open");
+    expect(open?.detail.not_settled).toEqual([expect.stringContaining("SYSTEM_ERROR")]);
+
+    await sandbox("faults", { api: [] });
+    expect(await check()).toMatchObject({ refunds_settled: 1, refunds_failed_transiently: 0 });
+    expect((await incident()).map((row) => row.status)).toEqual(["resolved"]);
+    const [order] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [orderId],
+    );
+    expect(order?.status).toBe("refunded");
   });
 });

@@ -88,6 +88,22 @@ describe("configuration", () => {
     }
   });
 
+  it("takes exact browser origins for /api/* and refuses anything else by name", () => {
+    const result = parseConfig({ ...valid, APP_ORIGINS: "https://app.example.com, http://localhost:5173" });
+    expect(result.ok && result.config.appOrigins).toEqual([
+      "https://app.example.com",
+      "http://localhost:5173",
+    ]);
+    expect(parseConfig(valid)).toMatchObject({ ok: true, config: { appOrigins: [] } });
+    expect(parseConfig({ ...valid, APP_ORIGINS: "https://app.example.com/shop,*" })).toEqual({
+      ok: false,
+      problems: [
+        'APP_ORIGINS has "https://app.example.com/shop", which is not an origin like https://app.example.com',
+        'APP_ORIGINS has "*", which is not an origin like https://app.example.com',
+      ],
+    });
+  });
+
   it("loadConfig throws a ConfigError whose message names the variable", () => {
     expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(ConfigError);
     expect(() => loadConfig({ ...valid, SUPABASE_SECRET_KEY: undefined })).toThrowError(

@@ -96,14 +96,33 @@ describe("Checkout Sessions", () => {
   });
 
   it("lists the session of a payment intent (`payment_intent` filter), and none for an unknown one", async () => {
-    const created = await newSession("ord_api_5");
-    await newSession("ord_api_6");
-    await control("stripe/pay", { orderId: "ord_api_5" });
+    const created = await newSession("ord_api_7");
+    await newSession("ord_api_8");
+    await control("stripe/pay", { orderId: "ord_api_7" });
     const intent = (await stripe.checkout.sessions.retrieve(created.id)).payment_intent as string;
     const listed = await stripe.checkout.sessions.list({ payment_intent: intent, limit: 1 });
     expect(listed.data.map((session) => session.id)).toEqual([created.id]);
     expect(listed.has_more).toBe(false);
     expect((await stripe.checkout.sessions.list({ payment_intent: "pi_unknown" })).data).toEqual([]);
+  });
+
+  it("completes a session armed to pay at the expire call, then refuses that expiry as not open", async () => {
+    const created = await newSession("ord_api_5");
+    await control("stripe/pay", { orderId: "ord_api_5", sessionId: created.id, atExpire: true });
+    expect((await stripe.checkout.sessions.retrieve(created.id)).status).toBe("open");
+    const error = (await stripe.checkout.sessions
+      .expire(created.id)
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe("checkout_session_not_open");
+    expect(await stripe.checkout.sessions.retrieve(created.id)).toMatchObject({
+      status: "complete",
+      payment_status: "paid",
+    });
+    const completed = await stripe.events.list({ type: "checkout.session.completed", limit: 100 });
+    expect(
+      completed.data.filter((event) => (event.data.object as { id: string }).id === created.id),
+    ).toHaveLength(1);
   });
 });
 

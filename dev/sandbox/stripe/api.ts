@@ -2,7 +2,7 @@
 // auth) and `Idempotency-Key` semantics. Answers with Stripe-shaped objects and errors so the real
 // stripe-node client can be pointed at the sandbox unchanged.
 import { json, type SandboxRequest, type SandboxResponse } from "../http.ts";
-import { createSessionFromForm, expireSession, notOpen } from "./checkout.ts";
+import { completeSession, createSessionFromForm, expireSession, notOpen } from "./checkout.ts";
 import { createEndpointFromForm, findEndpoint, updateEndpointFromForm } from "./endpoints.ts";
 import { missingResource, stripeError, unknownRoute } from "./errors.ts";
 import { pageEvents, parseEventsQuery } from "./events.ts";
@@ -59,9 +59,15 @@ const listSessions: Handler = (context, form) => {
   };
 };
 
+/**
+ * A session the customer completes while the expire call is in flight completes first; Stripe then
+ * refuses the expiry as it does for any session no longer open (400 checkout_session_not_open).
+ */
 const expireSessionRoute: Handler = (context, _form, id) => {
   const session = context.state.sessions.get(id);
   if (!session) return missingResource("checkout.session", id, "session");
+  if (context.state.payAtExpire.delete(id) && session.status === "open")
+    completeSession(context, session, false);
   if (session.status !== "open") return notOpen(session);
   expireSession(context, session);
   return session;

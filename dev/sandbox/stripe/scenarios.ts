@@ -18,6 +18,8 @@ export interface PayInput {
   currency?: string;
   metadata?: Metadata;
   async?: "succeeded" | "failed";
+  /** The customer pays at the moment the merchant's expire call arrives: nothing happens until then. */
+  atExpire?: boolean;
 }
 
 export type ScenarioResult<T> = ({ ok: true } & T) | { ok: false; status: number; error: string };
@@ -52,6 +54,10 @@ export function pay(
   if (!session) return { ok: false, status: 404, error: `no such session ${input.sessionId}` };
   if (session.status !== "open")
     return { ok: false, status: 409, error: `session ${session.id} is ${session.status}` };
+  if (input.atExpire) {
+    context.state.payAtExpire.add(session.id);
+    return { ok: true, sessionId: session.id, paymentIntentId: "", eventIds: [] };
+  }
   const emitted = [completeSession(context, session, input.async !== undefined)];
   if (input.async) emitted.push(settleAsyncPayment(context, session, input.async));
   return {

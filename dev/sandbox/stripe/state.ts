@@ -34,6 +34,8 @@ export interface StripeState {
   /** In creation order; `events.list` serves them newest first. */
   events: StripeEvent[];
   endpoints: WebhookEndpointRecord[];
+  /** Sessions whose customer pays while the merchant's expire call is in flight (scenario `pay` atExpire). */
+  payAtExpire: Set<string>;
   idempotency: Map<string, StoredResponse>;
   /** numbers the `request-id` of each API answer */
   requestCount: number;
@@ -48,6 +50,7 @@ export function createStripeState(): StripeState {
     refunds: new Map(),
     events: [],
     endpoints: [],
+    payAtExpire: new Set(),
     idempotency: new Map(),
     requestCount: 0,
   };
@@ -60,6 +63,7 @@ export function clearStripeState(state: StripeState): void {
   state.charges.clear();
   state.refunds.clear();
   state.events.length = 0;
+  state.payAtExpire.clear();
   state.idempotency.clear();
 }
 

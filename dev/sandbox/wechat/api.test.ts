@@ -224,6 +224,17 @@ describe("orders", () => {
     expect(bodyOf(byId)).toEqual(paid);
   });
 
+  it("names the trade type the order was created with: JSAPI for /jsapi, NATIVE for /native", async () => {
+    const { sandbox, call } = setup();
+    const jsapi = nativeOrder("order_j_1", { payer: { openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" } });
+    expect((await call({ ...jsapi, url: "/v3/pay/transactions/jsapi" })).status).toBe(200);
+    await call(nativeOrder("order_n_1"));
+    sandbox.pay({ outTradeNo: "order_j_1" });
+    sandbox.pay({ outTradeNo: "order_n_1" });
+    expect(bodyOf(await call(query("order_j_1")))).toMatchObject({ trade_type: "JSAPI" });
+    expect(bodyOf(await call(query("order_n_1")))).toMatchObject({ trade_type: "NATIVE" });
+  });
+
   it("answers 404 ORDER_NOT_EXIST for an unknown order and PARAM_ERROR without mchid", async () => {
     const { call } = setup();
     const unknown = await call(query("order_unknown"));
@@ -249,6 +260,28 @@ describe("orders", () => {
     expect(refused.status).toBe(400);
     expect(bodyOf(refused)).toMatchObject({ code: "ORDERPAID" });
     expect(bodyOf(await call(query("order_c_2")))).toMatchObject({ trade_state: "SUCCESS" });
+  });
+
+  it("pays an order armed to pay at the close, notifies it, then refuses that close with ORDERPAID", async () => {
+    const { sandbox, call, deliveries } = setup();
+    await call(nativeOrder("order_c_3"));
+    sandbox.payAtClose({ outTradeNo: "order_c_3" });
+    expect(bodyOf(await call(query("order_c_3")))).toMatchObject({ trade_state: "NOTPAY" });
+    deliveries.length = 0;
+    const refused = await call(close("order_c_3"));
+    expect(refused.status).toBe(400);
+    expect(bodyOf(refused)).toMatchObject({ code: "ORDERPAID" });
+    expect(deliveries).toHaveLength(1);
+    expect(bodyOf(await call(query("order_c_3")))).toMatchObject({ trade_state: "SUCCESS" });
+  });
+
+  it("answers USERPAYING while the payer confirms, SUCCESS once paid", async () => {
+    const { sandbox, call } = setup();
+    await call(nativeOrder("order_u_1"));
+    sandbox.startPaying({ outTradeNo: "order_u_1" });
+    expect(bodyOf(await call(query("order_u_1")))).toMatchObject({ trade_state: "USERPAYING" });
+    sandbox.pay({ outTradeNo: "order_u_1" });
+    expect(bodyOf(await call(query("order_u_1")))).toMatchObject({ trade_state: "SUCCESS" });
   });
 
   it("closes an unpaid order by itself once time_expire has passed", async () => {

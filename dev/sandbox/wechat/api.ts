@@ -9,9 +9,9 @@ import { headerNonce, unixSeconds } from "./format.ts";
 import { createJsapiOrder } from "./jsapi.ts";
 import type { WechatCredentials, WechatPlatformKeys } from "./keys.ts";
 import { closeOrder, createNativeOrder, type OrdersApiContext, queryOrder } from "./orders-api.ts";
-import { createRefund } from "./refund-api.ts";
+import { createRefund, queryRefund } from "./refund-api.ts";
 import { wechatError } from "./reply.ts";
-import type { ScenarioContext } from "./scenario.ts";
+import { payBeforeClose, type ScenarioContext } from "./scenario.ts";
 import type { Signer, WechatMode } from "./signer.ts";
 import { closeExpiredOrders, type WechatState } from "./state.ts";
 
@@ -71,13 +71,22 @@ function routes(
       method: "POST",
       pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/,
       signed: true,
-      run: (r, outTradeNo) => closeOrder(orders, r, outTradeNo),
+      run: (r, outTradeNo) => {
+        payBeforeClose(scenario, outTradeNo);
+        return closeOrder(orders, r, outTradeNo);
+      },
     },
     {
       method: "POST",
       pattern: /^\/v3\/refund\/domestic\/refunds$/,
       signed: true,
       run: (r) => createRefund(scenario, r),
+    },
+    {
+      method: "GET",
+      pattern: /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/,
+      signed: true,
+      run: (_r, outRefundNo) => queryRefund(scenario, outRefundNo),
     },
     { method: "GET", pattern: /^\/v3\/bill\/tradebill$/, signed: true, run: (r) => bills.tradeBill(r) },
     { method: "GET", pattern: /^\/v3\/billdownload\/file$/, signed: false, run: (r) => bills.download(r) },

@@ -12,7 +12,6 @@ export const BILL_TYPES: readonly BillType[] = ["ALL", "SUCCESS", "REFUND"];
 /** 0.6 %, WeChat's standard rate, rounded half-up to the fen like WeChat does. */
 const FEE_RATE_PER_MILLE = 6;
 const FEE_RATE_TEXT = "0.60%";
-const TRADE_TYPE = "NATIVE";
 const BANK_TYPE = "OTHERS";
 const REFUND_TYPE = "ORIGINAL";
 const BOM = "\uFEFF";
@@ -39,7 +38,7 @@ const COLUMNS: Record<string, (row: BillRow) => string> = {
   微信订单号: (row) => row.payment.transactionId,
   商户订单号: (row) => row.order.outTradeNo,
   用户标识: (row) => row.payment.openid,
-  交易类型: () => TRADE_TYPE,
+  交易类型: (row) => row.order.tradeType,
   交易状态: (row) => (row.refund ? "REFUND" : "SUCCESS"),
   付款银行: () => BANK_TYPE,
   货币种类: (row) => row.payment.currency,

@@ -11,10 +11,12 @@ import type { WechatCredentials, WechatPlatformKeys } from "./keys.ts";
 import { type NotificationSpec, notificationBody, signedDelivery } from "./notify.ts";
 import {
   abandonOrder,
+  payAtClose,
   payOrder,
   refundOrder,
   type ScenarioContext,
   sendProbe,
+  startPaying,
   type WechatPayInput,
   type WechatRefundInput,
 } from "./scenario.ts";
@@ -48,6 +50,10 @@ export interface WechatSandbox {
   /** requests under /v3/; null = not mine */
   handle(request: SandboxRequest): Promise<SandboxResponse | null>;
   pay(input: WechatPayInput): { transactionId: string; eventId: string };
+  /** The customer pays just as the merchant's close call arrives; that close is then refused ORDERPAID. */
+  payAtClose(input: WechatPayInput): void;
+  /** The customer is confirming the payment: queries answer USERPAYING until `pay`. */
+  startPaying(input: WechatPayInput): void;
   /** The customer confirms a JSAPI payment sheet: the requestPayment parameters are checked as WeChat's client does, then paid. */
   requestPayment(params: RequestPaymentInput): { transactionId: string; eventId: string };
   /** The customer never pays: the order stays NOTPAY until closed or past time_expire (WeChat sends nothing). */
@@ -79,6 +85,8 @@ export function createWechatSandbox(options: WechatSandboxOptions): WechatSandbo
   return {
     handle: createWechatApi({ ...options, state, signer, mode: () => mode, random: apiRandom, scenario }),
     pay: (input) => payOrder(scenario, input),
+    payAtClose: (input) => payAtClose(scenario, input),
+    startPaying: (input) => startPaying(scenario, input),
     requestPayment: (params) =>
       payOrder(scenario, {
         outTradeNo: checkRequestPayment(

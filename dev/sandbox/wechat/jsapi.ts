@@ -72,6 +72,7 @@ export function createJsapiOrder(context: OrdersApiContext, request: SandboxRequ
     currency: "CNY",
     createdAtMs: nowMs,
     expireAtMs: input.expireAtMs ?? nowMs + ORDER_EXPIRE_DEFAULT_MS,
+    tradeType: "JSAPI",
     tradeState: "NOTPAY",
   });
   const prepay = {

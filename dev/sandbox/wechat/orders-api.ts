@@ -108,6 +108,7 @@ export function createNativeOrder(context: OrdersApiContext, request: SandboxReq
     createdAtMs: nowMs,
     expireAtMs: input.expireAtMs ?? nowMs + ORDER_EXPIRE_DEFAULT_MS,
     codeUrl: codeUrl(context.random),
+    tradeType: "NATIVE",
     tradeState: "NOTPAY",
   };
   context.state.orders.set(order.outTradeNo, order);

@@ -90,3 +90,36 @@ describe("WeChat Pay refund request", () => {
     expect(bodyOf(await refund({ out_refund_no: "R1" }))).toMatchObject({ code: "PARAM_ERROR" });
   });
 });
+
+describe("WeChat Pay refund query by out_refund_no", () => {
+  it("answers the refund as it stands, signed, and 404 RESOURCE_NOT_EXISTS for an unknown one", async () => {
+    const { sandbox, refund, now } = setup();
+    sandbox.pay({ outTradeNo: "order_r_1", amountMinor: 990 });
+    const created = bodyOf(await refund(request("R1", 300)));
+    const query = async (outRefundNo: string) => {
+      const response = await sandbox.handle(
+        merchantRequest(credentials, {
+          method: "GET",
+          url: `/v3/refund/domestic/refunds/${outRefundNo}`,
+          nowMs: now(),
+        }),
+      );
+      if (!response) throw new Error("the simulator did not answer");
+      return response;
+    };
+    const found = await query("R1");
+    expect(found.status).toBe(200);
+    expect(verifyWechatSignature(credentials, found.headers ?? {}, String(found.body))).toBe(true);
+    expect(bodyOf(found)).toMatchObject({
+      refund_id: created.refund_id,
+      out_refund_no: "R1",
+      out_trade_no: "order_r_1",
+      status: "SUCCESS",
+      amount: { refund: 300, total: 990, currency: "CNY" },
+    });
+    expect(bodyOf(found).success_time).toEqual(expect.any(String));
+    const missing = await query("R404");
+    expect(missing.status).toBe(404);
+    expect(bodyOf(missing)).toMatchObject({ code: "RESOURCE_NOT_EXISTS" });
+  });
+});

@@ -1,6 +1,8 @@
 // POST /v3/refund/domestic/refunds: a merchant's refund request, as WeChat Pay answers it. The refund is
 // keyed by out_refund_no (a repeat returns the same refund), may not exceed what is left of the payment,
 // and is answered PROCESSING; its outcome arrives as a REFUND.SUCCESS notification, as at WeChat.
+// GET /v3/refund/domestic/refunds/{out_refund_no}: the refund as it stands (status SUCCESS, CLOSED,
+// PROCESSING or ABNORMAL), 404 RESOURCE_NOT_EXISTS for an out_refund_no WeChat does not know.
 import { json, type SandboxRequest, type SandboxResponse } from "../http.ts";
 import { beijingRfc3339, refundId } from "./format.ts";
 import { paramError, parseJsonObject, wechatError } from "./reply.ts";
@@ -101,4 +103,10 @@ export function createRefund(context: ScenarioContext, request: SandboxRequest):
     nowMs,
   );
   return answer(refund, "PROCESSING");
+}
+
+export function queryRefund(context: ScenarioContext, outRefundNo: string): SandboxResponse {
+  const refund = context.state.refunds.find((candidate) => candidate.outRefundNo === outRefundNo);
+  if (!refund) return wechatError(404, "RESOURCE_NOT_EXISTS", "退款单不存在");
+  return answer(refund, refund.status);
 }

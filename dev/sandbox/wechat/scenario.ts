@@ -83,6 +83,7 @@ const newOrder = (
   currency: CURRENCY_DEFAULT,
   createdAtMs: nowMs,
   expireAtMs: nowMs + ORDER_EXPIRE_DEFAULT_MS,
+  tradeType: "NATIVE",
   tradeState: "NOTPAY",
 });
 
@@ -141,6 +142,37 @@ export function payOrder(
   const order = payableOrder(context, input, nowMs);
   const payment = settle(context, order, input, nowMs);
   return { transactionId: payment.transactionId, eventId: context.emit(paidSpec(order), nowMs) };
+}
+
+/** The customer pays at the moment the merchant's close call arrives: nothing happens until then. */
+export function payAtClose(context: ScenarioContext, input: WechatPayInput): void {
+  positiveAmount(input.amountMinor);
+  closeExpiredOrders(context.state, context.clock());
+  context.state.payAtClose.add(payableOrder(context, input, context.clock()).outTradeNo);
+}
+
+/**
+ * A close call for an order armed by `payAtClose`: the payment lands first (and WeChat notifies it), so
+ * the close that follows meets a paid order and is refused with ORDERPAID, as WeChat documents.
+ */
+export function payBeforeClose(context: ScenarioContext, outTradeNo: string): void {
+  if (!context.state.payAtClose.delete(outTradeNo)) return;
+  const order = context.state.orders.get(outTradeNo);
+  if (!order || isPaid(order) || order.tradeState === "CLOSED") return;
+  const nowMs = context.clock();
+  settle(context, order, { outTradeNo }, nowMs);
+  context.emit(paidSpec(order), nowMs);
+}
+
+/** The customer scanned and is confirming (password, bank check): queries answer USERPAYING until paid. */
+export function startPaying(context: ScenarioContext, input: WechatPayInput): void {
+  positiveAmount(input.amountMinor);
+  const nowMs = context.clock();
+  closeExpiredOrders(context.state, nowMs);
+  const order = payableOrder(context, input, nowMs);
+  if (order.tradeState !== "NOTPAY" && order.tradeState !== "USERPAYING")
+    throw new WechatScenarioError(`order ${input.outTradeNo} is ${order.tradeState}`);
+  order.tradeState = "USERPAYING";
 }
 
 export function refundOrder(

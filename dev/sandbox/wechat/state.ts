@@ -2,13 +2,15 @@
 // and refunds, plus the JSON objects WeChat returns for them (query answers, notification resources).
 import { beijingRfc3339 } from "./format.ts";
 
-export type TradeState = "NOTPAY" | "SUCCESS" | "REFUND" | "CLOSED";
+/** USERPAYING: the payer is confirming (password, bank check); WeChat answers it while they do. */
+export type TradeState = "NOTPAY" | "USERPAYING" | "SUCCESS" | "REFUND" | "CLOSED";
+/** How the order was created: `/v3/pay/transactions/native` or `/jsapi`. */
+export type TradeType = "NATIVE" | "JSAPI";
 export type RefundStatus = "SUCCESS" | "ABNORMAL" | "CLOSED";
 
 /** Unpaid orders close by themselves after `time_expire`, 7 days when the merchant sets none. */
 export const ORDER_EXPIRE_DEFAULT_MS = 7 * 24 * 60 * 60 * 1000;
 const BANK_TYPE = "OTHERS";
-const TRADE_TYPE = "NATIVE";
 const PAYER_CURRENCY = "CNY";
 const USER_RECEIVED_ACCOUNT = "支付用户零钱";
 
@@ -34,6 +36,7 @@ export interface OrderRecord {
   createdAtMs: number;
   expireAtMs: number;
   codeUrl?: string;
+  tradeType: TradeType;
   tradeState: TradeState;
   payment?: PaymentRecord;
 }
@@ -54,9 +57,15 @@ export interface RefundRecord {
 export interface WechatState {
   orders: Map<string, OrderRecord>;
   refunds: RefundRecord[];
+  /** Orders whose customer pays while the merchant's close call is in flight (scenario `pay` atClose). */
+  payAtClose: Set<string>;
 }
 
-export const createWechatState = (): WechatState => ({ orders: new Map(), refunds: [] });
+export const createWechatState = (): WechatState => ({
+  orders: new Map(),
+  refunds: [],
+  payAtClose: new Set(),
+});
 
 /** Applies time_expire lazily: called before anything reads or changes orders. */
 export function closeExpiredOrders(state: WechatState, nowMs: number): void {
@@ -70,6 +79,7 @@ export const isPaid = (order: OrderRecord): boolean =>
 
 const TRADE_STATE_DESC: Record<TradeState, string> = {
   NOTPAY: "订单未支付",
+  USERPAYING: "用户支付中，需输入密码",
   SUCCESS: "支付成功",
   REFUND: "转入退款",
   CLOSED: "订单已关闭",
@@ -108,7 +118,7 @@ export function transactionObject(order: OrderRecord): Record<string, unknown> {
     payer: { openid: payment.openid },
     success_time: beijingRfc3339(payment.successAtMs),
     ...state,
-    trade_type: TRADE_TYPE,
+    trade_type: order.tradeType,
     transaction_id: payment.transactionId,
   };
 }

@@ -29,6 +29,7 @@ import { OrderPage } from "./pages/order.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { runbookPages } from "./runbook-actions.tsx";
+import { signInAllowed } from "./sign-in-limit.ts";
 
 const SAFE_BACK_PATTERN = /^\/admin(\/[A-Za-z0-9_\-/]*)?$/;
 
@@ -40,6 +41,11 @@ const publicPages = new Hono<DashboardEnv>()
   )
   .post("/login", async (c) => {
     if (c.req.header("origin") !== new URL(c.req.url).origin) return c.text("cross-origin form refused", 403);
+    if (!(await signInAllowed(c.env, c.req.header("cf-connecting-ip")))) {
+      return c.text("too many sign-in attempts from this address: wait a minute", 429, {
+        "retry-after": "60",
+      });
+    }
     const body = await c.req.parseBody();
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const actor = await identify(await adminTokens(c.env), token);

@@ -16,6 +16,8 @@ export interface BillRow {
   /** 订单金额 (falls back to 应结订单金额): what the customer's order was for, in fen. */
   amountMinor: number;
   refundId: string | null;
+  /** 商户退款单号: the out_refund_no a refund can be queried by. */
+  outRefundNo: string | null;
   refundMinor: number;
   tradeTimeText: string;
 }
@@ -45,6 +47,7 @@ const COLUMN = {
   settlementAmount: "应结订单金额",
   orderAmount: "订单金额",
   refundId: "微信退款单号",
+  outRefundNo: "商户退款单号",
   refundAmount: "退款金额",
 } as const;
 
@@ -78,6 +81,7 @@ export function parseTradeBill(csv: string): Result<BillRow[], BillParseError> {
       currency: (field(COLUMN.currency) || "CNY").toUpperCase(),
       amountMinor,
       refundId: ["", "0"].includes(field(COLUMN.refundId)) ? null : field(COLUMN.refundId),
+      outRefundNo: ["", "0"].includes(field(COLUMN.outRefundNo)) ? null : field(COLUMN.outRefundNo),
       refundMinor,
       tradeTimeText: field(COLUMN.tradeTime),
     });

@@ -166,6 +166,9 @@ export function createWechatClient(config: WechatConfig, deps: WechatClientDeps)
         attach: input.attach,
         amount: { total: input.amountMinor, currency: "CNY" },
       }),
+    /** GET /v3/refund/domestic/refunds/{out_refund_no}: the refund as it stands (404 RESOURCE_NOT_EXISTS). */
+    queryRefund: (outRefundNo: string) =>
+      call("GET", `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`),
     requestTradeBill: (billDate: string, billType: "ALL" | "SUCCESS" | "REFUND" = "ALL") =>
       call("GET", `/v3/bill/tradebill?bill_date=${billDate}&bill_type=${billType}&tar_type=GZIP`),
   };

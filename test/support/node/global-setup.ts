@@ -26,6 +26,7 @@ export default async function setup(project: TestProject) {
   project.provide("workerBindings", {
     ...workerVars("https://payguard.test", standIn, sandbox, "test-admin-token-0123456789abcdef"),
     STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous_rotation_secret",
+    APP_ORIGINS: "https://app.example.test",
     // A named admin token ("ci"), configured as its hash only; the admin API tests present the token.
     ADMIN_TOKENS: `ci:${createHash("sha256").update("test-ci-admin-token-0123456789").digest("hex")}`,
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { PaymentFact } from "../../../src/ledger/types.ts";
 import { createLimiter, type LimiterClock } from "../../../src/reconcile/limiter.ts";
 import { createTickBudget } from "../../../src/reconcile/limits.ts";
-import { decide, pool, stepFor } from "../../../src/reconcile/plan.ts";
+import { decide, PAYER_CONFIRMING_RECHECK_S, pool, stepFor } from "../../../src/reconcile/plan.ts";
 import { callbackUrlProblem } from "../../../src/reconcile/public-url.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
@@ -43,6 +43,16 @@ describe("reconcile plan", () => {
       fact: { kind: "expired", provider: "wechatpay", orderId: "ord_1" },
     });
     expect(decide(pending, "query")).toEqual({ kind: "recheck" });
+  });
+
+  it("asks again soon while the payer is confirming, on the backoff otherwise", () => {
+    const paying: PaymentFact = { ...pending, providerState: "USERPAYING" };
+    expect(decide(paying, "query")).toEqual({ kind: "recheck", delaySeconds: PAYER_CONFIRMING_RECHECK_S });
+    expect(decide({ ...pending, providerState: "NOTPAY" }, "query")).toEqual({ kind: "recheck" });
+    expect(decide(paying, "close_then_query")).toEqual({
+      kind: "settle",
+      fact: { kind: "expired", provider: "wechatpay", orderId: "ord_1" },
+    });
   });
 
   it("pool stops starting work once a worker answers false", async () => {

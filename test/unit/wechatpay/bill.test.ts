@@ -35,12 +35,14 @@ describe("parseTradeBill", () => {
       currency: "CNY",
       amountMinor: 990,
       refundId: null,
+      outRefundNo: null,
       refundMinor: 0,
       tradeTimeText: "2026-11-21 10:00:00",
     });
     expect(rows[3]).toMatchObject({
       tradeState: "REFUND",
       refundId: "50000000001",
+      outRefundNo: "rf_1",
       refundMinor: 495,
       amountMinor: 990,
     });

@@ -9,8 +9,7 @@ import { ALL_PACKAGES } from "../../sales-pause.ts";
 import { ActionForm, fmtTime, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
 import { RUNBOOK_WORDS, type RunbookWords } from "../runbook-words.ts";
 
-export const scopeLabel = (scope: string, w: RunbookWords) =>
-  scope === ALL_PACKAGES ? w.allPackages : scope;
+const scopeLabel = (scope: string, w: RunbookWords) => (scope === ALL_PACKAGES ? w.allPackages : scope);
 
 function SalesSection({
   ctx,
