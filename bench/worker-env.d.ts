@@ -11,6 +11,8 @@ interface Env {
   RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
   ALERT_DESK: {
     idFromName(name: string): unknown;
-    get(id: unknown): import("../src/ledger/ports.ts").AlertSink;
+    get(id: unknown): import("../src/ledger/ports.ts").AlertSink & {
+      post(...args: unknown[]): Promise<unknown>;
+    };
   };
 }

@@ -4,6 +4,7 @@
  * secret key (`sb_secret_…` or the legacy service-role JWT).
  */
 import { createClient } from "@supabase/supabase-js";
+import { createRunbookStore, type RunbookStore } from "./admin/runbook-store.ts";
 import { type AdminStore, createAdminStore } from "./admin/store.ts";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
 import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
@@ -29,6 +30,8 @@ export interface Deps {
   admin: AdminStore;
   /** The doctor, threshold alerts and weekly report (src/ops/). */
   ops: OpsStore;
+  /** The sales switch and the replayable inbox events. */
+  runbook: RunbookStore;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -50,6 +53,7 @@ export function getDeps(env: Env): Deps {
     checkout: createSupabaseCheckoutStore(client),
     admin: createAdminStore(client),
     ops: createOpsStore(client),
+    runbook: createRunbookStore(client),
   };
   built.set(env, deps);
   return deps;

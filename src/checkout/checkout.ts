@@ -16,6 +16,8 @@ export type CheckoutFailure =
   | { kind: "unknown_package" }
   | { kind: "out_of_stock" }
   | { kind: "currency_not_supported" }
+  /** An operator paused sales of this package (or all): no new order until they resume. */
+  | { kind: "sales_paused" }
   | { kind: "order_closed"; orderId: string }
   | { kind: "provider_failed"; detail: string; retryable: boolean }
   | { kind: "unavailable"; detail: string };
@@ -63,6 +65,7 @@ export async function runCheckout(
   if (state.outcome === "unknown_package") return err({ kind: "unknown_package" });
   if (state.outcome === "out_of_stock") return err({ kind: "out_of_stock" });
   if (state.outcome === "currency_not_supported") return err({ kind: "currency_not_supported" });
+  if (state.outcome === "sales_paused") return err({ kind: "sales_paused" });
   if (state.outcome === "replayed") {
     if (state.response) return ok({ answer: state.response, replayed: true });
     if (state.order.status !== "pending") return err({ kind: "order_closed", orderId: state.order.id });

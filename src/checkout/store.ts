@@ -33,7 +33,8 @@ export type BeginResult =
   | { outcome: "conflict" }
   | { outcome: "unknown_package" }
   | { outcome: "out_of_stock" }
-  | { outcome: "currency_not_supported" };
+  | { outcome: "currency_not_supported" }
+  | { outcome: "sales_paused" };
 
 export interface BeginInput {
   userId: string;
@@ -89,6 +90,7 @@ function toBegin(row: BeginRow): BeginResult {
   if (row.outcome === "unknown_package") return { outcome: "unknown_package" };
   if (row.outcome === "out_of_stock") return { outcome: "out_of_stock" };
   if (row.outcome === "currency_not_supported") return { outcome: "currency_not_supported" };
+  if (row.outcome === "sales_paused") return { outcome: "sales_paused" };
   if (!row.order) throw new Error(`checkout_begin answered ${row.outcome} without an order`);
   const order = toOrder(row.order);
   const packageName = row.package_name ?? order.packageId;

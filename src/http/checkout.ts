@@ -39,6 +39,13 @@ function failed(c: Context, failure: CheckoutFailure): Response {
       return c.json({ error: failure.kind, message: "sold out" }, 409);
     case "currency_not_supported":
       return c.json({ error: failure.kind, message: "this package cannot be paid with this provider" }, 400);
+    case "sales_paused":
+      // 409, not 503: the service is up and the refusal lasts until an operator resumes sales, so a
+      // client must not retry on its own (no Retry-After); it shows the message instead.
+      return c.json(
+        { error: failure.kind, message: "sales of this package are paused", retryable: false },
+        409,
+      );
     case "order_closed":
       return c.json({ error: failure.kind, message: "the order for this Idempotency-Key is closed" }, 409);
     case "provider_failed":

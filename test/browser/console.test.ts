@@ -170,6 +170,52 @@ describe.skipIf(!present)("operator console in Chromium", () => {
     await shot("09-incident-acknowledged");
   });
 
+  it("repairs a payment whose order was never written from its reference, after a dry run, and pauses sales", async () => {
+    const user = crypto.randomUUID();
+    const orderId = `ord_browser_${Date.now()}`;
+    const paid = await control("stripe/pay", {
+      orderId,
+      amountMinor: 1999,
+      currency: "usd",
+      metadata: { user_id: user, package_id: "credits_100" },
+      deliver: false,
+    });
+    await page.goto(`${stack.workerUrl}/admin/runbook`);
+    await page.fill("#repair-form textarea[name=refs]", String(paid.paymentIntentId));
+    await page.fill("#repair-form input[name=reason]", "customer sent the Stripe receipt");
+    await page.click("#repair-form button[value=true]");
+    await page.waitForSelector("#repair-results");
+    expect(await page.textContent("#repair-results")).toContain("would_rebuild");
+    await shot("12-runbook-dry-run");
+    expect(await balanceOf(user)).toBeUndefined();
+
+    await page.fill("#repair-form textarea[name=refs]", String(paid.paymentIntentId));
+    await page.fill("#repair-form input[name=reason]", "customer sent the Stripe receipt");
+    await page.click("#repair-form button[value=false]");
+    await page.waitForSelector("#confirm");
+    await page.click("#confirm");
+    await page.waitForSelector("#repair-results");
+    expect(await page.textContent("#repair-results")).toContain("created_from_metadata");
+    expect(await balanceOf(user)).toBe(100);
+    await shot("13-runbook-repaired");
+
+    await page.selectOption("#pause-form select[name=scope]", "credits_100");
+    await page.fill("#pause-form input[name=reason]", "supplier problem, stop selling");
+    await page.click("#pause-form button");
+    await page.waitForSelector("#confirm");
+    await page.click("#confirm");
+    await page.waitForURL("**/admin/runbook?done=paused");
+    expect(await page.textContent("#sales-banner")).toContain("credits_100");
+    await shot("14-sales-paused");
+    const row = page.locator('tr[data-scope="credits_100"]');
+    await row.locator("input[name=reason]").fill("supplier is back");
+    await row.locator("button").click();
+    await page.waitForSelector("#confirm");
+    await page.click("#confirm");
+    await page.waitForURL("**/admin/runbook?done=resumed");
+    expect(await page.locator("#sales-banner").count()).toBe(0);
+  });
+
   it("runs a job now from the jobs page, and shows the overview in Chinese", async () => {
     await page.goto(`${stack.workerUrl}/admin/jobs`);
     await page.fill("form[action='/admin/jobs/reconcile/run'] input[name=reason]", "checking the sweep");

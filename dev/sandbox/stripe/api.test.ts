@@ -95,6 +95,17 @@ describe("Checkout Sessions", () => {
     expect(paid.payment_intent).toMatch(/^pi_/);
   });
 
+  it("lists the session of a payment intent (`payment_intent` filter), and none for an unknown one", async () => {
+    const created = await newSession("ord_api_7");
+    await newSession("ord_api_8");
+    await control("stripe/pay", { orderId: "ord_api_7" });
+    const intent = (await stripe.checkout.sessions.retrieve(created.id)).payment_intent as string;
+    const listed = await stripe.checkout.sessions.list({ payment_intent: intent, limit: 1 });
+    expect(listed.data.map((session) => session.id)).toEqual([created.id]);
+    expect(listed.has_more).toBe(false);
+    expect((await stripe.checkout.sessions.list({ payment_intent: "pi_unknown" })).data).toEqual([]);
+  });
+
   it("completes a session armed to pay at the expire call, then refuses that expiry as not open", async () => {
     const created = await newSession("ord_api_5");
     await control("stripe/pay", { orderId: "ord_api_5", sessionId: created.id, atExpire: true });

@@ -44,6 +44,21 @@ function unauthorized(key: string | null): SandboxResponse {
 const getSession: Handler = (context, _form, id) =>
   context.state.sessions.get(id) ?? missingResource("checkout.session", id, "session");
 
+/** `GET /v1/checkout/sessions`: newest first, filtered by `payment_intent` when given (Stripe's list filter). */
+const listSessions: Handler = (context, form) => {
+  const intent = formString(form.payment_intent);
+  const limit = Math.min(Math.max(Number(formString(form.limit) ?? 10) || 10, 1), 100);
+  const matching = [...context.state.sessions.values()]
+    .filter((session) => intent === undefined || session.payment_intent === intent)
+    .reverse();
+  return {
+    object: "list",
+    data: matching.slice(0, limit),
+    has_more: matching.length > limit,
+    url: "/v1/checkout/sessions",
+  };
+};
+
 /**
  * A session the customer completes while the expire call is in flight completes first; Stripe then
  * refuses the expiry as it does for any session no longer open (400 checkout_session_not_open).
@@ -114,6 +129,7 @@ const withEndpoint =
 
 const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
   { method: "POST", pattern: /^\/v1\/checkout\/sessions$/, handler: createSessionFromForm },
+  { method: "GET", pattern: /^\/v1\/checkout\/sessions$/, handler: listSessions },
   { method: "GET", pattern: /^\/v1\/checkout\/sessions\/([^/]+)$/, handler: getSession },
   { method: "POST", pattern: /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, handler: expireSessionRoute },
   { method: "GET", pattern: /^\/v1\/events$/, handler: listEvents },

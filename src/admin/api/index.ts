@@ -6,6 +6,7 @@ import { jobsApi } from "./jobs.ts";
 import { opsApi } from "./ops.ts";
 import { ordersApi } from "./orders.ts";
 import { overviewApi } from "./overview.ts";
+import { repairApi, replayApi, salesApi } from "./runbook.ts";
 import { stripeEventsApi } from "./stripe-events.ts";
 
 export const adminApi = new Hono<AdminEnv>()
@@ -16,4 +17,7 @@ export const adminApi = new Hono<AdminEnv>()
   .route("/jobs", jobsApi)
   .route("/stripe/events", stripeEventsApi)
   .route("/", opsApi)
+  .route("/repair", repairApi)
+  .route("/inbox/replay", replayApi)
+  .route("/sales", salesApi)
   .onError(adminOnError);

@@ -83,9 +83,12 @@ export async function pageContext(c: Context<DashboardEnv>): Promise<PageContext
     : failed
       ? { ok: false, text: `${t.failed}: ${failed.slice(0, FLASH_LENGTH_MAX)}` }
       : null;
+  // The sales banner is best effort: a page still renders when the switch cannot be read.
+  const pauses = session ? await getDeps(c.env).runbook.salesPauses() : null;
   return {
     t,
     lang,
+    salesPaused: pauses?.ok ? pauses.value.map((pause) => pause.scope) : [],
     actor: session?.actor ?? null,
     csrf: session ? await csrfToken(secretOf(c), session) : "",
     path: c.req.path,

@@ -29,6 +29,7 @@ import { OrderPage } from "./pages/order.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { reportPages } from "./report-routes.tsx";
+import { runbookPages } from "./runbook-actions.tsx";
 import { signInAllowed } from "./sign-in-limit.ts";
 
 const SAFE_BACK_PATTERN = /^\/admin(\/[A-Za-z0-9_\-/]*)?$/;
@@ -112,6 +113,7 @@ const pages = new Hono<DashboardEnv>()
     return c.html(<JobsPage ctx={await pageContext(c)} jobs={Object.keys(JOBS)} runs={runs.value} />);
   })
   .route("/", dashboardActions)
-  .route("/", reportPages);
+  .route("/", reportPages)
+  .route("/", runbookPages);
 
 export const dashboard = new Hono<DashboardEnv>().route("/", publicPages).route("/", pages);

@@ -1,6 +1,7 @@
 /** The page frame: header with navigation and language switch, a flash line, and the shared styles. */
 import type { Child } from "hono/jsx";
 import type { Lang, Words } from "./i18n.ts";
+import { RUNBOOK_WORDS } from "./runbook-words.ts";
 
 export interface PageContext {
   t: Words;
@@ -10,6 +11,8 @@ export interface PageContext {
   /** Path of the current page, for the language switch to come back to. */
   path: string;
   flash: { ok: boolean; text: string } | null;
+  /** Scopes whose sales are paused (`*` = all), shown as a banner on every page. */
+  salesPaused?: string[];
 }
 
 const STYLE = `
@@ -35,7 +38,7 @@ button{background:#2856c7;color:#fff;border-color:#2856c7;cursor:pointer}button.
 .muted{color:#6b7486}.login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #dde1e8;padding:24px}
 .login input{width:100%;margin:6px 0 12px}.actions{background:#fff;border:1px solid #dde1e8;padding:12px 14px}
 .actions form.inline{display:flex;margin:0 0 8px}.actions form.inline:last-child{margin-bottom:0}.actions input[name=reason]{width:320px}
-svg text{font-size:10px;fill:#6b7486}`;
+svg text{font-size:10px;fill:#6b7486}#replay-form,#repair-form{flex-wrap:wrap}`;
 
 function Nav({ ctx }: { ctx: PageContext }) {
   const { t } = ctx;
@@ -45,6 +48,7 @@ function Nav({ ctx }: { ctx: PageContext }) {
     ["/admin/incidents", t.incidents],
     ["/admin/jobs", t.jobs],
     ["/admin/report", t.report],
+    ["/admin/runbook", RUNBOOK_WORDS[ctx.lang].runbook],
   ];
   const other = ctx.lang === "en" ? "zh" : "en";
   return (
@@ -73,6 +77,16 @@ function Nav({ ctx }: { ctx: PageContext }) {
   );
 }
 
+function SalesBanner({ ctx, scopes }: { ctx: PageContext; scopes: string[] }) {
+  const w = RUNBOOK_WORDS[ctx.lang];
+  return (
+    <div class="flash bad" id="sales-banner">
+      {`${w.salesPausedBanner} ${scopes.map((s) => (s === "*" ? w.allPackages : s)).join(", ")} · `}
+      <a href="/admin/runbook">{w.runbook}</a>
+    </div>
+  );
+}
+
 export function Page({ ctx, title, children }: { ctx: PageContext; title: string; children: Child }) {
   return (
     <html lang={ctx.lang === "zh" ? "zh-CN" : "en"}>
@@ -85,6 +99,9 @@ export function Page({ ctx, title, children }: { ctx: PageContext; title: string
       <body>
         {ctx.actor ? <Nav ctx={ctx} /> : null}
         <main>
+          {ctx.salesPaused && ctx.salesPaused.length > 0 && (
+            <SalesBanner ctx={ctx} scopes={ctx.salesPaused} />
+          )}
           {ctx.flash && <div class={`flash ${ctx.flash.ok ? "ok" : "bad"}`}>{ctx.flash.text}</div>}
           {children}
         </main>

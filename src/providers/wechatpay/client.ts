@@ -140,6 +140,12 @@ export function createWechatClient(config: WechatConfig, deps: WechatClientDeps)
   return {
     queryOrder: (outTradeNo: string) =>
       call("GET", `${outTradeNoPath(outTradeNo)}?mchid=${encodeURIComponent(config.mchid)}`),
+    /** The same transaction, found by WeChat's own id (`GET /v3/pay/transactions/id/{transaction_id}`). */
+    queryByTransactionId: (transactionId: string) =>
+      call(
+        "GET",
+        `/v3/pay/transactions/id/${encodeURIComponent(transactionId)}?mchid=${encodeURIComponent(config.mchid)}`,
+      ),
     closeOrder: async (outTradeNo: string): WechatResult<void> => {
       const result = await call("POST", `${outTradeNoPath(outTradeNo)}/close`, { mchid: config.mchid });
       return result.ok ? ok(undefined) : result;

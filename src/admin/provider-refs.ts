@@ -1,0 +1,123 @@
+/**
+ * From a provider reference alone to what the provider says about that payment, as a fact payguard can
+ * settle: a Stripe Checkout Session (`cs_…`, retrieved) or PaymentIntent (`pi_…`, the session listed by
+ * `payment_intent`), a WeChat Pay `transaction_id` (digits only, queried by id) or an `out_trade_no`
+ * (queried by it). Our secret key / merchant signature makes the answer trusted provider data.
+ */
+import type Stripe from "stripe";
+import type { Deps } from "../deps.ts";
+import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
+import type { PaymentFact, Provider } from "../ledger/types.ts";
+import { stripeClientFor } from "../providers/registry.ts";
+import { toInfraError } from "../providers/stripe/client.ts";
+import { planStripeEvent } from "../providers/stripe/normalise.ts";
+import { createWechatClient, type WechatClient } from "../providers/wechatpay/client.ts";
+import { transactionFact } from "../providers/wechatpay/notify.ts";
+
+export type RefKind =
+  | "stripe_session"
+  | "stripe_payment_intent"
+  | "wechat_transaction"
+  | "wechat_out_trade_no";
+
+const REF_PATTERN = /^[A-Za-z0-9_*|-]{6,64}$/;
+const WECHAT_TRANSACTION_PATTERN = /^\d{16,40}$/;
+
+export function refKind(ref: string): RefKind | null {
+  if (!REF_PATTERN.test(ref)) return null;
+  if (ref.startsWith("cs_")) return "stripe_session";
+  if (ref.startsWith("pi_")) return "stripe_payment_intent";
+  if (WECHAT_TRANSACTION_PATTERN.test(ref)) return "wechat_transaction";
+  return "wechat_out_trade_no";
+}
+
+export const providerOf = (kind: RefKind): Provider => (kind.startsWith("stripe") ? "stripe" : "wechatpay");
+
+/**
+ * What the provider said: nothing under that reference, or a fact. `orderId` of a Stripe fact is the
+ * order the session claims (client_reference_id / metadata); the caller prefers the order that stored
+ * the session. `rateLimited` is a 429 the limiter may wait out.
+ */
+export type RefAnswer =
+  | { found: false }
+  | { found: true; fact: PaymentFact; sessionId: string | null; claimedOrderId: string | null };
+export type RefResult = Result<RefAnswer, InfraError & { rateLimited?: boolean }>;
+
+const notFound: RefResult = ok({ found: false });
+const limited = (error: InfraError & { status?: number }) => ({
+  ...error,
+  rateLimited: error.status === 429,
+});
+
+function sessionFact(session: Stripe.Checkout.Session, nowMs: number): RefAnswer {
+  const type =
+    session.status === "expired"
+      ? "checkout.session.expired"
+      : session.payment_status === "paid"
+        ? "checkout.session.completed"
+        : null;
+  const claimedOrderId = session.client_reference_id ?? session.metadata?.order_id ?? null;
+  const pending = { kind: "pending" as const, provider: "stripe" as const, orderId: claimedOrderId ?? "" };
+  if (!type) return { found: true, fact: pending, sessionId: session.id, claimedOrderId };
+  const created = Math.floor(nowMs / 1000);
+  const plan = planStripeEvent({ id: "repair", type, created, data: { object: session } });
+  const draft = plan.action === "settle" ? plan.facts[0] : undefined;
+  const fact = draft ? ({ ...draft, orderId: claimedOrderId ?? "" } as PaymentFact) : pending;
+  return { found: true, fact, sessionId: session.id, claimedOrderId };
+}
+
+async function lookupStripe(stripe: Stripe, ref: string, kind: RefKind, nowMs: number): Promise<RefResult> {
+  try {
+    if (kind === "stripe_session") {
+      return ok(sessionFact(await stripe.checkout.sessions.retrieve(ref), nowMs));
+    }
+    const listed = await stripe.checkout.sessions.list({ payment_intent: ref, limit: 1 });
+    const session = listed.data[0];
+    return session ? ok(sessionFact(session, nowMs)) : notFound;
+  } catch (error) {
+    const infra = toInfraError(error);
+    return infra.status === 404 ? notFound : err(limited(infra));
+  }
+}
+
+async function lookupWechat(
+  deps: Deps,
+  client: WechatClient,
+  ref: string,
+  kind: RefKind,
+): Promise<RefResult> {
+  const config = deps.config.wechat;
+  if (!config)
+    return err({ kind: "permanent", code: "not_configured", message: "wechatpay is not configured" });
+  const answer =
+    kind === "wechat_transaction" ? await client.queryByTransactionId(ref) : await client.queryOrder(ref);
+  if (!answer.ok) return answer.error.code === "ORDER_NOT_EXIST" ? notFound : err(limited(answer.error));
+  const fact = transactionFact(answer.value, config);
+  if (!fact)
+    return err({
+      kind: "permanent",
+      code: "MALFORMED_TRANSACTION",
+      message: "query answer has no usable state",
+    });
+  return ok({ found: true, fact, sessionId: null, claimedOrderId: fact.orderId });
+}
+
+export type RefLookup = (ref: string, kind: RefKind, nowMs: number) => Promise<RefResult>;
+
+/** One lookup function over the configured providers; a provider that is not configured is refused. */
+export function refLookup(deps: Deps): RefLookup {
+  const stripe = stripeClientFor(deps);
+  const wechat = deps.config.wechat
+    ? createWechatClient(deps.config.wechat, { fetch: (input, init) => fetch(input, init), clock: Date.now })
+    : null;
+  return async (ref, kind, nowMs) => {
+    if (providerOf(kind) === "stripe") {
+      return stripe
+        ? lookupStripe(stripe, ref, kind, nowMs)
+        : err({ kind: "permanent", code: "not_configured", message: "stripe is not configured" });
+    }
+    return wechat
+      ? lookupWechat(deps, wechat, ref, kind)
+      : err({ kind: "permanent", code: "not_configured", message: "wechatpay is not configured" });
+  };
+}

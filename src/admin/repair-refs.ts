@@ -1,0 +1,215 @@
+/**
+ * Repair from provider references alone (the "fix missing orders" step of the runbooks): for each
+ * reference, ask the provider, find the order it pays (the one that stored the session, else the one it
+ * claims) and settle the payment through that order's OrderGuard, where an order that was never written
+ * is rebuilt from the payment's signed metadata (active package within stock; otherwise review).
+ * A dry run asks the same questions and says what would change, without settling anything.
+ * One batch is bounded and its provider calls go through the reconcile limiter; it is recorded once.
+ */
+import { settleOrder } from "../guard/settle-order.ts";
+import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
+import { createLimiter, type Limiter, realClock } from "../reconcile/limiter.ts";
+import { STRIPE_REQUESTS_PER_SECOND, WECHATPAY_REQUESTS_PER_SECOND } from "../reconcile/limits.ts";
+import { type ActionContext, perform } from "./actions.ts";
+import {
+  providerOf,
+  type RefAnswer,
+  type RefKind,
+  type RefLookup,
+  type RefResult,
+  refKind,
+  refLookup,
+} from "./provider-refs.ts";
+
+/** References one repair call may take: each is at least one provider round trip. */
+export const REPAIR_REFS_MAX = 100;
+
+export interface RefReport {
+  ref: string;
+  provider: Provider | null;
+  /**
+   * Dry run: would_credit, would_rebuild, would_review, already_fulfilled, not_paid, not_found …
+   * Real run: the settle outcome (fulfilled, created_from_metadata, late_payment, needs_review, held …).
+   */
+  outcome: string;
+  orderId: string | null;
+  /** Credits the payment grants (would grant, in a dry run) when that is known. */
+  credits: number | null;
+  changed: boolean;
+  detail?: string;
+}
+
+const CREDITED = new Set(["fulfilled", "partially_refunded", "refunded"]);
+
+interface Batch {
+  ctx: ActionContext;
+  dryRun: boolean;
+  lookup: RefLookup;
+  limiters: Record<Provider, Limiter>;
+  /** Active packages with stock left and their credits, read once per dry run. */
+  packages: () => Promise<Map<string, number> | null>;
+}
+
+const report = (ref: string, provider: Provider | null, outcome: string, extra: Partial<RefReport> = {}) => ({
+  ref,
+  provider,
+  outcome,
+  orderId: null,
+  credits: null,
+  changed: false,
+  ...extra,
+});
+
+/** The provider's answer through its limiter; null when it kept answering 429. */
+async function ask(batch: Batch, ref: string, kind: RefKind): Promise<RefResult | null> {
+  const called = await batch.limiters[providerOf(kind)].call(async () => {
+    const answer = await batch.lookup(ref, kind, batch.ctx.nowMs);
+    return !answer.ok && answer.error.rateLimited
+      ? { rateLimited: true as const }
+      : { rateLimited: false as const, value: answer };
+  });
+  return called.ok ? (called.value ?? null) : null;
+}
+
+/** The order a Stripe session belongs to is the one that stored it; otherwise the one the payment names. */
+async function findOrder(
+  batch: Batch,
+  answer: Extract<RefAnswer, { found: true }>,
+): Promise<Order | null | Error> {
+  const { store } = batch.ctx.deps;
+  if (answer.sessionId) {
+    const bySession = await store.findOrderByProviderRef("stripe", answer.sessionId);
+    if (!bySession.ok) return new Error(bySession.error.message);
+    if (bySession.value) return bySession.value;
+  }
+  if (!answer.claimedOrderId) return null;
+  const claimed = await store.getOrder(answer.claimedOrderId);
+  return claimed.ok ? claimed.value : new Error(claimed.error.message);
+}
+
+async function dryRunPaid(batch: Batch, base: RefReport, fact: PaymentFact, order: Order | null) {
+  // Another payment for a credited order goes to review (the database records it and opens an incident).
+  if (order && CREDITED.has(order.status))
+    return { ...base, outcome: "would_review", credits: null, detail: "paid twice" };
+  if (order?.status === "needs_review") return { ...base, outcome: "in_review" };
+  if (order) return { ...base, outcome: "would_credit", credits: order.credits };
+  const metadata = fact.kind === "paid" ? fact.metadata : undefined;
+  const packages = await batch.packages();
+  if (!packages) return { ...base, outcome: "failed", detail: "packages unavailable" };
+  const credits = metadata?.userId && metadata.packageId ? packages.get(metadata.packageId) : undefined;
+  return credits === undefined
+    ? { ...base, outcome: "would_review" }
+    : { ...base, outcome: "would_rebuild", credits };
+}
+
+async function repairOne(batch: Batch, ref: string, asKind?: RefKind): Promise<RefReport> {
+  const kind = asKind ?? refKind(ref);
+  if (!kind) return report(ref, null, "bad_ref");
+  const provider = providerOf(kind);
+  const answer = await ask(batch, ref, kind);
+  if (!answer) return report(ref, provider, "rate_limited");
+  if (!answer.ok)
+    return report(ref, provider, answer.error.code === "not_configured" ? "not_configured" : "failed", {
+      detail: answer.error.message,
+    });
+  if (!answer.value.found) return report(ref, provider, "not_found");
+  const { fact } = answer.value;
+  if (fact.kind === "mismatch") return report(ref, provider, "mismatch", { detail: fact.reason });
+  if (fact.kind !== "paid") return report(ref, provider, "not_paid", { detail: fact.kind });
+  const order = await findOrder(batch, answer.value);
+  if (order instanceof Error) return report(ref, provider, "failed", { detail: order.message });
+  const orderId = order?.id ?? answer.value.claimedOrderId;
+  const base = report(ref, provider, "", { orderId, credits: order?.credits ?? null });
+  if (!orderId) return { ...base, outcome: "no_order_named" };
+  if (order && CREDITED.has(order.status) && order.paymentRef === fact.paymentRef)
+    return { ...base, outcome: "already_fulfilled" };
+  if (batch.dryRun) return dryRunPaid(batch, base, fact, order);
+  const settled = await settleOrder(batch.ctx.env, { ...fact, orderId }, "admin", batch.ctx.nowMs);
+  if (!settled.ok) return { ...base, outcome: "failed", detail: settled.error.message };
+  const { outcome } = settled.value;
+  const changed = outcome !== "duplicate" && outcome !== "noop";
+  return {
+    ...base,
+    outcome,
+    changed,
+    credits: changed ? await creditsOf(batch, orderId, base.credits) : null,
+  };
+}
+
+/** What the settled order grants: the order read back when it was just rebuilt. */
+async function creditsOf(batch: Batch, orderId: string, known: number | null): Promise<number | null> {
+  if (known !== null) return known;
+  const order = await batch.ctx.deps.store.getOrder(orderId);
+  return order.ok && order.value?.status === "fulfilled" ? order.value.credits : null;
+}
+
+function packagesOnce(ctx: ActionContext): () => Promise<Map<string, number> | null> {
+  let loaded: Promise<Map<string, number> | null> | null = null;
+  return () => {
+    loaded ??= ctx.deps.checkout
+      .listPackages()
+      .then((listed) =>
+        listed.ok
+          ? new Map(
+              listed.value
+                .filter((p) => p.stockRemaining === null || p.stockRemaining > 0)
+                .map((p) => [p.id, p.credits]),
+            )
+          : null,
+      );
+    return loaded;
+  };
+}
+
+export const countOutcomes = (reports: Array<{ outcome: string }>): Record<string, number> =>
+  reports.reduce<Record<string, number>>((counts, { outcome }) => {
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+    return counts;
+  }, {});
+
+export function providerLimiters(): Record<Provider, Limiter> {
+  return {
+    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, realClock),
+    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, realClock),
+  };
+}
+
+/**
+ * Repairs (or, dry, explains) every reference once, in order, without recording: for callers that record.
+ * `asKind` reads every reference as that kind (the inbox knows an out_trade_no is one).
+ */
+export async function repairFromRefsQuietly(
+  ctx: ActionContext,
+  refs: string[],
+  options: { limiters: Record<Provider, Limiter>; dryRun: boolean; asKind?: RefKind },
+): Promise<RefReport[]> {
+  const { limiters, dryRun, asKind } = options;
+  const batch: Batch = { ctx, dryRun, lookup: refLookup(ctx.deps), limiters, packages: packagesOnce(ctx) };
+  const results: RefReport[] = [];
+  for (const ref of [...new Set(refs)].slice(0, REPAIR_REFS_MAX))
+    results.push(await repairOne(batch, ref, asKind));
+  return results;
+}
+
+export type RepairBatch = { dryRun: boolean; summary: Record<string, number>; results: RefReport[] };
+
+/** The console's repair: one admin action for the whole batch, with every reference's outcome. */
+export async function repairFromRefs(
+  ctx: ActionContext,
+  refs: string[],
+  dryRun: boolean,
+): Promise<{ ok: true; value: RepairBatch } | { ok: false; detail: string }> {
+  let results: RefReport[] = [];
+  const count = new Set(refs).size;
+  const recorded = await perform(
+    ctx,
+    { action: dryRun ? "repair_refs_dry_run" : "repair_refs", target: `${count} refs` },
+    async () => {
+      results = await repairFromRefsQuietly(ctx, refs, { limiters: providerLimiters(), dryRun });
+      const summary = countOutcomes(results);
+      return { ok: true, outcome: dryRun ? "dry_run" : "repaired", detail: { summary, results } };
+    },
+  );
+  if (!recorded.ok) return { ok: false, detail: recorded.error.detail };
+  return { ok: true, value: { dryRun, summary: countOutcomes(results), results } };
+}
