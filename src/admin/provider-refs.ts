@@ -9,8 +9,7 @@ import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { PaymentFact, Provider } from "../ledger/types.ts";
 import { stripeClientFor } from "../providers/registry.ts";
-import { toInfraError } from "../providers/stripe/client.ts";
-import { planStripeEvent } from "../providers/stripe/normalise.ts";
+import { sessionFact, toInfraError } from "../providers/stripe/client.ts";
 import { createWechatClient, type WechatClient } from "../providers/wechatpay/client.ts";
 import { transactionFact } from "../providers/wechatpay/notify.ts";
 
@@ -49,19 +48,10 @@ const limited = (error: InfraError & { status?: number }) => ({
   rateLimited: error.status === 429,
 });
 
-function sessionFact(session: Stripe.Checkout.Session, nowMs: number): RefAnswer {
-  const type =
-    session.status === "expired"
-      ? "checkout.session.expired"
-      : session.payment_status === "paid"
-        ? "checkout.session.completed"
-        : null;
+function sessionAnswer(session: Stripe.Checkout.Session, nowMs: number): RefAnswer {
   const claimedOrderId = session.client_reference_id ?? session.metadata?.order_id ?? null;
   const pending = { kind: "pending" as const, provider: "stripe" as const, orderId: claimedOrderId ?? "" };
-  if (!type) return { found: true, fact: pending, sessionId: session.id, claimedOrderId };
-  const created = Math.floor(nowMs / 1000);
-  const plan = planStripeEvent({ id: "repair", type, created, data: { object: session } });
-  const draft = plan.action === "settle" ? plan.facts[0] : undefined;
+  const draft = sessionFact(session, nowMs);
   const fact = draft ? ({ ...draft, orderId: claimedOrderId ?? "" } as PaymentFact) : pending;
   return { found: true, fact, sessionId: session.id, claimedOrderId };
 }
@@ -69,11 +59,11 @@ function sessionFact(session: Stripe.Checkout.Session, nowMs: number): RefAnswer
 async function lookupStripe(stripe: Stripe, ref: string, kind: RefKind, nowMs: number): Promise<RefResult> {
   try {
     if (kind === "stripe_session") {
-      return ok(sessionFact(await stripe.checkout.sessions.retrieve(ref), nowMs));
+      return ok(sessionAnswer(await stripe.checkout.sessions.retrieve(ref), nowMs));
     }
     const listed = await stripe.checkout.sessions.list({ payment_intent: ref, limit: 1 });
     const session = listed.data[0];
-    return session ? ok(sessionFact(session, nowMs)) : notFound;
+    return session ? ok(sessionAnswer(session, nowMs)) : notFound;
   } catch (error) {
     const infra = toInfraError(error);
     return infra.status === 404 ? notFound : err(limited(infra));

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installTestAppHook, removeTestAppHook } from "../support/worker/app-hook.ts";
 import { seedPackage, sql } from "../support/worker/harness.ts";
 import {
   createOrder,
@@ -8,28 +9,11 @@ import {
   stripeScenario,
 } from "../support/worker/stripe.ts";
 
-/**
- * An app hook installed in the stand-in's database. It only touches users this file registers in
- * payguard_app.hook_users (other test files share the database), and raises for the ones marked broken.
- */
-const HOOK_SQL = [
-  "create schema if not exists payguard_app",
-  `create table if not exists payguard_app.hook_users (
-    user_id uuid primary key, points integer not null default 0, broken boolean not null default false)`,
-  `create or replace function payguard_app.on_settled(change jsonb) returns void language plpgsql as $$
-  declare is_broken boolean;
-  begin
-    update payguard_app.hook_users set points = points + (change ->> 'credits_delta')::integer
-     where user_id = (change ->> 'user_id')::uuid returning broken into is_broken;
-    if is_broken then raise exception 'the app refuses this change'; end if;
-  end $$`,
-];
-
 beforeAll(async () => {
   await seedPackage();
-  for (const statement of HOOK_SQL) await sql(statement);
+  await installTestAppHook();
 });
-afterAll(() => sql("drop function payguard_app.on_settled(jsonb)"));
+afterAll(removeTestAppHook);
 
 const pointsOf = async (user: string) =>
   (await sql<{ points: number }>("select points from payguard_app.hook_users where user_id = $1", [user]))[0]

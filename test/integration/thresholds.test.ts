@@ -12,6 +12,7 @@ import { type Deps, getDeps } from "../../src/deps.ts";
 import { checkThresholds } from "../../src/ops/thresholds.ts";
 import { JOBS } from "../../src/reconcile/jobs.ts";
 import { runJob } from "../../src/reconcile/scheduled.ts";
+import { installTestAppHook, removeTestAppHook } from "../support/worker/app-hook.ts";
 import { type Delivery, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, eachOf, lastRun } from "../support/worker/reconcile.ts";
 import { createOrder, deliverStripe, stripeScenario } from "../support/worker/stripe.ts";
@@ -159,28 +160,11 @@ describe("threshold alerts", () => {
   });
 });
 
-/**
- * An app hook that refuses the changes of users marked broken (as in app-hook.test.ts, whose table and
- * function it shares): their payments' deliveries are answered 5xx until the mark is lifted.
- */
-const HOOK_SQL = [
-  "create schema if not exists payguard_app",
-  `create table if not exists payguard_app.hook_users (
-    user_id uuid primary key, points integer not null default 0, broken boolean not null default false)`,
-  `create or replace function payguard_app.on_settled(change jsonb) returns void language plpgsql as $$
-  declare is_broken boolean;
-  begin
-    update payguard_app.hook_users set points = points + (change ->> 'credits_delta')::integer
-     where user_id = (change ->> 'user_id')::uuid returning broken into is_broken;
-    if is_broken then raise exception 'the app refuses this change'; end if;
-  end $$`,
-];
-
 describe("threshold alerts from sandbox deliveries", () => {
   beforeAll(async () => {
-    for (const statement of HOOK_SQL) await sql(statement);
+    await installTestAppHook();
   });
-  afterAll(() => sql("drop function payguard_app.on_settled(jsonb)"));
+  afterAll(removeTestAppHook);
 
   /** A Stripe payment at the sandbox whose delivery the worker will get; `broken` users are refused. */
   async function payment(broken: boolean): Promise<{ user: string; delivery: Delivery }> {

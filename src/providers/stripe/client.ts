@@ -43,6 +43,23 @@ export function toInfraError(error: unknown): InfraError & { status: number; ret
   };
 }
 
+/**
+ * What a retrieved Checkout Session means, through the webhook's own normaliser: the fact the matching
+ * event would carry (paid, or expired), or null while the session is open and unpaid.
+ */
+export function sessionFact(session: Stripe.Checkout.Session, nowMs: number) {
+  const type =
+    session.status === "expired"
+      ? "checkout.session.expired"
+      : session.payment_status === "paid"
+        ? "checkout.session.completed"
+        : null;
+  if (!type) return null;
+  const created = Math.floor(nowMs / 1000);
+  const plan = planStripeEvent({ id: "retrieved", type, created, data: { object: session } });
+  return plan.action === "settle" ? (plan.facts[0] ?? null) : null;
+}
+
 export function createStripeProviderApi(stripe: Stripe): ProviderApi {
   return {
     provider: "stripe",
@@ -50,21 +67,7 @@ export function createStripeProviderApi(stripe: Stripe): ProviderApi {
       if (!order.providerRef) return ok({ kind: "pending", provider: "stripe", orderId: order.id });
       try {
         const session = await stripe.checkout.sessions.retrieve(order.providerRef);
-        // Reuse the webhook normaliser: a retrieved session means what the matching event would mean.
-        const type =
-          session.status === "expired"
-            ? "checkout.session.expired"
-            : session.payment_status === "paid"
-              ? "checkout.session.completed"
-              : null;
-        if (!type) return ok({ kind: "pending", provider: "stripe", orderId: order.id });
-        const plan = planStripeEvent({
-          id: "retrieve",
-          type,
-          created: Math.floor(nowMs / 1000),
-          data: { object: session },
-        });
-        const draft = plan.action === "settle" ? plan.facts[0] : undefined;
+        const draft = sessionFact(session, nowMs);
         return ok(
           draft
             ? { ...draft, orderId: order.id }
