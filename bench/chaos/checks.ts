@@ -25,12 +25,14 @@ const ENVIRONMENT_INCIDENT_PREFIX = "callback_health:";
 const VIOLATIONS_SHOWN_MAX = 10;
 
 /**
- * What the final ticks still have to finish once the faults stopped: inbox events not processed (a
- * redelivery or the backfill takes them again) and open incidents that no human has to look at.
+ * What the final ticks still have to finish once the faults stopped: orders pending past their expiry,
+ * inbox events not processed (a redelivery or the backfill takes them again) and open incidents that no
+ * human has to look at.
  */
 export async function unfinishedWork(stack: BenchStack): Promise<number> {
   const [row] = await stack.standIn.query<{ n: number }>(
-    `select (select count(*) from payguard.webhook_events where status in ('failed', 'received'))::int
+    `select (select count(*) from payguard.payment_orders where status = 'pending' and expires_at < now())::int
+          + (select count(*) from payguard.webhook_events where status in ('failed', 'received'))::int
           + (select count(*) from payguard.incidents
               where status = 'open' and not (kind = any($1)) and key not like $2)::int as n`,
     [[...REVIEW_KINDS], `${ENVIRONMENT_INCIDENT_PREFIX}%`],

@@ -29,8 +29,8 @@ const ABANDON_EXPIRY_S = 5;
 const PAID_ORDER_EXPIRY_S = 1800;
 const CREDIT_WAIT_MS = 20_000;
 const POLL_MS = 200;
-/** Longer than the last retry of a delivery that failed just before the faults stopped. */
-const DRAIN_WAIT_MS = 150_000;
+/** Longer than the last retry (about a minute after the one before) of a delivery refused just before the faults stopped. */
+const DRAIN_WAIT_MS = 90_000;
 const PACKAGES = {
   stripe: { id: "chaos_usd", amountMinor: 1999, currency: "usd" },
   wechatpay: { id: "chaos_cny", amountMinor: 9900, currency: "CNY" },
@@ -234,9 +234,10 @@ function cronLoop(stack: BenchStack, counters: Counters) {
   })();
   return {
     tick,
-    async stop() {
+    /** No new tick starts; resolves when the one in flight (a long reconcile run, maybe) has ended. */
+    stop(): Promise<void> {
       stopped = true;
-      await loop;
+      return loop;
     },
   };
 }
@@ -321,10 +322,12 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await setFaults(stack, options, true);
   const crons = cronLoop(stack, counters);
   let tracked: Tracked[];
+  let cronsStopped: Promise<void>;
   try {
     tracked = await runOrders(stack, options, counters);
   } finally {
-    await crons.stop();
+    // A tick still running goes on beside the drain and the final ticks (crons overlap anyway).
+    cronsStopped = crons.stop();
   }
   const ordersDoneMs = performance.now();
   const dbFaults = stack.standIn.stats(false);
@@ -346,6 +349,7 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
     finalTicks += 1;
   } while (finalTicks < 2 || (finalTicks < FINAL_TICKS_MAX && (await unfinishedWork(stack)) > 0));
   counters.finalTicks = finalTicks;
+  await cronsStopped;
   const faults = await faultCounts(stack, counters, dbFaults, undelivered);
   const phasesMs = {
     orders: Math.round(ordersDoneMs - started),
