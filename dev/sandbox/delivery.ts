@@ -55,14 +55,18 @@ async function post(
   const abort = new AbortController();
   aborts.add(abort);
   const deadline = setTimeout(() => abort.abort(), DELIVERY_TIMEOUT_MS);
+  // The deadline ends the attempt even when a fetch does not settle on its abort signal.
+  const gaveUp = new Promise<never>((_, reject) =>
+    abort.signal.addEventListener("abort", () => reject(new Error("delivery timed out")), { once: true }),
+  );
+  gaveUp.catch(() => undefined);
   try {
-    const response = await send(delivery.url, {
-      method: "POST",
-      headers,
-      body: delivery.body,
-      signal: abort.signal,
-    });
-    await response.arrayBuffer().catch(() => undefined);
+    const response = await Promise.race([
+      send(delivery.url, { method: "POST", headers, body: delivery.body, signal: abort.signal }),
+      gaveUp,
+    ]);
+    await Promise.race([response.arrayBuffer(), gaveUp]).catch(() => undefined);
+    if (abort.signal.aborted) return "timeout";
     return response.status;
   } catch {
     return abort.signal.aborted ? "timeout" : "error";
