@@ -12,7 +12,7 @@ import { simulate } from "./simulate.ts";
 const SEED = 11;
 /** PGlite is one session for everything, so without DATABASE_URL the run is kept smaller. */
 const ORDERS = process.env.DATABASE_URL ? 200 : 60;
-const RUN_TIMEOUT_MS = 110_000;
+const RUN_TIMEOUT_MS = 240_000;
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -8,7 +8,6 @@ import { percentile } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
 import type { Tracked } from "./simulate.ts";
 
-/** Incidents about one order that a human must look at; they stay open by design. */
 /** Incidents that wait for a human by design (the hourly audit re-reports an order in review too). */
 const REVIEW_KINDS = new Set([
   "mismatch",
@@ -25,6 +24,22 @@ const REVIEW_KINDS = new Set([
  */
 const ENVIRONMENT_INCIDENT_PREFIXES = ["callback_health:", "threshold:"];
 const VIOLATIONS_SHOWN_MAX = 10;
+
+/**
+ * What the final ticks still have to finish once the faults stopped: orders pending past their expiry,
+ * inbox events not processed (a redelivery or the backfill takes them again) and open incidents that no
+ * human has to look at.
+ */
+export async function unfinishedWork(stack: BenchStack): Promise<number> {
+  const [row] = await stack.standIn.query<{ n: number }>(
+    `select (select count(*) from payguard.payment_orders where status = 'pending' and expires_at < now())::int
+          + (select count(*) from payguard.webhook_events where status in ('failed', 'received'))::int
+          + (select count(*) from payguard.incidents
+              where status = 'open' and not (kind = any($1)) and key not like $2)::int as n`,
+    [[...REVIEW_KINDS], `${ENVIRONMENT_INCIDENT_PREFIX}%`],
+  );
+  return row?.n ?? 0;
+}
 
 export interface Check {
   name: string;
@@ -110,6 +125,7 @@ export async function checkSystem(
         : null,
     ),
     await balancesCheck(stack, tracked),
+    await cronOverlapCheck(stack),
     ...(await incidentChecks(stack, anomalies, tracked)),
   ];
   return {
@@ -134,13 +150,41 @@ async function balancesCheck(stack: BenchStack, tracked: Tracked[]): Promise<Che
   return { name: "every balance = sum(ledger)", checked: rows.length, violations };
 }
 
+/**
+ * The crons were really run on top of each other: job runs whose start-to-finish spans overlap (two
+ * reconcile runs at once, or the hourly job inside a reconcile run). Without any, the other checks
+ * proved nothing about overlapping crons.
+ */
+async function cronOverlapCheck(stack: BenchStack): Promise<Check> {
+  const [row] = await stack.standIn.query<{ runs: number; overlapping: number; same_job: number }>(
+    `select (select count(*)::int from payguard.job_runs) as runs,
+            count(*)::int as overlapping, count(*) filter (where a.job = b.job)::int as same_job
+       from payguard.job_runs a
+       join payguard.job_runs b on a.id < b.id and a.started_at < b.finished_at and b.started_at < a.finished_at`,
+  );
+  const violations =
+    !row || row.overlapping === 0 || row.same_job === 0
+      ? [`${row?.overlapping ?? 0} overlapping pairs of job runs, ${row?.same_job ?? 0} of the same job`]
+      : [];
+  return {
+    name: `crons overlapped (${row?.overlapping ?? 0} pairs, ${row?.same_job ?? 0} same job)`,
+    checked: row?.runs ?? 0,
+    violations,
+  };
+}
+
 async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: Tracked[]): Promise<Check[]> {
   const incidents = await stack.standIn.query<{
     key: string;
     kind: string;
     status: string;
     order_id: string | null;
-  }>("select key, kind, status, detail->>'order_id' as order_id from payguard.incidents");
+    opened_at: Date;
+    last_seen_at: Date;
+    detail: Record<string, unknown>;
+  }>(
+    "select key, kind, status, detail->>'order_id' as order_id, opened_at, last_seen_at, detail from payguard.incidents",
+  );
   const anomalyIds = new Set(anomalies.map((o) => o.orderId));
   const ours = new Set(tracked.map((o) => o.orderId));
   const reviewFor = new Map<string, number>();
@@ -161,7 +205,10 @@ async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: 
         !ENVIRONMENT_INCIDENT_PREFIXES.some((prefix) => i.key.startsWith(prefix)) &&
         !(i.order_id && ours.has(i.order_id)),
     )
-    .map((i) => `${i.key} (${i.kind}) still open after the faults stopped`);
+    .map(
+      (i) =>
+        `${i.key} (${i.kind}) still open after the faults stopped (opened ${i.opened_at.toISOString()}, last seen ${i.last_seen_at.toISOString()}: ${JSON.stringify(i.detail)})`,
+    );
   return [
     {
       name: "every anomaly has an incident",

@@ -14,7 +14,12 @@ export interface Profile {
   wechatAbandons: boolean;
 }
 
-const RETRIES = { attemptsMax: 6, retryBaseMs: 250 };
+/**
+ * The providers' own retries, on the simulation's clock (one cron tick stands for five minutes): Stripe
+ * retries a failed delivery for three days, WeChat Pay 15 times over 24 hours. Ten attempts doubling
+ * from 250 ms (the sandbox caps a wait at 60 s) keep retrying for about two minutes, still far shorter.
+ */
+const RETRIES = { attemptsMax: 10, retryBaseMs: 250 };
 const SHAKEN = { duplicate: 0.1, reorder: 0.1, delay: 0.1, delayMaxMs: 300 };
 const API_FAULTS = [
   { kind: "5xx", status: 503, rate: 0.05, pathPrefix: "/v" },

@@ -8,21 +8,29 @@ import { createHash } from "node:crypto";
 import type { RpcStatsSnapshot } from "../../dev/supabase/rpc-stats.ts";
 import { runPool } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
-import { type CheckReport, checkSystem } from "./checks.ts";
+import { type CheckReport, checkSystem, unfinishedWork } from "./checks.ts";
 import { type OrderPlan, planOrders } from "./plan.ts";
 import { PROFILES, type ProfileName } from "./profiles.ts";
 
 /** Orders in flight at once. */
-const ORDER_CONCURRENCY = 16;
+const ORDER_CONCURRENCY = 32;
 const CRON_TICK_MS = 1_000;
 const RECONCILE_CRON = "*/5 * * * *";
 const HOURLY_CRON = "0 * * * *";
+/** One tick stands for five minutes, so the hourly job comes every twelfth tick, as in an hour. */
+const TICKS_PER_HOUR = 12;
+/**
+ * Ticks after the faults stopped: at least two (a failed event is taken again by one reconcile run, its
+ * audit incident resolved by the next hourly run), and more while work is left, up to this many.
+ */
+const FINAL_TICKS_MAX = 8;
 /** Abandoned orders expire this soon, so "nothing pending past expiry" is checked within the run. */
 const ABANDON_EXPIRY_S = 5;
 const PAID_ORDER_EXPIRY_S = 1800;
 const CREDIT_WAIT_MS = 20_000;
 const POLL_MS = 200;
-const DRAIN_WAIT_MS = 60_000;
+/** Longer than the last retry (about a minute after the one before) of a delivery refused just before the faults stopped. */
+const DRAIN_WAIT_MS = 90_000;
 const PACKAGES = {
   stripe: { id: "chaos_usd", amountMinor: 1999, currency: "usd" },
   wechatpay: { id: "chaos_cny", amountMinor: 9900, currency: "CNY" },
@@ -199,6 +207,7 @@ export interface Counters {
   cronRuns: Record<string, number>;
   confirms: Record<string, number>;
   refundsSkipped: number;
+  finalTicks: number;
 }
 
 function cronLoop(stack: BenchStack, counters: Counters) {
@@ -211,9 +220,13 @@ function cronLoop(stack: BenchStack, counters: Counters) {
     const key = `${cron} ${response?.status ?? "network"}`;
     counters.cronRuns[key] = (counters.cronRuns[key] ?? 0) + 1;
   };
-  /** Two reconcile runs at once every tick, the hourly job overlapping them every fifth tick. */
+  /** Two reconcile runs at once every tick, the hourly job overlapping them every twelfth tick. */
   const tick = async (n: number) =>
-    Promise.all([fire(RECONCILE_CRON), fire(RECONCILE_CRON), ...(n % 5 === 0 ? [fire(HOURLY_CRON)] : [])]);
+    Promise.all([
+      fire(RECONCILE_CRON),
+      fire(RECONCILE_CRON),
+      ...(n % TICKS_PER_HOUR === 0 ? [fire(HOURLY_CRON)] : []),
+    ]);
   const loop = (async () => {
     for (let n = 0; !stopped; n++) {
       await Promise.all([tick(n), sleep(CRON_TICK_MS)]);
@@ -221,9 +234,10 @@ function cronLoop(stack: BenchStack, counters: Counters) {
   })();
   return {
     tick,
-    async stop() {
+    /** No new tick starts; resolves when the one in flight (a long reconcile run, maybe) has ended. */
+    stop(): Promise<void> {
       stopped = true;
-      await loop;
+      return loop;
     },
   };
 }
@@ -246,7 +260,11 @@ async function drain(stack: BenchStack): Promise<number> {
   for (;;) {
     const { pending } = await stack.control<{ pending: Record<string, number> }>("deliveries?wait=1");
     const left = Object.values(pending).reduce((sum, n) => sum + n, 0);
-    if (left === 0 || Date.now() > deadline) return left;
+    if (left === 0) return left;
+    if (Date.now() > deadline) {
+      console.error(`chaos: deliveries left after the drain: ${JSON.stringify(pending)}`);
+      return left;
+    }
   }
 }
 
@@ -258,13 +276,6 @@ export interface ChaosResult {
   report: CheckReport;
 }
 
-const countBy = <T>(items: T[], key: (item: T) => string | null) =>
-  items.reduce<Record<string, number>>((acc, item) => {
-    const k = key(item);
-    if (k !== null) acc[k] = (acc[k] ?? 0) + 1;
-    return acc;
-  }, {});
-
 /** Every fault that fired, as the sandbox and the stand-in logged them, and what the simulation did. */
 async function faultCounts(
   stack: BenchStack,
@@ -272,21 +283,22 @@ async function faultCounts(
   dbFaults: RpcStatsSnapshot,
   undelivered: number,
 ): Promise<Record<string, unknown>> {
-  const { deliveries } = await stack.control<{ deliveries: Array<{ fault: string | null; status: number }> }>(
-    "deliveries",
-  );
-  const { calls } = await stack.control<{ calls: Array<{ fault: string | null }> }>("calls");
+  const totals = await stack.control<{
+    deliveries: { attempts: number; byFault: Record<string, number>; byStatus: Record<string, number> };
+    calls: { calls: number; byFault: Record<string, number> };
+  }>("totals");
   return {
-    deliveryFaults: countBy(deliveries, (d) => d.fault),
-    deliveryAttemptsByStatus: countBy(deliveries, (d) => String(d.status)),
+    deliveryFaults: totals.deliveries.byFault,
+    deliveryAttemptsByStatus: totals.deliveries.byStatus,
     undeliveredAfterDrain: undelivered,
-    apiCalls: calls.length,
-    apiFaults: countBy(calls, (c) => c.fault),
+    apiCalls: totals.calls.calls,
+    apiFaults: totals.calls.byFault,
     injectedDatabaseFailures: dbFaults.injectedFailures,
     injectedByFunction: dbFaults.injectedByFunction,
     cronRuns: counters.cronRuns,
     successPageVisits: counters.confirms,
     refundsSkippedNeverCredited: counters.refundsSkipped,
+    ticksAfterFaultsStopped: counters.finalTicks,
   };
 }
 
@@ -306,14 +318,16 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
      values ('chaos_usd', 'chaos', 1999, 'USD', 100, true), ('chaos_cny', 'chaos', 9900, 'CNY', 100, true)
      on conflict (id) do nothing`,
   );
-  const counters: Counters = { cronRuns: {}, confirms: {}, refundsSkipped: 0 };
+  const counters: Counters = { cronRuns: {}, confirms: {}, refundsSkipped: 0, finalTicks: 0 };
   await setFaults(stack, options, true);
   const crons = cronLoop(stack, counters);
   let tracked: Tracked[];
+  let cronsStopped: Promise<void>;
   try {
     tracked = await runOrders(stack, options, counters);
   } finally {
-    await crons.stop();
+    // A tick still running goes on beside the drain and the final ticks (crons overlap anyway).
+    cronsStopped = crons.stop();
   }
   const ordersDoneMs = performance.now();
   const dbFaults = stack.standIn.stats(false);
@@ -327,9 +341,15 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await stack.standIn.query(
     "update payguard.payment_orders set next_check_at = now() where status = 'pending'",
   );
-  await crons.tick(0);
-  const lastTickStartedMs = Date.now();
-  await crons.tick(0);
+  let finalTicks = 0;
+  let lastTickStartedMs = Date.now();
+  do {
+    lastTickStartedMs = Date.now();
+    await crons.tick(0);
+    finalTicks += 1;
+  } while (finalTicks < 2 || (finalTicks < FINAL_TICKS_MAX && (await unfinishedWork(stack)) > 0));
+  counters.finalTicks = finalTicks;
+  await cronsStopped;
   const faults = await faultCounts(stack, counters, dbFaults, undelivered);
   const phasesMs = {
     orders: Math.round(ordersDoneMs - started),

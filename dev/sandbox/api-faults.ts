@@ -65,10 +65,21 @@ export function createApiFaults(random: Random) {
       rules = structuredClone(next);
     },
     list: (): readonly ApiFaultRule[] => rules,
-    /** One draw per call, whatever the rules, so the stream stays aligned across scenarios. */
+    /**
+     * One draw per call, whatever the rules, so the stream stays aligned across scenarios. The matching
+     * rules' rates are consecutive bands of that draw, so rules at 5 % and 2 % fire at 5 % and 2 % each
+     * (not 5 % and none, as testing each rule against the same draw would).
+     */
     check(request: SandboxRequest): ApiFaultOutcome | null {
       const draw = random();
-      const rule = rules.find((candidate) => matches(candidate, request) && draw < (candidate.rate ?? 1));
+      let bandStart = 0;
+      const rule = rules.find((candidate) => {
+        if (!matches(candidate, request)) return false;
+        const bandEnd = bandStart + (candidate.rate ?? 1);
+        const hit = draw >= bandStart && draw < bandEnd;
+        bandStart = bandEnd;
+        return hit;
+      });
       if (!rule) return null;
       if (rule.count !== undefined) rule.count -= 1;
       if (rule.kind === "timeout") return { kind: "hang", ms: rule.hangMs ?? API_FAULT_HANG_MS };

@@ -15,12 +15,17 @@ export interface ApiCall {
 
 export function createCallLog() {
   const calls: ApiCall[] = [];
+  /** Calls and faults since the last clear, kept whole when the log drops its oldest entries. */
+  let totals = { calls: 0, byFault: {} as Record<string, number> };
   return {
     add(call: ApiCall): void {
+      totals.calls += 1;
+      if (call.fault) totals.byFault[call.fault] = (totals.byFault[call.fault] ?? 0) + 1;
       calls.push(call);
       if (calls.length > CALL_LOG_MAX) calls.shift();
     },
     list: (): readonly ApiCall[] => calls,
+    totals: () => totals,
     /** Calls per `METHOD path` (query left out), for tests that count provider calls per endpoint. */
     counts(): Record<string, number> {
       const counts: Record<string, number> = {};
@@ -32,6 +37,7 @@ export function createCallLog() {
     },
     clear(): void {
       calls.length = 0;
+      totals = { calls: 0, byFault: {} };
     },
   };
 }

@@ -118,6 +118,11 @@ function coreRoutes(deps: ControlDeps): ControlRoute[] {
     { method: "GET", path: "/_control/faults", run: () => setFaults(deps, {}) },
     { method: "GET", path: "/_control/calls", run: () => json(200, { calls: deps.calls.list() }) },
     { method: "GET", path: "/_control/calls/counts", run: () => json(200, { counts: deps.calls.counts() }) },
+    {
+      method: "GET",
+      path: "/_control/totals",
+      run: () => json(200, { deliveries: deps.queue.totals(), calls: deps.calls.totals() }),
+    },
     { method: "GET", path: "/_control/deliveries", run: (_body, request) => deliveries(deps, request) },
     {
       method: "POST",

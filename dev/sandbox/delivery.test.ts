@@ -1,7 +1,7 @@
 // The delivery queue on its own, with a recording fetch: each fault does what it says, failures are
 // retried like a provider retries, and one seed always gives the same sequence.
-import { describe, expect, it } from "vitest";
-import { createDeliveryQueue } from "./delivery.ts";
+import { describe, expect, it, vi } from "vitest";
+import { createDeliveryQueue, DELIVERY_TIMEOUT_MS } from "./delivery.ts";
 import type { DeliveryFaults } from "./delivery-faults.ts";
 import { noDeliveryFaults } from "./delivery-faults.ts";
 import type { QueuedDelivery } from "./http.ts";
@@ -130,6 +130,24 @@ describe("delivery faults", () => {
     await h.queue.idle();
     expect(h.sent).toHaveLength(3);
     expect(h.queue.log().at(-1)).toMatchObject({ attempt: 3, status: 503 });
+  });
+});
+
+describe("delivery deadline", () => {
+  it("ends an attempt at the deadline even when the fetch never settles on its abort", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const hanging = (() => new Promise<Response>(() => undefined)) as typeof fetch;
+      const queue = createDeliveryQueue({ clock: () => 0, random: mulberry32(1), fetch: hanging });
+      queue.setFaults({ ...noDeliveryFaults(), attemptsMax: 1 });
+      queue.enqueue(delivery("evt_hang"));
+      await vi.advanceTimersByTimeAsync(DELIVERY_TIMEOUT_MS);
+      await queue.idle();
+      expect(queue.log().map((a) => a.status)).toEqual(["timeout"]);
+      expect(queue.pending().inFlight).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -55,14 +55,18 @@ async function post(
   const abort = new AbortController();
   aborts.add(abort);
   const deadline = setTimeout(() => abort.abort(), DELIVERY_TIMEOUT_MS);
+  // The deadline ends the attempt even when a fetch does not settle on its abort signal.
+  const gaveUp = new Promise<never>((_, reject) =>
+    abort.signal.addEventListener("abort", () => reject(new Error("delivery timed out")), { once: true }),
+  );
+  gaveUp.catch(() => undefined);
   try {
-    const response = await send(delivery.url, {
-      method: "POST",
-      headers,
-      body: delivery.body,
-      signal: abort.signal,
-    });
-    await response.arrayBuffer().catch(() => undefined);
+    const response = await Promise.race([
+      send(delivery.url, { method: "POST", headers, body: delivery.body, signal: abort.signal }),
+      gaveUp,
+    ]);
+    await Promise.race([response.arrayBuffer(), gaveUp]).catch(() => undefined);
+    if (abort.signal.aborted) return "timeout";
     return response.status;
   } catch {
     return abort.signal.aborted ? "timeout" : "error";
@@ -85,6 +89,20 @@ interface QueueState {
   reorderFlush: number | undefined;
   inFlight: Set<Promise<void>>;
   aborts: Set<AbortController>;
+  totals: DeliveryTotals;
+}
+
+/** Counts over every attempt since the last reset, kept whole when the log drops its oldest entries. */
+export interface DeliveryTotals {
+  attempts: number;
+  byFault: Record<string, number>;
+  byStatus: Record<string, number>;
+}
+
+const noTotals = (): DeliveryTotals => ({ attempts: 0, byFault: {}, byStatus: {} });
+
+function tally(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 function record(
@@ -100,6 +118,9 @@ function record(
   const entry = { seq: q.seq, provider, eventId, eventType, url, attempt, fault, status, atMs: q.clock() };
   q.log.push(entry);
   if (q.log.length > DELIVERY_LOG_MAX) q.log.shift();
+  q.totals.attempts += 1;
+  if (fault) tally(q.totals.byFault, fault);
+  if (status !== "pending") tally(q.totals.byStatus, String(status));
   return entry;
 }
 
@@ -108,6 +129,7 @@ function attempt(q: QueueState, delivery: QueuedDelivery, number: number, fault:
   const headers = delivery.resign?.(q.clock()) ?? delivery.headers;
   const running = post(q.send, delivery, headers, q.aborts).then((status) => {
     entry.status = status;
+    tally(q.totals.byStatus, String(status));
     q.inFlight.delete(running);
     if (delivered(status) || number >= q.faults.attemptsMax) return;
     const backoffMs = Math.min(q.faults.retryBaseMs * 2 ** (number - 1), DELIVERY_RETRY_MAX_MS);
@@ -185,6 +207,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions) {
     reorderFlush: undefined,
     inFlight: new Set(),
     aborts: new Set(),
+    totals: noTotals(),
   };
   return {
     enqueue: (delivery: QueuedDelivery) => enqueue(q, delivery),
@@ -195,6 +218,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions) {
     },
     faults: (): DeliveryFaults => q.faults,
     log: (): readonly DeliveryAttempt[] => q.log,
+    totals: (): DeliveryTotals => q.totals,
     pending: () => ({
       held: q.held.length,
       reorder: q.reorderBuffer.length,
@@ -209,6 +233,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions) {
         reorderBuffer: [],
         reorderFlush: undefined,
         log: [],
+        totals: noTotals(),
         faults: noDeliveryFaults(),
       });
     },

@@ -109,6 +109,33 @@ describe("API faults", () => {
     ]);
   });
 
+  it("gives each rate rule its own share of the calls: 5xx, 429 and timeouts all fire", async () => {
+    await control("faults", {
+      api: [
+        { kind: "5xx", status: 503, rate: 0.25, pathPrefix: "/v1" },
+        { kind: "429", rate: 0.25, pathPrefix: "/v1" },
+        { kind: "timeout", hangMs: 1, rate: 0.25, pathPrefix: "/v1" },
+      ],
+    });
+    const headers = { authorization: `Bearer ${sandbox.stripe.secretKey}` };
+    for (let call = 0; call < 80; call += 1)
+      await fetch(`${sandbox.url}/v1/events`, { headers })
+        .then((response) => response.arrayBuffer())
+        .catch(() => null);
+    const calls = (await control("calls")).body.calls as Array<{ fault: string | null }>;
+    const count = (fault: string | null) => calls.filter((call) => call.fault === fault).length;
+    expect(calls).toHaveLength(80);
+    for (const fault of ["5xx", "429", "timeout", null]) {
+      expect(count(fault)).toBeGreaterThan(8);
+      expect(count(fault)).toBeLessThan(32);
+    }
+    const totals = (await control("totals")).body.calls as { calls: number; byFault: Record<string, number> };
+    expect(totals).toEqual({
+      calls: 80,
+      byFault: { "5xx": count("5xx"), "429": count("429"), timeout: count("timeout") },
+    });
+  });
+
   it("rejects a malformed fault description", async () => {
     expect((await control("faults", { api: [{ kind: "explode" }] })).status).toBe(400);
     expect((await control("faults", { delivery: { rules: [{ action: "vanish" }] } })).status).toBe(400);
@@ -147,6 +174,11 @@ describe("delivery faults over HTTP", () => {
       [eventId, 2, 500],
       [eventId, 3, 500],
     ]);
+    expect((await control("totals")).body.deliveries).toEqual({
+      attempts: 3,
+      byFault: {},
+      byStatus: { "500": 3 },
+    });
   });
 
   it("holds a delivery until the sandbox clock passes a time (a payment arriving after expiry)", async () => {

@@ -28,7 +28,7 @@ import {
   recordRaise,
   recordResolve,
 } from "./desk-incidents.ts";
-import { answerFor, drain, journal, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
+import { answerFor, drain, journal, type MirrorAnswer, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
 import { createTables, type MirrorOp, pendingCount, pruneHistory } from "./desk-tables.ts";
 import { isSeverity } from "./notice.ts";
 import type { AlertLanguage, AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
@@ -74,6 +74,11 @@ export class AlertDesk extends DurableObject<Env> {
   /** The configured channels and reminder interval; tests point it at their own sandbox receivers. */
   settings: AlertSettings;
   private mirrorQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * Answers for journalled writes whose caller is still waiting. A drain applies every entry it reaches,
+   * including those of concurrent callers whose own drain comes later and finds them gone.
+   */
+  private mirrorAnswers = new Map<number, Result<MirrorAnswer, InfraError> | undefined>();
   private deliveryQueue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -149,7 +154,7 @@ export class AlertDesk extends DurableObject<Env> {
 
   /** Everything due at `nowMs`: mirror retries, reminders, deliveries. The alarm calls it with the wall clock. */
   async tick(nowMs: number): Promise<DeskStatus> {
-    await this.inMirrorQueue(() => drain(this.sql, getDeps(this.env).store, nowMs));
+    await this.inMirrorQueue(() => this.drainMirror(nowMs));
     queueReminders(this.sql, nowMs, this.settings.reminderIntervalMs, this.channelNames());
     pruneHistory(this.sql, nowMs);
     await this.inDeliveryQueue(() => this.deliverAll(nowMs));
@@ -208,9 +213,19 @@ export class AlertDesk extends DurableObject<Env> {
 
   private async mirror(op: MirrorOp, nowMs: number): Promise<Found> {
     const id = journal(this.sql, op, nowMs);
-    const answers = await this.inMirrorQueue(() => drain(this.sql, getDeps(this.env).store, nowMs));
-    await this.schedule(nowMs);
-    return answerFor(answers, id);
+    this.mirrorAnswers.set(id, undefined);
+    try {
+      await this.inMirrorQueue(() => this.drainMirror(nowMs));
+      await this.schedule(nowMs);
+      return answerFor(this.mirrorAnswers, id);
+    } finally {
+      this.mirrorAnswers.delete(id);
+    }
+  }
+
+  private async drainMirror(nowMs: number): Promise<void> {
+    const answers = await drain(this.sql, getDeps(this.env).store, nowMs);
+    for (const [id, answer] of answers) if (this.mirrorAnswers.has(id)) this.mirrorAnswers.set(id, answer);
   }
 
   private async deliverAll(nowMs: number): Promise<void> {

@@ -85,7 +85,7 @@ export function mirrorBacklog(sql: SqlStorage): number {
 
 /** The answer for one journalled write after a drain: not reached yet counts as the database being down. */
 export function answerFor(
-  answers: Map<number, Result<MirrorAnswer, InfraError>>,
+  answers: Map<number, Result<MirrorAnswer, InfraError> | undefined>,
   id: number,
 ): Result<MirrorAnswer, InfraError> {
   return (

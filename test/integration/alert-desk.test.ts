@@ -1,7 +1,8 @@
 /**
  * The AlertDesk against the sandbox's Slack / DingTalk / WeCom receivers, in workerd: signing, a refused
- * configuration, the open → reminder → worsened → resolved timing under an injected clock, and durable
- * delivery across a receiver outage and a desk restart.
+ * configuration, the open → reminder → worsened → resolved timing under an injected clock, durable
+ * delivery across a receiver outage and a desk restart, and the database mirror's answers to concurrent
+ * writes.
  */
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
@@ -221,5 +222,18 @@ describe("AlertDesk: durable delivery", () => {
     expect((await stub.status()).mirrorBacklog).toBe(0);
     const rows = await sql<{ status: string }>("select status from payguard.incidents where key = $1", [key]);
     expect(rows).toEqual([{ status: "open" }]);
+  });
+
+  it("answers stored to every concurrent write, also one an earlier caller's drain wrote for it", async () => {
+    const stub = deskNamed(`desk-${crypto.randomUUID()}`);
+    stubs.push(stub);
+    await configureDesk(stub, { channels: [], reminderIntervalMs: REMINDER_MS });
+    const keys = Array.from({ length: 8 }, () => `concurrent-${crypto.randomUUID()}`);
+    const nowMs = Date.now();
+    const answers = await Promise.all(keys.map((key) => stub.raise(incident(key), nowMs)));
+    expect(answers).toEqual(keys.map(() => ({ ok: true, value: undefined })));
+    expect((await stub.status()).mirrorBacklog).toBe(0);
+    const rows = await sql<{ key: string }>("select key from payguard.incidents where key = any($1)", [keys]);
+    expect(rows).toHaveLength(keys.length);
   });
 });
