@@ -35,8 +35,9 @@ export async function unfinishedWork(stack: BenchStack): Promise<number> {
     `select (select count(*) from payguard.payment_orders where status = 'pending' and expires_at < now())::int
           + (select count(*) from payguard.webhook_events where status in ('failed', 'received'))::int
           + (select count(*) from payguard.incidents
-              where status = 'open' and not (kind = any($1)) and key not like $2)::int as n`,
-    [[...REVIEW_KINDS], `${ENVIRONMENT_INCIDENT_PREFIX}%`],
+              where status = 'open' and not (kind = any($1))
+                and not (key like any($2)))::int as n`,
+    [[...REVIEW_KINDS], ENVIRONMENT_INCIDENT_PREFIXES.map((prefix) => `${prefix}%`)],
   );
   return row?.n ?? 0;
 }
