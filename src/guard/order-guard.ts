@@ -1,6 +1,7 @@
 /**
  * OrderGuard: one Durable Object per order (`idFromName(orderId)`). Every path that may settle an order
- * (webhook, reconcile, confirm, admin) calls `settle` here, so attempts on one order run one at a time.
+ * (webhook, reconcile, confirm, admin) calls `settle` or `settleEvent` here, so attempts on one order run
+ * one at a time.
  *
  * Why a queue and not just the input gate: awaiting Supabase (a fetch) opens the input gate and lets the
  * next call in, so two settles could interleave. The promise chain keeps them strictly sequential.
@@ -8,29 +9,54 @@
  * transient failure (the provider retries); the one it waited for still ends, because every database
  * call has its own timeout (src/db/rpc.ts).
  *
- * No cache: the guard used to remember settled facts and answer repeats without the database, but a
- * remembered answer could differ from the database's (a status changed since, a fact held or in
- * review), so every fact goes to the database, which is idempotent and the final word.
+ * No answer cache: what a fact did to an order is always the database's word (a status changes, a fact
+ * is held or in review). What the guard does remember is which provider events the database has durably
+ * finished, written only after the commit that finished them: an event's processing is final, so a
+ * redelivery is answered `duplicate` here without a database call. A redelivery that arrives while its
+ * original is in flight waits in the queue and is answered the same way once the original is finished.
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDeps } from "../deps.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
-import { err } from "../ledger/result.ts";
-import { settleFact } from "../ledger/settle.ts";
-import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
+import { err, ok } from "../ledger/result.ts";
+import { settleEvent, settleFact } from "../ledger/settle.ts";
+import type {
+  EventSettlement,
+  PaymentFact,
+  ProviderEvent,
+  SettleResult,
+  SettleSource,
+} from "../ledger/types.ts";
 
 /** Longest a settle waits for the ones queued before it; above the database call timeout. */
 export const ORDER_GUARD_QUEUE_WAIT_MS_MAX = 15_000;
 
 type Settled = Result<SettleResult, InfraError>;
+type EventSettled = Result<EventSettlement, InfraError>;
 
 export class OrderGuard extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
 
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      "create table if not exists finished_events (provider text not null, event_id text not null, primary key (provider, event_id))",
+    );
+  }
+
   settle(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Settled> {
+    return this.enqueue(() => this.settleNow(fact, source, nowMs));
+  }
+
+  /** One provider event about this order: `duplicate` from memory when it is known finished. */
+  settleEvent(event: ProviderEvent, nowMs: number): Promise<EventSettled> {
+    return this.enqueue(() => this.settleEventNow(event, nowMs));
+  }
+
+  private enqueue<T>(work: () => Promise<Result<T, InfraError>>): Promise<Result<T, InfraError>> {
     const before = this.queue;
     const run = waitAtMost(before, ORDER_GUARD_QUEUE_WAIT_MS_MAX).then((started) =>
-      started ? this.settleNow(fact, source, nowMs) : queueTimeout(),
+      started ? work() : queueTimeout<T>(),
     );
     // The next settle waits for this one AND the ones before it, even when this one gave up waiting.
     this.queue = Promise.all([before, run]).catch(() => undefined);
@@ -40,6 +66,31 @@ export class OrderGuard extends DurableObject<Env> {
   private async settleNow(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Settled> {
     const { store, alerts } = getDeps(this.env);
     return settleFact(fact, source, nowMs, { store, alerts });
+  }
+
+  private async settleEventNow(event: ProviderEvent, nowMs: number): Promise<EventSettled> {
+    if (this.finished(event)) return ok({ status: "duplicate" });
+    const { store, alerts } = getDeps(this.env);
+    const settled = await settleEvent(event, nowMs, { store, alerts });
+    // Both answers mean the database committed the event's inbox row as finished.
+    if (settled.ok && (settled.value.status === "done" || settled.value.status === "duplicate"))
+      this.ctx.storage.sql.exec(
+        "insert or ignore into finished_events (provider, event_id) values (?, ?)",
+        event.provider,
+        event.eventId,
+      );
+    return settled;
+  }
+
+  private finished(event: ProviderEvent): boolean {
+    const rows = this.ctx.storage.sql
+      .exec(
+        "select 1 from finished_events where provider = ? and event_id = ?",
+        event.provider,
+        event.eventId,
+      )
+      .toArray();
+    return rows.length > 0;
   }
 }
 
@@ -56,7 +107,7 @@ export function waitAtMost(previous: Promise<unknown>, limitMs: number): Promise
   return Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
 }
 
-const queueTimeout = (): Settled =>
+const queueTimeout = <T>(): Result<T, InfraError> =>
   err({
     kind: "transient",
     code: "ORDER_GUARD_QUEUE_TIMEOUT",
