@@ -6,7 +6,10 @@ interface Env {
   ORDER_GUARD: {
     idFromName(name: string): unknown;
     // biome-ignore lint/suspicious/noExplicitAny: the Durable Object's RPC result type lives in the worker project
-    get(id: unknown): { settle(...args: unknown[]): Promise<any> };
+    get(id: unknown): {
+      settle(...args: unknown[]): Promise<any>;
+      settleEvent(...args: unknown[]): Promise<any>;
+    };
   };
   RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
   ALERT_DESK: {
