@@ -10,9 +10,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
 import { mulberry32 } from "../dev/sandbox/rng.ts";
 import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
+import { SETTLED_LOUD_STATUSES, SETTLED_QUIET_OUTCOMES } from "../src/ledger/settle.ts";
 import { measureCrypto } from "./lib/crypto-cost.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { ownCpuMs, pidsCpuMs, type RunFigures, runPool, treeCpuMs } from "./lib/measure.ts";
+import { profileWorker } from "./lib/profile.ts";
 import { type BenchStack, portsFromEnv, startBenchStack } from "./lib/stack.ts";
 
 const EVENTS_DEFAULT = 5_000;
@@ -26,6 +28,8 @@ const STORM_DELIVERIES = 50;
 /** The whole run stops itself after this long, whatever the sizes asked for. */
 const RUN_TIME_MAX_MS = 20 * 60_000;
 const WORKER_PORT_DEFAULT = 8807;
+/** New Stripe events sent one at a time under the profiler. */
+const PROFILE_EVENTS = 200;
 
 type Provider = "stripe" | "wechatpay";
 interface Delivery {
@@ -229,6 +233,80 @@ async function floorPhase(
   }
 }
 
+const DB_COST_EVENTS = 400;
+
+/**
+ * The database's own cost of a new event: `settle_event` as the worker calls it (inbox record, lookup,
+ * settlement, finish) against the floor's `apply_payment`, alternated on one connection so both see the
+ * same load. Time is the round trip on localhost; CPU is the serving Postgres backend's.
+ */
+async function dbCostPerNewEvent(stack: BenchStack) {
+  const pkg = PACKAGES.stripe;
+  const settleOrders = await createOrders(stack, "stripe", DB_COST_EVENTS);
+  const floorOrders = await createOrders(stack, "stripe", DB_COST_EVENTS);
+  const client = new pg.Client({ connectionString: stack.databaseUrl as string });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
+    const backend = rows[0]?.pid as number;
+    const totals = { settleMs: 0, settleCpuMs: 0, applyMs: 0, applyCpuMs: 0 };
+    const timed = async (sql: string, params: unknown[]) => {
+      const cpu0 = pidsCpuMs([backend]);
+      const t0 = performance.now();
+      await client.query(sql, params);
+      return { ms: performance.now() - t0, cpuMs: pidsCpuMs([backend]) - cpu0 };
+    };
+    for (let i = 0; i < DB_COST_EVENTS; i++) {
+      const orderId = settleOrders[i] as string;
+      const settled = await timed(
+        `select payguard.settle_event(p_provider => 'stripe', p_event_id => $1, p_event_type => 'checkout.session.completed',
+           p_locator => $2::jsonb, p_facts => $3::jsonb, p_source => 'webhook', p_now => now(),
+           p_quiet_outcomes => $4::text[], p_loud_statuses => $5::text[])`,
+        [
+          `evt_cost_${randomUUID()}`,
+          JSON.stringify({ by: "session", ref: `cs_${orderId}`, claimed_order_id: orderId }),
+          JSON.stringify([
+            {
+              kind: "paid",
+              provider: "stripe",
+              order_id: null,
+              payment_ref: `pi_${randomUUID()}`,
+              amount_minor: pkg.amountMinor,
+              discount_minor: 0,
+              currency: pkg.currency,
+              paid_at: new Date().toISOString(),
+              provider_ref: `cs_${orderId}`,
+              metadata: { order_id: orderId },
+            },
+          ]),
+          SETTLED_QUIET_OUTCOMES,
+          SETTLED_LOUD_STATUSES,
+        ],
+      );
+      const applied = await timed(
+        `select payguard.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2,
+           p_amount_minor => $3, p_currency => $4, p_paid_at => now(), p_source => 'webhook', p_now => now())`,
+        [floorOrders[i], `floor_${randomUUID()}`, pkg.amountMinor, pkg.currency],
+      );
+      totals.settleMs += settled.ms;
+      totals.settleCpuMs += settled.cpuMs;
+      totals.applyMs += applied.ms;
+      totals.applyCpuMs += applied.cpuMs;
+    }
+    const per = (ms: number) => ms / DB_COST_EVENTS;
+    return {
+      events: DB_COST_EVENTS,
+      settleEventMs: per(totals.settleMs),
+      applyPaymentMs: per(totals.applyMs),
+      settleEventPostgresCpuMs: per(totals.settleCpuMs),
+      applyPaymentPostgresCpuMs: per(totals.applyCpuMs),
+      ratio: totals.settleMs / totals.applyMs,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Exact costs per event, sent one at a time, layer by layer: a forged event (HTTP, wrangler dev's proxy,
  * verification; nothing else), a duplicate (+ the inbox call) and a new event (+ the OrderGuard hop,
@@ -273,6 +351,32 @@ async function probe(stack: BenchStack, provider: Provider) {
     newEvent: await measure(deliveries, post),
     duplicate: await measure(deliveries, post),
   };
+}
+
+/**
+ * Where the worker's CPU goes: V8 profiles of forged events (HTTP, routing, verification: everything
+ * before the first database call) and of new events, the busiest functions per event.
+ */
+async function profileWorkerSteps(stack: BenchStack, inspectorPort: number) {
+  const orders = await createOrders(stack, "stripe", PROFILE_EVENTS);
+  const deliveries = await signedPayments(stack, "stripe", orders);
+  const forged = deliveries.map((d) => ({
+    headers: d.headers,
+    body: d.body.replace(/"id":\s*"/, '"id":"x'),
+  }));
+  const post = poster(stack, "stripe");
+  const rejected = async (delivery: Delivery) => {
+    await (await fetch(`${stack.workerUrl}/webhooks/stripe`, { method: "POST", ...delivery })).arrayBuffer();
+  };
+  const step = async (items: Delivery[], send: (delivery: Delivery) => Promise<void>) => {
+    const { busyMs, frames } = await profileWorker(inspectorPort, () => runPool(items, 1, send));
+    return {
+      events: items.length,
+      busyMsPerEvent: busyMs / items.length,
+      frames: frames.map((f) => ({ frame: f.frame, msPerEvent: f.selfMs / items.length, share: f.share })),
+    };
+  };
+  return { forged: await step(forged, rejected), newEvent: await step(deliveries, post) };
 }
 
 async function storm(stack: BenchStack): Promise<{ deliveries: number; ms: number; grants: number }> {
@@ -347,6 +451,18 @@ function printDetails(
   );
 }
 
+function printProfile(profile: Awaited<ReturnType<typeof profileWorkerSteps>>): void {
+  for (const [name, step] of Object.entries(profile)) {
+    console.log(
+      `\nworker CPU profile, ${step.events} ${name === "forged" ? "forged" : "new"} Stripe events one at a time: ${fmt(step.busyMsPerEvent, 2)} ms busy per event; top frames (self ms per event):`,
+    );
+    for (const f of step.frames.slice(0, 12))
+      console.log(
+        `  ${fmt(f.msPerEvent, 3).padStart(7)}  ${fmt(f.share * 100, 1).padStart(5)} %  ${f.frame}`,
+      );
+  }
+}
+
 async function main(): Promise<void> {
   const events = eventsArg();
   const stopTimer = setTimeout(() => {
@@ -354,7 +470,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }, RUN_TIME_MAX_MS);
   stopTimer.unref();
-  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), label: "bench" });
+  const ports = portsFromEnv(WORKER_PORT_DEFAULT);
+  const inspectorPort = Number(process.env.PAYGUARD_INSPECTOR_PORT) || ports.workerPort + 1;
+  const stack = await startBenchStack({ ...ports, inspectorPort, label: "bench" });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
   try {
     await stack.standIn.query(
@@ -369,6 +487,8 @@ async function main(): Promise<void> {
       stripe: await probe(stack, "stripe"),
       wechatpay: await probe(stack, "wechatpay"),
     };
+    const profile = await profileWorkerSteps(stack, inspectorPort);
+    const dbCost = pool ? await dbCostPerNewEvent(stack) : null;
     const phases: PhaseResult[] = [];
     for (const provider of ["stripe", "wechatpay"] as const) {
       for (const concurrency of CONCURRENCIES) {
@@ -380,6 +500,11 @@ async function main(): Promise<void> {
     const crypto = await measureCrypto(stack);
     printTable(phases);
     printDetails(probes, crypto, stormResult);
+    printProfile(profile);
+    if (dbCost)
+      console.log(
+        `\ndatabase cost of a new event, one connection, ${dbCost.events} each: settle_event ${fmt(dbCost.settleEventMs, 2)} ms (Postgres CPU ${fmt(dbCost.settleEventPostgresCpuMs, 2)}) vs apply_payment ${fmt(dbCost.applyPaymentMs, 2)} ms (${fmt(dbCost.applyPaymentPostgresCpuMs, 2)}): ${fmt(dbCost.ratio, 2)}x`,
+      );
     await mkdir(new URL("./results/", import.meta.url), { recursive: true });
     const result = {
       command: `npm run bench:webhooks -- --events ${events}`,
@@ -390,6 +515,8 @@ async function main(): Promise<void> {
       probes,
       cryptoMicrosPerEvent: crypto,
       storm: stormResult,
+      workerProfile: profile,
+      dbCostPerNewEvent: dbCost,
     };
     await writeFile(
       new URL("./results/webhooks.json", import.meta.url),

@@ -23,6 +23,8 @@ export interface BenchStackOptions {
   sandboxPort?: number;
   seed?: number;
   label: string;
+  /** `wrangler dev --inspector-port`: lets bench/lib/profile.ts profile the worker. */
+  inspectorPort?: number;
 }
 
 export async function startBenchStack(options: BenchStackOptions) {
@@ -43,7 +45,11 @@ export async function startBenchStack(options: BenchStackOptions) {
       jwtSecret: randomBytes(32).toString("hex"),
       adminToken,
       envFile: join(scratch, "bench.env"),
-      wranglerArgs: ["--persist-to", join(scratch, "state")],
+      wranglerArgs: [
+        "--persist-to",
+        join(scratch, "state"),
+        ...(options.inspectorPort ? ["--inspector-port", String(options.inspectorPort)] : []),
+      ],
     });
   } catch (error) {
     await database?.drop();

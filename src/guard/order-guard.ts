@@ -11,9 +11,12 @@
  *
  * No answer cache: what a fact did to an order is always the database's word (a status changes, a fact
  * is held or in review). What the guard does remember is which provider events the database has durably
- * finished, written only after the commit that finished them: an event's processing is final, so a
+ * finished, noted only after the commit that finished them: an event's processing is final, so a
  * redelivery is answered `duplicate` here without a database call. A redelivery that arrives while its
  * original is in flight waits in the queue and is answered the same way once the original is finished.
+ * The memory lives as long as the guard's instance: writing it to the guard's SQLite storage cost more
+ * worker CPU per new event than the database call it saves (README "Benchmarks"); after an eviction a
+ * redelivery costs one call, and the database answers it `duplicate`.
  */
 import { DurableObject } from "cloudflare:workers";
 import { getDeps } from "../deps.ts";
@@ -36,13 +39,7 @@ type EventSettled = Result<EventSettlement, InfraError>;
 
 export class OrderGuard extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(
-      "create table if not exists finished_events (provider text not null, event_id text not null, primary key (provider, event_id))",
-    );
-  }
+  private readonly finishedEvents = new Set<string>();
 
   settle(fact: PaymentFact, source: SettleSource, nowMs: number): Promise<Settled> {
     return this.enqueue(() => this.settleNow(fact, source, nowMs));
@@ -74,25 +71,16 @@ export class OrderGuard extends DurableObject<Env> {
     const settled = await settleEvent(event, nowMs, { store, alerts });
     // Both answers mean the database committed the event's inbox row as finished.
     if (settled.ok && (settled.value.status === "done" || settled.value.status === "duplicate"))
-      this.ctx.storage.sql.exec(
-        "insert or ignore into finished_events (provider, event_id) values (?, ?)",
-        event.provider,
-        event.eventId,
-      );
+      this.finishedEvents.add(finishedKey(event));
     return settled;
   }
 
   private finished(event: ProviderEvent): boolean {
-    const rows = this.ctx.storage.sql
-      .exec(
-        "select 1 from finished_events where provider = ? and event_id = ?",
-        event.provider,
-        event.eventId,
-      )
-      .toArray();
-    return rows.length > 0;
+    return this.finishedEvents.has(finishedKey(event));
   }
 }
+
+const finishedKey = (event: ProviderEvent): string => `finished:${event.provider}:${event.eventId}`;
 
 /** Resolves true once `previous` has settled, or false after `limitMs`. */
 export function waitAtMost(previous: Promise<unknown>, limitMs: number): Promise<boolean> {
