@@ -13,9 +13,9 @@ import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
 import { SETTLED_LOUD_STATUSES, SETTLED_QUIET_OUTCOMES } from "../src/ledger/settle.ts";
 import { measureCrypto } from "./lib/crypto-cost.ts";
 import { machineInfo } from "./lib/machine.ts";
-import { ownCpuMs, pidsCpuMs, type RunFigures, runPool, treeCpuMs } from "./lib/measure.ts";
+import { ownCpuMs, pidsCpuMs, type RunFigures, runPool } from "./lib/measure.ts";
 import { profileWorker } from "./lib/profile.ts";
-import { type BenchStack, portsFromEnv, startBenchStack } from "./lib/stack.ts";
+import { type BenchStack, portsFromEnv, startBenchStack, type WorkerRunner } from "./lib/stack.ts";
 
 const EVENTS_DEFAULT = 5_000;
 const DUPLICATE_SHARE = 0.2;
@@ -40,6 +40,14 @@ const PACKAGES: Record<Provider, { id: string; amountMinor: number; currency: st
   stripe: { id: "bench_usd", amountMinor: 1999, currency: "USD" },
   wechatpay: { id: "bench_cny", amountMinor: 9900, currency: "CNY" },
 };
+
+function runnerArg(): WorkerRunner {
+  const index = process.argv.indexOf("--runner");
+  const value = index >= 0 ? process.argv[index + 1] : "miniflare";
+  if (value !== "miniflare" && value !== "wrangler")
+    throw new Error("--runner must be miniflare or wrangler");
+  return value;
+}
 
 function eventsArg(): number {
   const index = process.argv.indexOf("--events");
@@ -116,17 +124,15 @@ async function postgresBackends(pool: pg.Pool | null): Promise<Map<number, numbe
 async function cpuSince(
   stack: BenchStack,
   pool: pg.Pool | null,
-  before: { worker: Record<string, number>; bench: number; postgres: Map<number, number> },
+  before: { worker: { workerd: number; runner: number }; bench: number; postgres: Map<number, number> },
 ) {
   const after = await postgresBackends(pool);
   let postgres = 0;
   for (const [pid, ms] of after) postgres += ms - (before.postgres.get(pid) ?? 0);
-  const worker = treeCpuMs(stack.wrangler.pid as number);
-  const workerd = (worker.workerd ?? 0) - (before.worker.workerd ?? 0);
-  const all = (byName: Record<string, number>) => Object.values(byName).reduce((a, b) => a + b, 0);
+  const worker = stack.workerCpuMs();
   return {
-    workerdMs: workerd,
-    wranglerMs: all(worker) - all(before.worker) - workerd,
+    workerdMs: worker.workerd - before.worker.workerd,
+    wranglerMs: worker.runner - before.worker.runner,
     benchProcessMs: ownCpuMs() - before.bench,
     postgresMs: postgres,
   };
@@ -134,7 +140,7 @@ async function cpuSince(
 
 async function cpuNow(stack: BenchStack, pool: pg.Pool | null) {
   return {
-    worker: treeCpuMs(stack.wrangler.pid as number),
+    worker: stack.workerCpuMs(),
     bench: ownCpuMs(),
     postgres: await postgresBackends(pool),
   };
@@ -472,7 +478,8 @@ async function main(): Promise<void> {
   stopTimer.unref();
   const ports = portsFromEnv(WORKER_PORT_DEFAULT);
   const inspectorPort = Number(process.env.PAYGUARD_INSPECTOR_PORT) || ports.workerPort + 1;
-  const stack = await startBenchStack({ ...ports, inspectorPort, label: "bench" });
+  const runner = runnerArg();
+  const stack = await startBenchStack({ ...ports, inspectorPort, runner, label: "bench" });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
   try {
     await stack.standIn.query(
@@ -507,7 +514,8 @@ async function main(): Promise<void> {
       );
     await mkdir(new URL("./results/", import.meta.url), { recursive: true });
     const result = {
-      command: `npm run bench:webhooks -- --events ${events}`,
+      command: `npm run bench:webhooks -- --events ${events} --runner ${runner}`,
+      runner,
       machine: machineInfo(postgres),
       events,
       duplicateShare: DUPLICATE_SHARE,
