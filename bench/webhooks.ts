@@ -1,9 +1,12 @@
 /**
- * `npm run bench` / `npm run bench:webhooks [-- --events N]`: the webhook path end to end (wrangler dev →
- * OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment` called directly over a pg
- * pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. Per event: database round trips and time
- * (counted and timed by the stand-in), CPU of the worker, the stand-in + sandbox process and the Postgres
- * backends; crypto alone in Node's WebCrypto. Prints a table, writes bench/results/webhooks.json.
+ * `npm run bench` / `npm run bench:webhooks [-- --events N] [--runner miniflare|wrangler]`: the webhook
+ * path end to end (worker → OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment`
+ * called directly over a pg pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. The worker runs
+ * under Miniflare's API by default; the probes and the Stripe phase at concurrency 32 are repeated under
+ * the other runner in the same run. Per event: database round trips and time (counted and timed by the
+ * stand-in), CPU of workerd, of the runner's own process, of this process (stand-in + sandbox) and of the
+ * Postgres backends; a V8 profile of the worker; the database cost of `settle_event` against
+ * `apply_payment`; crypto alone in Node's WebCrypto. Prints tables, writes bench/results/webhooks.json.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -469,6 +472,39 @@ function printProfile(profile: Awaited<ReturnType<typeof profileWorkerSteps>>): 
   }
 }
 
+const TOP_CONCURRENCY = CONCURRENCIES[CONCURRENCIES.length - 1] as number;
+
+/**
+ * The same probes and the Stripe phase at the top concurrency under the other runner, in the same run:
+ * what `wrangler dev`'s proxy adds (or what Miniflare leaves out), measured rather than assumed.
+ */
+async function otherRunner(runner: WorkerRunner, events: number, workerPort: number) {
+  const stack = await startBenchStack({ workerPort, runner, label: "bench_other" });
+  const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  pool?.on("error", () => undefined);
+  try {
+    await seedBenchPackages(stack);
+    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
+    const probes: Probes = {
+      stripe: await probe(stack, "stripe"),
+      wechatpay: await probe(stack, "wechatpay"),
+    };
+    const stripe = await webhookPhase(stack, pool, "stripe", TOP_CONCURRENCY, events);
+    return { runner, probes, phases: [stripe] };
+  } finally {
+    await pool?.end();
+    await stack.stop();
+  }
+}
+
+async function seedBenchPackages(stack: BenchStack): Promise<void> {
+  await stack.standIn.query(
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+     values ('bench_usd', 'bench', 1999, 'USD', 100, true), ('bench_cny', 'bench', 9900, 'CNY', 100, true)
+     on conflict (id) do nothing`,
+  );
+}
+
 async function main(): Promise<void> {
   const events = eventsArg();
   const stopTimer = setTimeout(() => {
@@ -481,12 +517,11 @@ async function main(): Promise<void> {
   const runner = runnerArg();
   const stack = await startBenchStack({ ...ports, inspectorPort, runner, label: "bench" });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  // An idle connection ended by the scratch database's drop at the end is not an error of the run.
+  pool?.on("error", () => undefined);
+  let result: Record<string, unknown>;
   try {
-    await stack.standIn.query(
-      `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
-       values ('bench_usd', 'bench', 1999, 'USD', 100, true), ('bench_cny', 'bench', 9900, 'CNY', 100, true)
-       on conflict (id) do nothing`,
-    );
+    await seedBenchPackages(stack);
     const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
     // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
     for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
@@ -512,8 +547,7 @@ async function main(): Promise<void> {
       console.log(
         `\ndatabase cost of a new event, one connection, ${dbCost.events} each: settle_event ${fmt(dbCost.settleEventMs, 2)} ms (Postgres CPU ${fmt(dbCost.settleEventPostgresCpuMs, 2)}) vs apply_payment ${fmt(dbCost.applyPaymentMs, 2)} ms (${fmt(dbCost.applyPaymentPostgresCpuMs, 2)}): ${fmt(dbCost.ratio, 2)}x`,
       );
-    await mkdir(new URL("./results/", import.meta.url), { recursive: true });
-    const result = {
+    result = {
       command: `npm run bench:webhooks -- --events ${events} --runner ${runner}`,
       runner,
       machine: machineInfo(postgres),
@@ -526,16 +560,29 @@ async function main(): Promise<void> {
       workerProfile: profile,
       dbCostPerNewEvent: dbCost,
     };
-    await writeFile(
-      new URL("./results/webhooks.json", import.meta.url),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
-    console.log("wrote bench/results/webhooks.json");
     if (stormResult.grants !== 1) process.exitCode = 1;
   } finally {
     await pool?.end();
     await stack.stop();
   }
+  const other = await otherRunner(
+    runner === "miniflare" ? "wrangler" : "miniflare",
+    events,
+    ports.workerPort,
+  );
+  console.log(`\nthe same under ${other.runner}:`);
+  printTable(other.phases);
+  for (const [provider, p] of Object.entries(other.probes))
+    for (const [kind, m] of Object.entries(p))
+      console.log(
+        `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, cpu workerd ${fmt(m.workerdCpuMs, 2)} ${other.runner} ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms`,
+      );
+  await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  await writeFile(
+    new URL("./results/webhooks.json", import.meta.url),
+    `${JSON.stringify({ ...result, otherRunner: other }, null, 2)}\n`,
+  );
+  console.log("wrote bench/results/webhooks.json");
 }
 
 main().catch((error: unknown) => {
