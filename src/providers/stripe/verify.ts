@@ -48,11 +48,7 @@ function parseHeader(header: string): { timestamp: string; signatures: Uint8Arra
   return /^\d+$/.test(timestamp) && signatures.length ? { timestamp, signatures } : null;
 }
 
-async function signedBy(
-  secret: string,
-  payload: Uint8Array<ArrayBuffer>,
-  signatures: Uint8Array<ArrayBuffer>[],
-) {
+async function signedBy(secret: string, payload: BufferSource, signatures: Uint8Array<ArrayBuffer>[]) {
   const key = await hmacKey(secret);
   for (const signature of signatures)
     if (await crypto.subtle.verify("HMAC", key, signature, payload)) return true;
