@@ -2,7 +2,8 @@
  * What happens to a verified Stripe event, whoever brought it: the webhook, the reconcile backfill
  * (`events.list`) or an operator's replay. The event goes to its order's OrderGuard, which answers a known
  * redelivery itself and otherwise settles it in one database call (`payguard.settle_event`: inbox record,
- * order lookup, every fact, inbox finish). Returns what the caller should answer.
+ * order lookup, every fact, inbox finish); a refund event first looks its order up (one more call).
+ * Returns what the caller should answer.
  */
 import type { Deps } from "../../deps.ts";
 import { settleEventInGuard } from "../../guard/settle-order.ts";
@@ -17,11 +18,23 @@ export type StripeEventOutcome =
   | { status: "done"; orderId: string | null; outcome: string }
   | { status: "failed"; orderId: string | null; transient: boolean; error: string };
 
-/** The order payguard stored for the session / payment intent first, else the one the event names. */
-const eventLocator = (locator: OrderLocator): EventLocator =>
-  locator.by === "session"
-    ? { by: "session", ref: locator.sessionId, claimedOrderId: locator.claimedOrderId }
-    : { by: "payment", ref: locator.paymentIntentId, claimedOrderId: locator.claimedOrderId };
+/**
+ * The order payguard stored for the session / payment intent first, else the one the event names. A
+ * session names its order (`client_reference_id`), which the database checks. Refund events name the
+ * payment and not always the order (a Refund object carries no metadata): the order is looked up first,
+ * so every event about one order meets that order's OrderGuard and runs after its other events.
+ */
+async function eventLocator(deps: Deps, locator: OrderLocator): Promise<EventLocator | { error: string }> {
+  if (locator.by === "session")
+    return { by: "session", ref: locator.sessionId, claimedOrderId: locator.claimedOrderId };
+  const found = await deps.store.findOrderByPaymentRef("stripe", locator.paymentIntentId);
+  if (!found.ok) return { error: found.error.message };
+  return {
+    by: "payment",
+    ref: locator.paymentIntentId,
+    claimedOrderId: found.value?.id ?? locator.claimedOrderId,
+  };
+}
 
 /** A payment that names no order and whose session payguard never stored: a human must look. */
 async function unlocated(
@@ -82,11 +95,15 @@ export async function applyStripeEvent(
     };
     settled = await settleEvent(providerEvent, nowMs, deps);
   } else {
-    providerEvent = {
-      ...base,
-      locator: eventLocator(plan.locator),
-      facts: plan.facts.map((draft) => ({ ...draft, orderId: null })),
-    };
+    const locator = await eventLocator(deps, plan.locator);
+    if ("error" in locator)
+      return {
+        status: "failed",
+        orderId: plan.locator.claimedOrderId,
+        transient: true,
+        error: `locate: ${locator.error}`,
+      };
+    providerEvent = { ...base, locator, facts: plan.facts.map((draft) => ({ ...draft, orderId: null })) };
     settled = await settleEventInGuard(env, providerEvent, nowMs);
   }
   const orderId = providerEvent.locator.claimedOrderId;
