@@ -92,3 +92,56 @@ begin
   end if;
   return jsonb_build_object('status', 'settled', 'finished', quiet, 'results', results);
 end $$;
+
+-- apply_refund, unchanged but for one check: whether the refund is already recorded is asked again once the
+-- payment's key and the order row are locked. Before, two copies of one refund on separate connections
+-- (charge.refunded and refund.created, which the inbox lets through as different events) could both pass
+-- the first check, and the second then counted the refund twice: `exceeds_grant`, order in review.
+create or replace function payguard.apply_refund(
+  p_provider text, p_order_id text, p_refund_ref text, p_amount_minor bigint, p_currency text,
+  p_source text, p_now timestamptz, p_payment_ref text default null
+) returns jsonb language plpgsql security definer set search_path = ''
+as $$
+declare
+  o payguard.payment_orders;
+  target_order text := p_order_id;
+  recorded text;
+  refund jsonb := jsonb_build_object('refund_ref', p_refund_ref, 'amount_minor', p_amount_minor,
+                                     'currency', upper(p_currency), 'provider', p_provider, 'payment_ref', p_payment_ref);
+begin
+  if exists (select 1 from payguard.payment_refunds where provider = p_provider and refund_ref = p_refund_ref) then
+    select o2.* into o from payguard.payment_orders o2 join payguard.payment_refunds r on r.order_id = o2.id
+     where r.provider = p_provider and r.refund_ref = p_refund_ref;
+    return jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o));
+  end if;
+  if p_payment_ref is not null then
+    perform payguard._lock_key('payment:' || p_provider || ':' || p_payment_ref);
+    select order_id into target_order from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref;
+    target_order := coalesce(target_order, p_order_id);
+  end if;
+  select * into o from payguard.payment_orders where id = target_order for update;
+  if o.id is null and target_order is not null then
+    perform payguard._lock_key('order:' || target_order);
+    select * into o from payguard.payment_orders where id = target_order for update;
+  end if;
+  -- Checked again under the locks: a copy of this refund (another event family, another connection) may
+  -- have recorded it while this call waited for them.
+  if exists (select 1 from payguard.payment_refunds where provider = p_provider and refund_ref = p_refund_ref) then
+    return jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o));
+  end if;
+  if o.id is null
+     or (p_payment_ref is null and not exists (select 1 from payguard.order_payments where order_id = o.id))
+     or (p_payment_ref is not null
+         and not exists (select 1 from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref)) then
+    -- The payment it refunds has not been seen yet: held, applied with that payment.
+    return jsonb_build_object('outcome',
+      payguard._hold(p_provider, 'refund', p_refund_ref, coalesce(o.id, target_order), p_payment_ref, refund, p_now), 'order', to_jsonb(o));
+  end if;
+  recorded := payguard._record_refund(o, refund, p_source, p_now);
+  o := payguard._sync_order(o.id, p_source, p_now);
+  -- `recorded`: kept but claws nothing back (it refunds another payment of the order).
+  return jsonb_build_object('outcome', case when recorded <> 'recorded' then recorded
+                                            when o.status in ('needs_review', 'refunded', 'partially_refunded') then o.status
+                                            else 'recorded' end,
+                            'order', to_jsonb(o));
+end $$;

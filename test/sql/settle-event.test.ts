@@ -270,6 +270,40 @@ describe.skipIf(!base)("settle_event under real concurrency (Postgres)", () => {
     }
   }
 
+  it(`claws back once when ${CONCURRENT_DELIVERIES} events carry the same refund at once (two event families)`, async () => {
+    const order = await ledger.call<{ id: string }>("create_order", {
+      p_user_id: randomUUID(),
+      p_package_id: "credits_100",
+      p_provider: "stripe",
+      p_now: T0,
+    });
+    await onOwnConnection({
+      eventId: `evt_${randomUUID()}`,
+      locator: { by: null, ref: null, claimed_order_id: order.id },
+      facts: [paidFact(null, `pi_${order.id}`)],
+    });
+    // charge.refunded and refund.created are different events about one refund: the inbox lets both in.
+    const answers = await Promise.all(
+      Array.from({ length: CONCURRENT_DELIVERIES }, () =>
+        onOwnConnection({
+          eventId: `evt_${randomUUID()}`,
+          type: "refund.created",
+          locator: { by: "payment", ref: `pi_${order.id}`, claimed_order_id: null },
+          facts: [refundFact(`pi_${order.id}`, `re_${order.id}`, 1999)],
+        }),
+      ),
+    );
+    const outcomes = answers.map((a) => (a.status === "settled" ? a.results[0]?.outcome : a.status));
+    expect(outcomes.filter((o) => o === "refunded")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(CONCURRENT_DELIVERIES - 1);
+    const state = await ledger.db.query<{ status: string; total: number }>(
+      `select o.status, (select coalesce(sum(credits), 0)::int from payguard.credit_ledger where order_id = o.id) as total
+         from payguard.payment_orders o where o.id = $1`,
+      [order.id],
+    );
+    expect(state.rows).toEqual([{ status: "refunded", total: 0 }]);
+  });
+
   it(`grants once when ${CONCURRENT_DELIVERIES} connections deliver the same event at once`, async () => {
     const order = await ledger.call<{ id: string }>("create_order", {
       p_user_id: randomUUID(),
