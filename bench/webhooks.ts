@@ -1,19 +1,24 @@
 /**
- * `npm run bench` / `npm run bench:webhooks [-- --events N]`: the webhook path end to end (wrangler dev →
- * OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment` called directly over a pg
- * pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. Per event: database round trips and time
- * (counted and timed by the stand-in), CPU of the worker, the stand-in + sandbox process and the Postgres
- * backends; crypto alone in Node's WebCrypto. Prints a table, writes bench/results/webhooks.json.
+ * `npm run bench` / `npm run bench:webhooks [-- --events N] [--runner miniflare|wrangler]`: the webhook
+ * path end to end (worker → OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment`
+ * called directly over a pg pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. The worker runs
+ * under Miniflare's API by default; the probes and the Stripe phase at concurrency 32 are repeated under
+ * the other runner in the same run. Per event: database round trips and time (counted and timed by the
+ * stand-in), CPU of workerd, of the runner's own process, of this process (stand-in + sandbox) and of the
+ * Postgres backends; a V8 profile of the worker; the database cost of `settle_event` against
+ * `apply_payment`; crypto alone in Node's WebCrypto. Prints tables, writes bench/results/webhooks.json.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
 import { mulberry32 } from "../dev/sandbox/rng.ts";
 import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
+import { SETTLED_LOUD_STATUSES, SETTLED_QUIET_OUTCOMES } from "../src/ledger/settle.ts";
 import { measureCrypto } from "./lib/crypto-cost.ts";
 import { machineInfo } from "./lib/machine.ts";
-import { ownCpuMs, pidsCpuMs, type RunFigures, runPool, treeCpuMs } from "./lib/measure.ts";
-import { type BenchStack, portsFromEnv, startBenchStack } from "./lib/stack.ts";
+import { ownCpuMs, pidsCpuMs, type RunFigures, runPool } from "./lib/measure.ts";
+import { profileWorker } from "./lib/profile.ts";
+import { type BenchStack, portsFromEnv, startBenchStack, type WorkerRunner } from "./lib/stack.ts";
 
 const EVENTS_DEFAULT = 5_000;
 const DUPLICATE_SHARE = 0.2;
@@ -26,6 +31,8 @@ const STORM_DELIVERIES = 50;
 /** The whole run stops itself after this long, whatever the sizes asked for. */
 const RUN_TIME_MAX_MS = 20 * 60_000;
 const WORKER_PORT_DEFAULT = 8807;
+/** New Stripe events sent one at a time under the profiler. */
+const PROFILE_EVENTS = 200;
 
 type Provider = "stripe" | "wechatpay";
 interface Delivery {
@@ -36,6 +43,14 @@ const PACKAGES: Record<Provider, { id: string; amountMinor: number; currency: st
   stripe: { id: "bench_usd", amountMinor: 1999, currency: "USD" },
   wechatpay: { id: "bench_cny", amountMinor: 9900, currency: "CNY" },
 };
+
+function runnerArg(): WorkerRunner {
+  const index = process.argv.indexOf("--runner");
+  const value = index >= 0 ? process.argv[index + 1] : "miniflare";
+  if (value !== "miniflare" && value !== "wrangler")
+    throw new Error("--runner must be miniflare or wrangler");
+  return value;
+}
 
 function eventsArg(): number {
   const index = process.argv.indexOf("--events");
@@ -87,13 +102,23 @@ function withDuplicates(originals: Delivery[], duplicates: number, seed: number)
   return keyed.sort((a, b) => a.key - b.key).map((entry) => entry.delivery);
 }
 
+/** 5xx means "retry later": redelivered as the provider would, a few times, and counted. */
+const REDELIVERIES_MAX = 5;
+const REDELIVERY_PAUSE_MS = 200;
+const redelivered = { count: 0 };
+
 function poster(stack: BenchStack, provider: Provider) {
   const url = `${stack.workerUrl}/webhooks/${provider}`;
   return async (delivery: Delivery) => {
-    const response = await fetch(url, { method: "POST", headers: delivery.headers, body: delivery.body });
-    await response.arrayBuffer();
-    if (response.status !== 200 && response.status !== 204)
-      throw new Error(`${provider} webhook answered ${response.status}`);
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(url, { method: "POST", headers: delivery.headers, body: delivery.body });
+      await response.arrayBuffer();
+      if (response.status === 200 || response.status === 204) return;
+      if (response.status < 500 || attempt >= REDELIVERIES_MAX)
+        throw new Error(`${provider} webhook answered ${response.status}`);
+      redelivered.count += 1;
+      await new Promise((resolve) => setTimeout(resolve, REDELIVERY_PAUSE_MS));
+    }
   };
 }
 
@@ -112,17 +137,15 @@ async function postgresBackends(pool: pg.Pool | null): Promise<Map<number, numbe
 async function cpuSince(
   stack: BenchStack,
   pool: pg.Pool | null,
-  before: { worker: Record<string, number>; bench: number; postgres: Map<number, number> },
+  before: { worker: { workerd: number; runner: number }; bench: number; postgres: Map<number, number> },
 ) {
   const after = await postgresBackends(pool);
   let postgres = 0;
   for (const [pid, ms] of after) postgres += ms - (before.postgres.get(pid) ?? 0);
-  const worker = treeCpuMs(stack.wrangler.pid as number);
-  const workerd = (worker.workerd ?? 0) - (before.worker.workerd ?? 0);
-  const all = (byName: Record<string, number>) => Object.values(byName).reduce((a, b) => a + b, 0);
+  const worker = stack.workerCpuMs();
   return {
-    workerdMs: workerd,
-    wranglerMs: all(worker) - all(before.worker) - workerd,
+    workerdMs: worker.workerd - before.worker.workerd,
+    wranglerMs: worker.runner - before.worker.runner,
     benchProcessMs: ownCpuMs() - before.bench,
     postgresMs: postgres,
   };
@@ -130,7 +153,7 @@ async function cpuSince(
 
 async function cpuNow(stack: BenchStack, pool: pg.Pool | null) {
   return {
-    worker: treeCpuMs(stack.wrangler.pid as number),
+    worker: stack.workerCpuMs(),
     bench: ownCpuMs(),
     postgres: await postgresBackends(pool),
   };
@@ -142,6 +165,8 @@ interface PhaseResult {
   events: number;
   newEvents: number;
   webhook: RunFigures;
+  /** Deliveries answered 5xx (the worker could not finish in time) and sent again. */
+  redeliveries: number;
   floor: RunFigures | null;
   ratio: number | null;
   perEvent: {
@@ -171,8 +196,10 @@ async function webhookPhase(
     concurrency,
   );
   await standInStats(stack, true);
+  redelivered.count = 0;
   const cpuBefore = await cpuNow(stack, pool);
   const webhook = await runPool(deliveries, concurrency, poster(stack, provider));
+  const redeliveries = redelivered.count;
   const cpu = await cpuSince(stack, pool, cpuBefore);
   const stats = await standInStats(stack, true);
   const [check] = await stack.standIn.query<{ fulfilled: number; grants: number }>(
@@ -190,6 +217,7 @@ async function webhookPhase(
     events,
     newEvents,
     webhook,
+    redeliveries,
     floor,
     ratio: floor ? webhook.perSecond / floor.perSecond : null,
     perEvent: {
@@ -226,6 +254,80 @@ async function floorPhase(
     });
   } finally {
     await floorPool.end();
+  }
+}
+
+const DB_COST_EVENTS = 400;
+
+/**
+ * The database's own cost of a new event: `settle_event` as the worker calls it (inbox record, lookup,
+ * settlement, finish) against the floor's `apply_payment`, alternated on one connection so both see the
+ * same load. Time is the round trip on localhost; CPU is the serving Postgres backend's.
+ */
+async function dbCostPerNewEvent(stack: BenchStack) {
+  const pkg = PACKAGES.stripe;
+  const settleOrders = await createOrders(stack, "stripe", DB_COST_EVENTS);
+  const floorOrders = await createOrders(stack, "stripe", DB_COST_EVENTS);
+  const client = new pg.Client({ connectionString: stack.databaseUrl as string });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
+    const backend = rows[0]?.pid as number;
+    const totals = { settleMs: 0, settleCpuMs: 0, applyMs: 0, applyCpuMs: 0 };
+    const timed = async (sql: string, params: unknown[]) => {
+      const cpu0 = pidsCpuMs([backend]);
+      const t0 = performance.now();
+      await client.query(sql, params);
+      return { ms: performance.now() - t0, cpuMs: pidsCpuMs([backend]) - cpu0 };
+    };
+    for (let i = 0; i < DB_COST_EVENTS; i++) {
+      const orderId = settleOrders[i] as string;
+      const settled = await timed(
+        `select payguard.settle_event(p_provider => 'stripe', p_event_id => $1, p_event_type => 'checkout.session.completed',
+           p_locator => $2::jsonb, p_facts => $3::jsonb, p_source => 'webhook', p_now => now(),
+           p_quiet_outcomes => $4::text[], p_loud_statuses => $5::text[])`,
+        [
+          `evt_cost_${randomUUID()}`,
+          JSON.stringify({ by: "session", ref: `cs_${orderId}`, claimed_order_id: orderId }),
+          JSON.stringify([
+            {
+              kind: "paid",
+              provider: "stripe",
+              order_id: null,
+              payment_ref: `pi_${randomUUID()}`,
+              amount_minor: pkg.amountMinor,
+              discount_minor: 0,
+              currency: pkg.currency,
+              paid_at: new Date().toISOString(),
+              provider_ref: `cs_${orderId}`,
+              metadata: { order_id: orderId },
+            },
+          ]),
+          SETTLED_QUIET_OUTCOMES,
+          SETTLED_LOUD_STATUSES,
+        ],
+      );
+      const applied = await timed(
+        `select payguard.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2,
+           p_amount_minor => $3, p_currency => $4, p_paid_at => now(), p_source => 'webhook', p_now => now())`,
+        [floorOrders[i], `floor_${randomUUID()}`, pkg.amountMinor, pkg.currency],
+      );
+      totals.settleMs += settled.ms;
+      totals.settleCpuMs += settled.cpuMs;
+      totals.applyMs += applied.ms;
+      totals.applyCpuMs += applied.cpuMs;
+    }
+    const per = (ms: number) => ms / DB_COST_EVENTS;
+    return {
+      events: DB_COST_EVENTS,
+      settleEventMs: per(totals.settleMs),
+      applyPaymentMs: per(totals.applyMs),
+      settleEventPostgresCpuMs: per(totals.settleCpuMs),
+      applyPaymentPostgresCpuMs: per(totals.applyCpuMs),
+      ratio: totals.settleMs / totals.applyMs,
+    };
+  } finally {
+    await client.end();
   }
 }
 
@@ -273,6 +375,32 @@ async function probe(stack: BenchStack, provider: Provider) {
     newEvent: await measure(deliveries, post),
     duplicate: await measure(deliveries, post),
   };
+}
+
+/**
+ * Where the worker's CPU goes: V8 profiles of forged events (HTTP, routing, verification: everything
+ * before the first database call) and of new events, the busiest functions per event.
+ */
+async function profileWorkerSteps(stack: BenchStack, inspectorPort: number) {
+  const orders = await createOrders(stack, "stripe", PROFILE_EVENTS);
+  const deliveries = await signedPayments(stack, "stripe", orders);
+  const forged = deliveries.map((d) => ({
+    headers: d.headers,
+    body: d.body.replace(/"id":\s*"/, '"id":"x'),
+  }));
+  const post = poster(stack, "stripe");
+  const rejected = async (delivery: Delivery) => {
+    await (await fetch(`${stack.workerUrl}/webhooks/stripe`, { method: "POST", ...delivery })).arrayBuffer();
+  };
+  const step = async (items: Delivery[], send: (delivery: Delivery) => Promise<void>) => {
+    const { busyMs, frames } = await profileWorker(inspectorPort, () => runPool(items, 1, send));
+    return {
+      events: items.length,
+      busyMsPerEvent: busyMs / items.length,
+      frames: frames.map((f) => ({ frame: f.frame, msPerEvent: f.selfMs / items.length, share: f.share })),
+    };
+  };
+  return { forged: await step(forged, rejected), newEvent: await step(deliveries, post) };
 }
 
 async function storm(stack: BenchStack): Promise<{ deliveries: number; ms: number; grants: number }> {
@@ -347,6 +475,51 @@ function printDetails(
   );
 }
 
+function printProfile(profile: Awaited<ReturnType<typeof profileWorkerSteps>>): void {
+  for (const [name, step] of Object.entries(profile)) {
+    console.log(
+      `\nworker CPU profile, ${step.events} ${name === "forged" ? "forged" : "new"} Stripe events one at a time: ${fmt(step.busyMsPerEvent, 2)} ms busy per event; top frames (self ms per event):`,
+    );
+    for (const f of step.frames.slice(0, 12))
+      console.log(
+        `  ${fmt(f.msPerEvent, 3).padStart(7)}  ${fmt(f.share * 100, 1).padStart(5)} %  ${f.frame}`,
+      );
+  }
+}
+
+const TOP_CONCURRENCY = CONCURRENCIES[CONCURRENCIES.length - 1] as number;
+
+/**
+ * The same probes and the Stripe phase at the top concurrency under the other runner, in the same run:
+ * what `wrangler dev`'s proxy adds (or what Miniflare leaves out), measured rather than assumed.
+ */
+async function otherRunner(runner: WorkerRunner, events: number, workerPort: number) {
+  const stack = await startBenchStack({ workerPort, runner, label: "bench_other" });
+  const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  pool?.on("error", () => undefined);
+  try {
+    await seedBenchPackages(stack);
+    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
+    const probes: Probes = {
+      stripe: await probe(stack, "stripe"),
+      wechatpay: await probe(stack, "wechatpay"),
+    };
+    const stripe = await webhookPhase(stack, pool, "stripe", TOP_CONCURRENCY, events);
+    return { runner, probes, phases: [stripe] };
+  } finally {
+    await pool?.end();
+    await stack.stop();
+  }
+}
+
+async function seedBenchPackages(stack: BenchStack): Promise<void> {
+  await stack.standIn.query(
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+     values ('bench_usd', 'bench', 1999, 'USD', 100, true), ('bench_cny', 'bench', 9900, 'CNY', 100, true)
+     on conflict (id) do nothing`,
+  );
+}
+
 async function main(): Promise<void> {
   const events = eventsArg();
   const stopTimer = setTimeout(() => {
@@ -354,14 +527,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }, RUN_TIME_MAX_MS);
   stopTimer.unref();
-  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), label: "bench" });
+  const ports = portsFromEnv(WORKER_PORT_DEFAULT);
+  const inspectorPort = Number(process.env.PAYGUARD_INSPECTOR_PORT) || ports.workerPort + 1;
+  const runner = runnerArg();
+  const stack = await startBenchStack({ ...ports, inspectorPort, runner, label: "bench" });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  // An idle connection ended by the scratch database's drop at the end is not an error of the run.
+  pool?.on("error", () => undefined);
+  let result: Record<string, unknown>;
   try {
-    await stack.standIn.query(
-      `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
-       values ('bench_usd', 'bench', 1999, 'USD', 100, true), ('bench_cny', 'bench', 9900, 'CNY', 100, true)
-       on conflict (id) do nothing`,
-    );
+    await seedBenchPackages(stack);
     const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
     // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
     for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
@@ -369,6 +544,8 @@ async function main(): Promise<void> {
       stripe: await probe(stack, "stripe"),
       wechatpay: await probe(stack, "wechatpay"),
     };
+    const profile = await profileWorkerSteps(stack, inspectorPort);
+    const dbCost = pool ? await dbCostPerNewEvent(stack) : null;
     const phases: PhaseResult[] = [];
     for (const provider of ["stripe", "wechatpay"] as const) {
       for (const concurrency of CONCURRENCIES) {
@@ -380,9 +557,14 @@ async function main(): Promise<void> {
     const crypto = await measureCrypto(stack);
     printTable(phases);
     printDetails(probes, crypto, stormResult);
-    await mkdir(new URL("./results/", import.meta.url), { recursive: true });
-    const result = {
-      command: `npm run bench:webhooks -- --events ${events}`,
+    printProfile(profile);
+    if (dbCost)
+      console.log(
+        `\ndatabase cost of a new event, one connection, ${dbCost.events} each: settle_event ${fmt(dbCost.settleEventMs, 2)} ms (Postgres CPU ${fmt(dbCost.settleEventPostgresCpuMs, 2)}) vs apply_payment ${fmt(dbCost.applyPaymentMs, 2)} ms (${fmt(dbCost.applyPaymentPostgresCpuMs, 2)}): ${fmt(dbCost.ratio, 2)}x`,
+      );
+    result = {
+      command: `npm run bench:webhooks -- --events ${events} --runner ${runner}`,
+      runner,
       machine: machineInfo(postgres),
       events,
       duplicateShare: DUPLICATE_SHARE,
@@ -390,17 +572,31 @@ async function main(): Promise<void> {
       probes,
       cryptoMicrosPerEvent: crypto,
       storm: stormResult,
+      workerProfile: profile,
+      dbCostPerNewEvent: dbCost,
     };
-    await writeFile(
-      new URL("./results/webhooks.json", import.meta.url),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
-    console.log("wrote bench/results/webhooks.json");
     if (stormResult.grants !== 1) process.exitCode = 1;
   } finally {
     await pool?.end();
     await stack.stop();
   }
+  const resultsUrl = new URL("./results/webhooks.json", import.meta.url);
+  await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  await writeFile(resultsUrl, `${JSON.stringify(result, null, 2)}\n`);
+  const other = await otherRunner(
+    runner === "miniflare" ? "wrangler" : "miniflare",
+    events,
+    ports.workerPort,
+  );
+  console.log(`\nthe same under ${other.runner}:`);
+  printTable(other.phases);
+  for (const [provider, p] of Object.entries(other.probes))
+    for (const [kind, m] of Object.entries(p))
+      console.log(
+        `  ${provider.padEnd(9)} ${kind.padEnd(9)} ${fmt(m.meanLatencyMs, 2)} ms, cpu workerd ${fmt(m.workerdCpuMs, 2)} ${other.runner} ${fmt(m.wranglerProxyCpuMs, 2)} standin+sbx ${fmt(m.standInAndSandboxCpuMs, 2)} ms`,
+      );
+  await writeFile(resultsUrl, `${JSON.stringify({ ...result, otherRunner: other }, null, 2)}\n`);
+  console.log("wrote bench/results/webhooks.json");
 }
 
 main().catch((error: unknown) => {

@@ -5,8 +5,7 @@
 interface Env {
   ORDER_GUARD: {
     idFromName(name: string): unknown;
-    // biome-ignore lint/suspicious/noExplicitAny: the Durable Object's RPC result type lives in the worker project
-    get(id: unknown): { settle(...args: unknown[]): Promise<any> };
+    get(id: unknown): { settle: GuardCall; settleEvent: GuardCall };
   };
   RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
   ALERT_DESK: {
@@ -16,3 +15,6 @@ interface Env {
     };
   };
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: the Durable Object's RPC result types live in the worker project
+type GuardCall = (...args: unknown[]) => Promise<any>;

@@ -1,19 +1,29 @@
 /**
  * The whole local system for a benchmark or chaos run: a scratch database on the Postgres in
- * DATABASE_URL (else PGlite), the stand-in and the sandbox with their test controls, and `wrangler dev`.
+ * DATABASE_URL (else PGlite), the stand-in and the sandbox with their test controls, and the worker under
+ * `wrangler dev` or under Miniflare's API (`runner`, bench/lib/miniflare-worker.ts).
  * `stop()` tears everything down, including the scratch database.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LocalStack, startLocalStack } from "../../dev/local-stack.ts";
+import { type LocalStack, startLocalStack, workerVars } from "../../dev/local-stack.ts";
+import { startSandbox } from "../../dev/sandbox/index.ts";
+import { startStandIn } from "../../dev/supabase/standin.ts";
 import { createScratchDatabase } from "../../test/support/node/scratch-db.ts";
+import { treeCpuMs } from "./measure.ts";
+import { startMiniflareWorker } from "./miniflare-worker.ts";
 
-export interface BenchStack extends LocalStack {
+export type WorkerRunner = "wrangler" | "miniflare";
+
+export interface BenchStack extends Omit<LocalStack, "wrangler"> {
+  runner: WorkerRunner;
   databaseUrl: string | null;
   adminToken: string;
   control<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T>;
+  /** CPU ms so far of workerd (every workerd process of the runner) and of the runner's own Node process. */
+  workerCpuMs(): { workerd: number; runner: number };
 }
 
 export interface BenchStackOptions {
@@ -23,6 +33,48 @@ export interface BenchStackOptions {
   sandboxPort?: number;
   seed?: number;
   label: string;
+  /** An inspector port on the worker: lets bench/lib/profile.ts profile it. */
+  inspectorPort?: number;
+  /** Default `wrangler dev`. */
+  runner?: WorkerRunner;
+}
+
+/** Stand-in, sandbox and the worker under Miniflare's API, in this process (workerd is its child). */
+async function startMiniflareStack(
+  options: BenchStackOptions,
+  databaseUrl: string | undefined,
+  adminToken: string,
+  scratchDir: string,
+): Promise<Omit<LocalStack, "wrangler">> {
+  const workerUrl = `http://127.0.0.1:${options.workerPort}`;
+  const standIn = await startStandIn({
+    port: options.standInPort,
+    databaseUrl,
+    testControl: true,
+    jwtSecret: randomBytes(32).toString("hex"),
+  });
+  const sandbox = await startSandbox({
+    port: options.sandboxPort,
+    seed: options.seed,
+    stripeWebhookUrl: `${workerUrl}/webhooks/stripe`,
+    wechatNotifyUrl: `${workerUrl}/webhooks/wechatpay`,
+  });
+  try {
+    const worker = await startMiniflareWorker({
+      port: options.workerPort,
+      vars: workerVars(workerUrl, standIn, sandbox, adminToken),
+      scratchDir,
+      inspectorPort: options.inspectorPort,
+    });
+    const stop = async () => {
+      await worker.dispose();
+      await Promise.allSettled([sandbox.close(), standIn.close()]);
+    };
+    return { workerUrl, standIn, sandbox, stop };
+  } catch (error) {
+    await Promise.allSettled([sandbox.close(), standIn.close()]);
+    throw error;
+  }
 }
 
 export async function startBenchStack(options: BenchStackOptions) {
@@ -31,20 +83,33 @@ export async function startBenchStack(options: BenchStackOptions) {
     ? await createScratchDatabase(process.env.DATABASE_URL, `payguard_${options.label}`)
     : null;
   const adminToken = randomBytes(24).toString("hex");
-  let stack: LocalStack;
+  const runner = options.runner ?? "wrangler";
+  let stack: Omit<LocalStack, "wrangler">;
+  /** The process whose tree holds workerd: wrangler's, or this one (Miniflare starts workerd as a child). */
+  let workerRootPid = process.pid;
   try {
-    stack = await startLocalStack({
-      workerPort: options.workerPort,
-      standInPort: options.standInPort,
-      sandboxPort: options.sandboxPort,
-      databaseUrl: database?.url,
-      standInTestControl: true,
-      sandboxSeed: options.seed,
-      jwtSecret: randomBytes(32).toString("hex"),
-      adminToken,
-      envFile: join(scratch, "bench.env"),
-      wranglerArgs: ["--persist-to", join(scratch, "state")],
-    });
+    if (runner === "miniflare") {
+      stack = await startMiniflareStack(options, database?.url, adminToken, scratch);
+    } else {
+      const local = await startLocalStack({
+        workerPort: options.workerPort,
+        standInPort: options.standInPort,
+        sandboxPort: options.sandboxPort,
+        databaseUrl: database?.url,
+        standInTestControl: true,
+        sandboxSeed: options.seed,
+        jwtSecret: randomBytes(32).toString("hex"),
+        adminToken,
+        envFile: join(scratch, "bench.env"),
+        wranglerArgs: [
+          "--persist-to",
+          join(scratch, "state"),
+          ...(options.inspectorPort ? ["--inspector-port", String(options.inspectorPort)] : []),
+        ],
+      });
+      stack = local;
+      workerRootPid = local.wrangler.pid as number;
+    }
   } catch (error) {
     await database?.drop();
     await rm(scratch, { recursive: true, force: true });
@@ -61,11 +126,20 @@ export async function startBenchStack(options: BenchStackOptions) {
       throw new Error(`sandbox ${path} answered ${response.status}: ${JSON.stringify(answer)}`);
     return answer;
   };
+  const workerCpuMs = () => {
+    const tree = treeCpuMs(workerRootPid);
+    const workerd = tree.workerd ?? 0;
+    // Under Miniflare the rest of the tree is this process, which the caller measures on its own.
+    if (runner === "miniflare") return { workerd, runner: 0 };
+    return { workerd, runner: Object.values(tree).reduce((a, b) => a + b, 0) - workerd };
+  };
   return {
     ...stack,
+    runner,
     databaseUrl: database?.url ?? null,
     adminToken,
     control,
+    workerCpuMs,
     async stop() {
       await stack.stop();
       await database?.drop();

@@ -2,9 +2,22 @@
  * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
  * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
  */
-import type { AuditFinding, InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
+import type {
+  AuditFinding,
+  InboxStatus,
+  LedgerStore,
+  SettledEventRow,
+  TransitionResult,
+} from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
-import type { OrderMetadata, OrderStatus, PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
+import type {
+  EventFact,
+  OrderMetadata,
+  OrderStatus,
+  PaymentOutcome,
+  RefundOutcome,
+  SettleOutcome,
+} from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
 import { callRpc, type PayguardClient } from "./rpc.ts";
 
@@ -25,6 +38,61 @@ function metadataJson(metadata: OrderMetadata | undefined): Record<string, strin
   };
   const present = Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return present.length ? Object.fromEntries(present) : null;
+}
+
+/** A fact as `payguard._settle_fact` reads it: the arguments of its settlement function, snake_case. */
+function factJson(fact: EventFact): Record<string, unknown> {
+  const base = { kind: fact.kind, provider: fact.provider, order_id: fact.orderId };
+  switch (fact.kind) {
+    case "paid":
+      return {
+        ...base,
+        payment_ref: fact.paymentRef,
+        amount_minor: fact.amountMinor,
+        discount_minor: fact.discountMinor ?? 0,
+        currency: fact.currency,
+        paid_at: iso(fact.paidAtMs),
+        provider_ref: fact.providerRef ?? null,
+        metadata: metadataJson(fact.metadata),
+      };
+    case "refunded":
+      return {
+        ...base,
+        payment_ref: fact.paymentRef,
+        refund_ref: fact.refundRef,
+        amount_minor: fact.amountMinor,
+        currency: fact.currency,
+      };
+    case "refund_failed":
+      return { ...base, payment_ref: fact.paymentRef, refund_ref: fact.refundRef };
+    case "failed":
+    case "mismatch":
+      return { ...base, reason: fact.reason };
+    case "expired":
+    case "pending":
+      return base;
+  }
+}
+
+type SettledEventJson =
+  | { status: "duplicate" | "unlocated" }
+  | {
+      status: "settled";
+      finished: boolean;
+      results: Array<{ outcome: SettleOutcome; order: OrderRow | null; order_id: string | null }>;
+    };
+
+function toSettledEvent(row: SettledEventJson): SettledEventRow {
+  if (row.status !== "settled") return { status: row.status };
+  return {
+    status: "settled",
+    finished: row.finished,
+    results: row.results.map((r) => ({
+      outcome: r.outcome,
+      order: toOrderOrNull(r.order),
+      orderId: r.order_id,
+    })),
+  };
 }
 
 type OutcomeRow<O> = { outcome: O; order: OrderRow | null };
@@ -174,6 +242,25 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_now: iso(input.nowMs),
       });
       return mapValue(result, () => undefined);
+    },
+    async settleEvent(input) {
+      const result = await rpc<SettledEventJson>("settle_event", {
+        p_provider: input.provider,
+        p_event_id: input.eventId,
+        p_event_type: input.eventType,
+        p_locator: {
+          by: input.locator.by,
+          ref: input.locator.ref,
+          claimed_order_id: input.locator.claimedOrderId,
+        },
+        p_facts: input.facts.map(factJson),
+        p_source: input.source,
+        p_now: iso(input.nowMs),
+        p_quiet_outcomes: input.quietOutcomes,
+        p_loud_statuses: input.loudStatuses,
+        p_note: input.note ?? null,
+      });
+      return mapValue(result, toSettledEvent);
     },
     async openIncident(input) {
       return rpc<{ id: number; opened: boolean }>("open_incident", {

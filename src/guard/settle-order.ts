@@ -7,7 +7,13 @@
  */
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err } from "../ledger/result.ts";
-import type { PaymentFact, SettleResult, SettleSource } from "../ledger/types.ts";
+import type {
+  EventSettlement,
+  PaymentFact,
+  ProviderEvent,
+  SettleResult,
+  SettleSource,
+} from "../ledger/types.ts";
 
 /** Which OrderGuard serialises a fact: its order's, else its payment's. */
 export function guardName(fact: PaymentFact): string {
@@ -26,6 +32,32 @@ export async function settleOrder(
   const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(guardName(fact)));
   try {
     return await stub.settle(fact, source, nowMs);
+  } catch (error) {
+    return err({ kind: "transient", code: "ORDER_GUARD", message: (error as Error).message });
+  }
+}
+
+/**
+ * Which OrderGuard serialises a provider event: the order it claims, else the provider object it is about
+ * (so every redelivery of one event meets the same guard and its memory of finished events).
+ */
+export function eventGuardName(event: ProviderEvent): string {
+  const { locator } = event;
+  if (locator.claimedOrderId) return locator.claimedOrderId;
+  const [fact] = event.facts;
+  if (fact?.orderId) return fact.orderId;
+  if (locator.by && locator.ref) return `${locator.by}:${event.provider}:${locator.ref}`;
+  return `event:${event.provider}:${event.eventId}`;
+}
+
+export async function settleEventInGuard(
+  env: Env,
+  event: ProviderEvent,
+  nowMs: number,
+): Promise<Result<EventSettlement, InfraError>> {
+  const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(eventGuardName(event)));
+  try {
+    return await stub.settleEvent(event, nowMs);
   } catch (error) {
     return err({ kind: "transient", code: "ORDER_GUARD", message: (error as Error).message });
   }

@@ -1,5 +1,6 @@
 /**
- * `POST /webhooks/stripe`: raw body -> signature -> inbox -> plan -> OrderGuard -> 2xx.
+ * `POST /webhooks/stripe`: raw body -> signature -> plan -> OrderGuard (inbox, settlement and inbox finish
+ * in one database call; a known redelivery answered by the guard) -> 2xx.
  * Answers: 400 for anything the sender got wrong (nothing written), 413 for oversized bodies,
  * 503 when the database or a Durable Object is unavailable (Stripe retries), 200 otherwise,
  * including for event types payguard does not handle (Stripe disables endpoints that keep failing).

@@ -1,5 +1,6 @@
 /**
- * `POST /webhooks/wechatpay`: raw body → signature → decrypt → inbox → OrderGuard → 204.
+ * `POST /webhooks/wechatpay`: raw body → signature → decrypt → OrderGuard (inbox record, settlement and
+ * inbox finish in one database call; a known redelivery answered by the guard) → 204.
  * WeChat reads only the status: 204 = received; 4xx for what it sent wrong (never retried into success,
  * nothing written); 5xx when we could not record it (WeChat retries for 24 h). WeChat waits 5 s, so an
  * answer that is not ready in time is a 5xx while the work carries on in the background.
@@ -7,7 +8,9 @@
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Deps, getDeps } from "../deps.ts";
-import { settleOrder } from "../guard/settle-order.ts";
+import { settleEventInGuard } from "../guard/settle-order.ts";
+import { settleEvent } from "../ledger/settle.ts";
+import type { ProviderEvent } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { parseWechatNotification, type WechatNotice } from "../providers/wechatpay/notify.ts";
 import { readBodyLimited } from "./body.ts";
@@ -22,53 +25,68 @@ function fail(c: Context, status: ContentfulStatusCode, message: string): Respon
   return c.json({ code: "FAIL", message }, status);
 }
 
-async function handleNotice(env: Env, deps: Deps, notice: WechatNotice, nowMs: number): Promise<Answer> {
-  const orderId =
-    notice.kind === "fact" ? notice.fact.orderId : notice.kind === "incident" ? notice.orderId : null;
+/** The notice as one provider event: a fact settles through its order's OrderGuard, an ignored one alone. */
+function providerEvent(notice: WechatNotice & { kind: "fact" | "ignored" }): ProviderEvent {
+  const base = {
+    provider: "wechatpay" as const,
+    eventId: notice.eventId,
+    eventType: notice.eventType,
+    source: "webhook" as const,
+  };
+  if (notice.kind === "ignored") return { ...base, locator: NO_LOCATOR, facts: [], note: notice.reason };
+  return { ...base, locator: { ...NO_LOCATOR, claimedOrderId: notice.fact.orderId }, facts: [notice.fact] };
+}
+
+const NO_LOCATOR = { by: null, ref: null, claimedOrderId: null };
+
+/** An incident notice (a refund that failed or closed at WeChat): stored before the row is finished. */
+async function handleIncident(
+  deps: Deps,
+  notice: WechatNotice & { kind: "incident" },
+  nowMs: number,
+): Promise<Answer> {
   const inbox = await deps.store.recordEvent({
     provider: "wechatpay",
     eventId: notice.eventId,
     eventType: notice.eventType,
-    orderId,
+    orderId: notice.orderId,
     nowMs,
   });
   if (!inbox.ok) return { status: 503, message: "could not record the notification" };
   if (inbox.value === "duplicate") return { status: 204 };
-  let outcome = notice.kind === "ignored" ? "ignored" : "processed";
-  if (notice.kind === "fact") {
-    const settled = await settleOrder(env, notice.fact, "webhook", nowMs);
-    if (!settled.ok) {
-      await deps.store.finishEvent({
-        provider: "wechatpay",
-        eventId: notice.eventId,
-        status: "failed",
-        error: settled.error.message,
-        nowMs,
-      });
-      return {
-        status: settled.error.kind === "transient" ? 503 : 500,
-        message: "could not settle the order",
-      };
-    }
-    outcome = settled.value.outcome;
-  } else if (notice.kind === "incident") {
-    const raised = await deps.alerts.raise(notice.incident, nowMs);
-    if (!raised.ok) return { status: 503, message: "could not record the incident" };
-  }
+  const raised = await deps.alerts.raise(notice.incident, nowMs);
+  if (!raised.ok) return { status: 503, message: "could not record the incident" };
   const finished = await deps.store.finishEvent({
     provider: "wechatpay",
     eventId: notice.eventId,
-    status: notice.kind === "ignored" ? "ignored" : "processed",
-    error: notice.kind === "ignored" ? notice.reason : undefined,
+    status: "processed",
     nowMs,
   });
+  return finished.ok ? { status: 204 } : { status: 503, message: "could not record the notification" };
+}
+
+async function handleNotice(env: Env, deps: Deps, notice: WechatNotice, nowMs: number): Promise<Answer> {
+  if (notice.kind === "incident") return handleIncident(deps, notice, nowMs);
+  const event = providerEvent(notice);
+  const settled =
+    notice.kind === "fact"
+      ? await settleEventInGuard(env, event, nowMs)
+      : await settleEvent(event, nowMs, deps);
+  if (!settled.ok)
+    return {
+      status: settled.error.kind === "transient" ? 503 : 500,
+      message: "could not settle the order",
+    };
+  const answer = settled.value;
   log("info", "wechatpay_event", {
     event_id: notice.eventId,
     type: notice.eventType,
-    order_id: orderId,
-    outcome,
+    order_id: event.locator.claimedOrderId,
+    outcome:
+      answer.status === "done" ? answer.results.map((r) => r.outcome).join(",") || "ignored" : answer.status,
   });
-  return finished.ok ? { status: 204 } : { status: 503, message: "could not record the notification" };
+  // Every WeChat fact names its order (out_trade_no), so `unlocated` cannot happen; were it to, retry.
+  return answer.status === "unlocated" ? { status: 503, message: "order not located" } : { status: 204 };
 }
 
 export const wechatWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async (c) => {

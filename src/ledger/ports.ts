@@ -4,6 +4,8 @@
  */
 import type { InfraError, Result } from "./result.ts";
 import type {
+  EventFact,
+  EventLocator,
   Order,
   OrderMetadata,
   OrderStatus,
@@ -11,6 +13,7 @@ import type {
   PaymentOutcome,
   Provider,
   RefundOutcome,
+  SettleOutcome,
   SettleSource,
 } from "./types.ts";
 
@@ -133,6 +136,23 @@ export interface LedgerStore {
     error?: string;
     nowMs: number;
   }): StoreResult<void>;
+  /**
+   * Inbox record, settlement of every fact and inbox finish in one transaction. The row is finished only
+   * when every outcome is in `quietOutcomes` and no order ends in `loudStatuses`; otherwise the caller
+   * stores what those call for and then finishes it (`finishEvent`).
+   */
+  settleEvent(input: {
+    provider: Provider;
+    eventId: string;
+    eventType: string;
+    locator: EventLocator;
+    facts: EventFact[];
+    note?: string;
+    source: SettleSource;
+    quietOutcomes: readonly string[];
+    loudStatuses: readonly string[];
+    nowMs: number;
+  }): StoreResult<SettledEventRow>;
   openIncident(input: IncidentInput & { nowMs: number }): StoreResult<{ id: number; opened: boolean }>;
   resolveIncident(input: { key: string; nowMs: number }): StoreResult<{ resolved: boolean }>;
   acknowledgeIncident(input: { key: string; actor: string; nowMs: number }): StoreResult<{ found: boolean }>;
@@ -162,6 +182,15 @@ export interface LedgerStore {
     delaySeconds: number;
   }): StoreResult<{ count: number; firstOrderId: string | null }>;
 }
+
+export type SettledEventRow =
+  | { status: "duplicate" }
+  | { status: "unlocated" }
+  | {
+      status: "settled";
+      finished: boolean;
+      results: Array<{ outcome: SettleOutcome; order: Order | null; orderId: string | null }>;
+    };
 
 /** ok: all done; partial: stopped at a budget with work left for the next run; error: failed. */
 export type JobStatus = "ok" | "partial" | "error";

@@ -12,7 +12,17 @@ import {
   type StoreResult,
 } from "./ports.ts";
 import { err, type InfraError, ok } from "./result.ts";
-import type { Order, PaymentFact, SettleOutcome, SettleResult, SettleSource } from "./types.ts";
+import type {
+  EventFact,
+  EventSettlement,
+  Order,
+  OrderStatus,
+  PaymentFact,
+  ProviderEvent,
+  SettleOutcome,
+  SettleResult,
+  SettleSource,
+} from "./types.ts";
 
 export interface SettlePorts {
   store: LedgerStore;
@@ -178,16 +188,125 @@ export async function settleFact(
       await raiseAppHookFailure(fact, applied.error, nowMs, ports);
     return applied;
   }
-  const incident = incidentFor(fact, applied.value);
+  return followUp(fact, applied.value, nowMs, ports);
+}
+
+/** What an applied fact calls for before the provider may be answered 2xx: its incident, a resolution. */
+async function followUp(
+  fact: PaymentFact,
+  applied: Applied,
+  nowMs: number,
+  ports: SettlePorts,
+): StoreResult<SettleResult> {
+  const incident = incidentFor(fact, applied);
   if (incident) {
     // Whatever stopped the incident write, the provider must retry until a human has been told.
     const raised = await ports.alerts.raise(incident, nowMs);
     if (!raised.ok) return err({ ...raised.error, kind: "transient" });
   }
-  const orderId = applied.value.order?.id ?? fact.orderId;
-  if (orderId && REFUND_APPLIED.has(applied.value.order?.status ?? "noop")) {
+  const orderId = applied.order?.id ?? fact.orderId;
+  if (orderId && REFUND_APPLIED.has(applied.order?.status ?? "noop")) {
     const resolved = await ports.alerts.resolve(refundAwaitedKey(orderId), nowMs);
     if (!resolved.ok) return err({ ...resolved.error, kind: "transient" });
   }
-  return ok({ orderId, outcome: applied.value.outcome, status: applied.value.order?.status ?? null });
+  return ok({ orderId, outcome: applied.outcome, status: applied.order?.status ?? null });
+}
+
+/**
+ * Outcomes that call for nothing beyond the settlement itself (no incident, no resolution), unless the
+ * order ends in one of SETTLED_LOUD_STATUSES: `payguard.settle_event` finishes the inbox row in the same
+ * transaction only then. Everything else is committed unfinished and finished here after its incident.
+ * test/unit/settle-event.test.ts checks these against `incidentFor` for every outcome and status.
+ */
+export const SETTLED_QUIET_OUTCOMES: readonly SettleOutcome[] = [
+  "fulfilled",
+  "duplicate",
+  "recorded",
+  "refund_failed",
+  "still_pending",
+  "expired",
+  "failed",
+  "noop",
+];
+export const SETTLED_LOUD_STATUSES: readonly OrderStatus[] = [
+  "needs_review",
+  "refunded",
+  "partially_refunded",
+];
+
+/** A paid fact that reports a refund at the provider may open `refund_awaited`: never finished quietly. */
+const mayFinishQuietly = (facts: EventFact[]): boolean =>
+  !facts.some((fact) => fact.kind === "paid" && fact.refundedAtProvider);
+
+/**
+ * The failed transaction took its inbox row with it: record the event as failed so the audit sees it
+ * (`failed_inbox_event`). Required when the failure is permanent (the provider is answered 2xx and will
+ * not retry): if it cannot be recorded, the answer becomes transient. Best effort otherwise.
+ */
+async function recordFailure(
+  event: ProviderEvent,
+  error: InfraError,
+  nowMs: number,
+  store: LedgerStore,
+): StoreResult<never> {
+  const claimed = event.locator.claimedOrderId ?? event.facts[0]?.orderId ?? null;
+  const { provider, eventId, eventType } = event;
+  const recorded = await store.recordEvent({ provider, eventId, eventType, orderId: claimed, nowMs });
+  const finished = recorded.ok
+    ? await store.finishEvent({ provider, eventId, status: "failed", error: error.message, nowMs })
+    : recorded;
+  if (!finished.ok && error.kind === "permanent") return err({ ...finished.error, kind: "transient" });
+  return err(error);
+}
+
+/**
+ * One provider event: inbox, settlement and inbox finish in one database call when the outcome needs
+ * nothing else (the common case); otherwise the incidents are stored first and the row finished after.
+ * A failed incident write leaves the row unfinished, so the provider's retry settles (idempotently) again.
+ */
+export async function settleEvent(
+  event: ProviderEvent,
+  nowMs: number,
+  ports: SettlePorts,
+): StoreResult<EventSettlement> {
+  const settled = await ports.store.settleEvent({
+    ...event,
+    quietOutcomes: mayFinishQuietly(event.facts) ? SETTLED_QUIET_OUTCOMES : [],
+    loudStatuses: SETTLED_LOUD_STATUSES,
+    nowMs,
+  });
+  if (!settled.ok) {
+    const [first] = event.facts;
+    if (settled.error.code === APP_HOOK_FAILED_SQLSTATE && first) {
+      const orderId = first.orderId ?? event.locator.claimedOrderId;
+      await raiseAppHookFailure({ ...first, orderId } as PaymentFact, settled.error, nowMs, ports);
+    }
+    return recordFailure(event, settled.error, nowMs, ports.store);
+  }
+  const row = settled.value;
+  if (row.status !== "settled") return ok(row);
+  if (row.finished)
+    return ok({
+      status: "done",
+      results: row.results.map((r) => ({
+        orderId: r.order?.id ?? r.orderId,
+        outcome: r.outcome,
+        status: r.order?.status ?? null,
+      })),
+    });
+  const results: SettleResult[] = [];
+  for (const [i, result] of row.results.entries()) {
+    const fact = { ...event.facts[i], orderId: result.orderId } as PaymentFact;
+    const done = await followUp(fact, { outcome: result.outcome, order: result.order }, nowMs, ports);
+    if (!done.ok) return done;
+    results.push(done.value);
+  }
+  const finished = await ports.store.finishEvent({
+    provider: event.provider,
+    eventId: event.eventId,
+    status: "processed",
+    nowMs,
+  });
+  if (!finished.ok) return err({ ...finished.error, kind: "transient" });
+  return ok({ status: "done", results });
 }

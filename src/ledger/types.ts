@@ -147,3 +147,36 @@ export interface Order {
   nextCheckAtMs: number | null;
   checkAttempts: number;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A fact as a provider event carries it: the order may be known only once the database locates it. */
+export type EventFact = DistributiveOmit<PaymentFact, "orderId"> & { orderId: string | null };
+
+/**
+ * How the database finds the order a provider event is about: the order it stored for that provider object
+ * (a Checkout Session, a payment) first, else the order id the event claims.
+ */
+export interface EventLocator {
+  by: "session" | "payment" | null;
+  ref: string | null;
+  claimedOrderId: string | null;
+}
+
+/** One provider event, settled as one transaction (payguard.settle_event). */
+export interface ProviderEvent {
+  provider: Provider;
+  eventId: string;
+  eventType: string;
+  locator: EventLocator;
+  facts: EventFact[];
+  /** Why an event with no facts is ignored (kept on its inbox row). */
+  note?: string;
+  source: SettleSource;
+}
+
+export type EventSettlement =
+  | { status: "duplicate" }
+  /** A fact needs an order and the database knows none; the inbox row stays unfinished. */
+  | { status: "unlocated" }
+  | { status: "done"; results: SettleResult[] };

@@ -1,6 +1,7 @@
 /**
  * Guard 2 on its own: the OrderGuard Durable Object runs one settle at a time per order, and answers
- * only what the database answers (no cache of its own).
+ * what a fact did only as the database answers it (no cache of outcomes). The one thing it remembers is
+ * which provider events the database has durably finished, so their redeliveries need no database call.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -8,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { getDeps } from "../../src/deps.ts";
 import { waitAtMost } from "../../src/guard/order-guard.ts";
 import type { LedgerStore } from "../../src/ledger/ports.ts";
-import type { PaymentFact } from "../../src/ledger/types.ts";
+import type { PaymentFact, ProviderEvent } from "../../src/ledger/types.ts";
 import { seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
 import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
 
@@ -86,6 +87,47 @@ describe("OrderGuard", () => {
       ok: true,
       value: { outcome: "duplicate", status: "needs_review" },
     });
+  });
+
+  it("remembers an event as finished only after the database finished it", async () => {
+    const user = crypto.randomUUID();
+    const orderId = await createOrder(user);
+    const { orderId: _, ...draft } = paidFact(orderId);
+    const event: ProviderEvent = {
+      provider: "stripe",
+      eventId: `evt_guard_${orderId}`,
+      eventType: "checkout.session.completed",
+      locator: { by: null, ref: null, claimedOrderId: orderId },
+      facts: [{ ...draft, orderId: null }],
+      source: "webhook",
+    };
+    const stub = env.ORDER_GUARD.get(env.ORDER_GUARD.idFromName(orderId));
+    await setDatabaseDown(true);
+    try {
+      // Not finished (the database was not reached): never answered duplicate from memory.
+      expect(await stub.settleEvent(event, Date.now())).toMatchObject({
+        ok: false,
+        error: { kind: "transient" },
+      });
+      expect(await stub.settleEvent(event, Date.now())).toMatchObject({
+        ok: false,
+        error: { kind: "transient" },
+      });
+    } finally {
+      await setDatabaseDown(false);
+    }
+    expect(await stub.settleEvent(event, Date.now())).toMatchObject({
+      ok: true,
+      value: { status: "done", results: [{ outcome: "fulfilled" }] },
+    });
+    await setDatabaseDown(true);
+    try {
+      // Finished and committed: the redelivery is answered here, without the database.
+      expect(await stub.settleEvent(event, Date.now())).toEqual({ ok: true, value: { status: "duplicate" } });
+    } finally {
+      await setDatabaseDown(false);
+    }
+    expect((await ledgerOf(user)).balance).toBe(100);
   });
 
   it("stops waiting behind a settle that never ends (the caller answers 5xx), and waits for one that does", async () => {

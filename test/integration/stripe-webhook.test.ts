@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STRIPE_WEBHOOK_BODY_MAX_BYTES } from "../../src/http/webhooks-stripe.ts";
-import { seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
+import { rpcCallsDuring, seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
 import {
   createOrder,
   deliverStripe,
@@ -175,6 +175,39 @@ describe("Stripe webhook: failures are retried, never lost", () => {
     expect((await deliverStripe(delivery)).status).toBe(200);
     expect((await deliverStripe(delivery)).status).toBe(200);
     expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+});
+
+describe("Stripe webhook: database calls per event", () => {
+  it("settles a new event in one database call and answers its redeliveries with none", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    const delivery = deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    expect(
+      await rpcCallsDuring(async () => expect((await deliverStripe(delivery)).status).toBe(200)),
+    ).toEqual({
+      settle_event: 1,
+    });
+    expect(
+      await rpcCallsDuring(async () => expect((await deliverStripe(delivery)).status).toBe(200)),
+    ).toEqual({});
+    expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+
+  it("a redelivery that arrives while its original is in flight waits for it and costs no call", async () => {
+    const user = newUser();
+    const orderId = await createOrder(user);
+    const { deliveries } = await paidDeliveries(orderId);
+    const delivery = deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    const calls = await rpcCallsDuring(async () => {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => deliverStripe(delivery)));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    });
+    expect(calls).toEqual({ settle_event: 1 });
+    expect((await ledgerOf(user)).balance).toBe(100);
   });
 });
 

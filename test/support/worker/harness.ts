@@ -29,6 +29,31 @@ export async function setDatabaseDown(down: boolean): Promise<void> {
   if (!response.ok) throw new Error(`stand-in control failed: ${response.status}`);
 }
 
+/** RPCs the stand-in has served per function since it started (counts only; see dev/supabase/rpc-stats.ts). */
+export async function rpcCalls(): Promise<Record<string, number>> {
+  const { url, serviceRoleKey } = inject("standIn");
+  const response = await fetch(`${url}/__standin/stats`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  if (!response.ok) throw new Error(`stand-in stats failed: ${response.status}`);
+  const stats = (await response.json()) as { byFunction: Record<string, { calls: number }> };
+  return Object.fromEntries(Object.entries(stats.byFunction).map(([name, f]) => [name, f.calls]));
+}
+
+/** The RPCs served while `work` ran, per function (functions not called are left out). */
+export async function rpcCallsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = await rpcCalls();
+  await work();
+  const after = await rpcCalls();
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([name, calls]) => [name, calls - (before[name] ?? 0)] as const)
+      .filter(([, calls]) => calls > 0),
+  );
+}
+
 /** Calls a sandbox control endpoint (`/_control/...`) and returns its JSON answer. */
 export async function sandbox<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${inject("sandboxUrl")}/_control/${path}`, {

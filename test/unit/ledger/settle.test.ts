@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { AlertSink, IncidentInput, LedgerStore } from "../../../src/ledger/ports.ts";
 import { ok } from "../../../src/ledger/result.ts";
-import { incidentFor, settleFact } from "../../../src/ledger/settle.ts";
-import type { Order, PaymentFact } from "../../../src/ledger/types.ts";
+import {
+  incidentFor,
+  SETTLED_LOUD_STATUSES,
+  SETTLED_QUIET_OUTCOMES,
+  settleEvent,
+  settleFact,
+} from "../../../src/ledger/settle.ts";
+import type { Order, OrderStatus, PaymentFact, ProviderEvent } from "../../../src/ledger/types.ts";
 
 const NOW_MS = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -190,5 +196,152 @@ describe("incidentFor", () => {
     for (const outcome of ["fulfilled", "duplicate", "expired", "failed", "still_pending", "noop"] as const) {
       expect(incidentFor(paid, { outcome, order: null })).toBeNull();
     }
+  });
+});
+
+const ORDER_STATUSES: OrderStatus[] = [
+  "pending",
+  "fulfilled",
+  "partially_refunded",
+  "refunded",
+  "expired",
+  "failed",
+  "needs_review",
+];
+
+const FACTS_OF_EVERY_KIND: PaymentFact[] = [
+  paid,
+  {
+    kind: "refunded",
+    provider: "stripe",
+    orderId: "ord_1",
+    paymentRef: "pi_1",
+    refundRef: "re_1",
+    amountMinor: 1,
+    currency: "USD",
+    refundedAtMs: NOW_MS,
+  },
+  { kind: "refund_failed", provider: "stripe", orderId: "ord_1", paymentRef: "pi_1", refundRef: "re_1" },
+  { kind: "failed", provider: "stripe", orderId: "ord_1", reason: "declined" },
+  { kind: "expired", provider: "stripe", orderId: "ord_1" },
+  { kind: "pending", provider: "wechatpay", orderId: "ord_1" },
+  { kind: "mismatch", provider: "wechatpay", orderId: "ord_1", reason: "other merchant" },
+];
+
+const stripeEvent = (facts: ProviderEvent["facts"]): ProviderEvent => ({
+  provider: "stripe",
+  eventId: "evt_1",
+  eventType: "checkout.session.completed",
+  locator: { by: "session", ref: "cs_1", claimedOrderId: "ord_1" },
+  facts,
+  source: "webhook",
+});
+
+describe("settleEvent", () => {
+  it("finishes quietly in the database only what needs no incident and no resolution", () => {
+    for (const fact of FACTS_OF_EVERY_KIND)
+      for (const outcome of SETTLED_QUIET_OUTCOMES)
+        for (const status of ORDER_STATUSES.filter((s) => !SETTLED_LOUD_STATUSES.includes(s))) {
+          expect(
+            incidentFor(fact, { outcome, order: order(status) }),
+            `${fact.kind} ${outcome} ${status}`,
+          ).toBeNull();
+          expect(incidentFor(fact, { outcome, order: null })).toBeNull();
+        }
+  });
+
+  it("sends the quiet lists with the event, and none when a payment reports a refund at the provider", async () => {
+    const sent: Array<{ quietOutcomes: readonly string[]; loudStatuses: readonly string[] }> = [];
+    const store = storeWith({
+      settleEvent: async (input) => {
+        sent.push(input);
+        return ok({ status: "duplicate" });
+      },
+    });
+    const ports = { store, alerts: recordingSink() };
+    const { orderId: _, ...draft } = paid;
+    await settleEvent(stripeEvent([{ ...draft, orderId: null }]), NOW_MS, ports);
+    await settleEvent(stripeEvent([{ ...draft, orderId: null, refundedAtProvider: true }]), NOW_MS, ports);
+    expect(sent.map((s) => s.quietOutcomes)).toEqual([SETTLED_QUIET_OUTCOMES, []]);
+    expect(sent[0]?.loudStatuses).toEqual(SETTLED_LOUD_STATUSES);
+  });
+
+  it("stores the incident an unfinished event calls for, then finishes it", async () => {
+    const steps: string[] = [];
+    const store = storeWith({
+      settleEvent: async () =>
+        ok({
+          status: "settled",
+          finished: false,
+          results: [{ outcome: "late_payment", order: order("fulfilled"), orderId: "ord_1" }],
+        }),
+      finishEvent: async (input) => {
+        steps.push(`finish ${input.status}`);
+        return ok(undefined);
+      },
+    });
+    const alerts = recordingSink();
+    const raise = alerts.raise;
+    alerts.raise = async (incident, nowMs) => {
+      steps.push(`raise ${incident.kind}`);
+      return raise(incident, nowMs);
+    };
+    const { orderId: _, ...draft } = paid;
+    const result = await settleEvent(stripeEvent([{ ...draft, orderId: null }]), NOW_MS, { store, alerts });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        status: "done",
+        results: [{ orderId: "ord_1", outcome: "late_payment", status: "fulfilled" }],
+      },
+    });
+    expect(steps).toEqual(["raise late_payment", "finish processed"]);
+  });
+
+  it("leaves the event unfinished when its incident cannot be stored: the provider retries", async () => {
+    const store = storeWith({
+      settleEvent: async () =>
+        ok({
+          status: "settled",
+          finished: false,
+          results: [{ outcome: "mismatch", order: order("needs_review"), orderId: "ord_1" }],
+        }),
+    });
+    const alerts = recordingSink();
+    alerts.raise = async () => ({ ok: false, error: { kind: "permanent", code: "x", message: "desk down" } });
+    const { orderId: _, ...draft } = paid;
+    expect(
+      await settleEvent(stripeEvent([{ ...draft, orderId: null }]), NOW_MS, { store, alerts }),
+    ).toMatchObject({
+      ok: false,
+      error: { kind: "transient" },
+    });
+  });
+
+  it("records a permanently failed event as failed for the audit; transient if that cannot be written", async () => {
+    const failure = { kind: "permanent", code: "P0001", message: "bad fact" } as const;
+    const finished: string[] = [];
+    let recordable = true;
+    const store = storeWith({
+      settleEvent: async () => ({ ok: false, error: failure }),
+      recordEvent: async () =>
+        recordable
+          ? ok("new")
+          : { ok: false, error: { kind: "transient", code: "NETWORK", message: "down" } },
+      finishEvent: async (input) => {
+        finished.push(`${input.status}: ${input.error}`);
+        return ok(undefined);
+      },
+    });
+    const ports = { store, alerts: recordingSink() };
+    const { orderId: _, ...draft } = paid;
+    const event = stripeEvent([{ ...draft, orderId: null }]);
+    expect(await settleEvent(event, NOW_MS, ports)).toEqual({ ok: false, error: failure });
+    expect(finished).toEqual(["failed: bad fact"]);
+    recordable = false;
+    expect(await settleEvent(event, NOW_MS, ports)).toMatchObject({
+      ok: false,
+      error: { kind: "transient" },
+    });
   });
 });
