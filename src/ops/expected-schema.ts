@@ -56,6 +56,7 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "set_provider_ref",
   "set_sales_pause",
   "set_sync_cursor",
+  "settle_event",
   "threshold_stats",
   "weekly_report",
 ];
