@@ -320,6 +320,7 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       const result = await rpc<{ count: number; first_order_id: string | null }>("callback_gaps", {
         p_provider: input.provider,
         p_since: iso(input.sinceMs),
+        p_until: iso(input.untilMs),
         p_delay_seconds: input.delaySeconds,
       });
       return mapValue(result, (row) => ({ count: Number(row.count), firstOrderId: row.first_order_id }));

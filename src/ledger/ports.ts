@@ -175,10 +175,14 @@ export interface LedgerStore {
   repairMissingGrant(input: { orderId: string; nowMs: number }): StoreResult<{ outcome: "granted" | "noop" }>;
   /** Keys of the open incidents whose key starts with `prefix`. */
   listOpenIncidentKeys(prefix: string): StoreResult<string[]>;
-  /** Orders credited by a re-query at least `delaySeconds` after they were paid: their callback never came. */
+  /**
+   * Orders credited by a re-query in [sinceMs, untilMs) at least `delaySeconds` after they were paid:
+   * their callback never came.
+   */
   callbackGaps(input: {
     provider: Provider;
     sinceMs: number;
+    untilMs: number;
     delaySeconds: number;
   }): StoreResult<{ count: number; firstOrderId: string | null }>;
 }

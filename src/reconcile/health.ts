@@ -110,6 +110,7 @@ async function wechatCheck(deps: Deps, nowMs: number): Promise<Finding> {
   const gaps = await deps.store.callbackGaps({
     provider: "wechatpay",
     sinceMs: nowMs - HEALTH_WINDOW_MS,
+    untilMs: nowMs,
     delaySeconds: WECHAT_NOTIFY_DELAY_S,
   });
   if (!gaps.ok) throw new Error(`callback gaps: ${gaps.error.message}`);

@@ -313,4 +313,25 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
     });
     expect(await ledger.call("acknowledge_incident", { ...ack, p_key: "nothing" })).toEqual({ found: false });
   });
+
+  it("counts payments found only by re-query within the window asked for, not after it", async () => {
+    // A time of its own, so no other test's re-queried payments fall in these windows.
+    const x = (minutes: number) =>
+      new Date(Date.parse("2031-03-01T00:00:00Z") + minutes * 60_000).toISOString();
+    const order = await createOrder(randomUUID(), "credits_100", x(0));
+    // Paid at minute 1, found by a re-query at minute 30: its callback never came.
+    await pay(order.id, { p_source: "reconcile", p_paid_at: x(1), p_now: x(30) });
+    const counted = async (since: number, until: number) =>
+      (
+        await ledger.call<{ count: number; first_order_id: string | null }>("callback_gaps", {
+          p_provider: "stripe",
+          p_since: x(since),
+          p_until: x(until),
+          p_delay_seconds: 600,
+        })
+      ).count;
+    expect(await counted(0, 60)).toBe(1);
+    expect(await counted(-60, 30)).toBe(0);
+    expect(await counted(31, 120)).toBe(0);
+  });
 });
