@@ -138,7 +138,7 @@ async function main() {
     const vars = {
       PUBLIC_BASE_URL: "https://payguard.example.com",
       SUPABASE_URL: "https://bench.invalid",
-      SUPABASE_SERVICE_ROLE_KEY: "bench",
+      SUPABASE_SECRET_KEY: "sb_secret_bench",
       ADMIN_TOKEN: "bench-admin-token-0123456789abcdef",
       PROVIDERS: "wechatpay",
       WECHATPAY_API_BASE: base,
