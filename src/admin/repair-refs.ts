@@ -6,6 +6,8 @@
  * A dry run asks the same questions and says what would change, without settling anything.
  * One batch is bounded and its provider calls go through the reconcile limiter; it is recorded once.
  */
+
+import type { PackageView } from "../checkout/store.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
 import { createLimiter, type Limiter, realClock } from "../reconcile/limiter.ts";
@@ -46,8 +48,8 @@ interface Batch {
   dryRun: boolean;
   lookup: RefLookup;
   limiters: Record<Provider, Limiter>;
-  /** Active packages with stock left and their credits, read once per dry run. */
-  packages: () => Promise<Map<string, number> | null>;
+  /** Active packages with stock left, read once per dry run. */
+  packages: () => Promise<Map<string, PackageView> | null>;
 }
 
 const report = (ref: string, provider: Provider | null, outcome: string, extra: Partial<RefReport> = {}) => ({
@@ -87,19 +89,27 @@ async function findOrder(
   return claimed.ok ? claimed.value : new Error(claimed.error.message);
 }
 
+/** Settlement's own rule: what was paid plus any provider discount is the price, in its currency. */
+const pays = (fact: PaymentFact, price: { amountMinor: number; currency: string }) =>
+  fact.kind === "paid" &&
+  fact.amountMinor + (fact.discountMinor ?? 0) === price.amountMinor &&
+  fact.currency.toUpperCase() === price.currency.toUpperCase();
+
 async function dryRunPaid(batch: Batch, base: RefReport, fact: PaymentFact, order: Order | null) {
   // Another payment for a credited order goes to review (the database records it and opens an incident).
   if (order && CREDITED.has(order.status))
     return { ...base, outcome: "would_review", credits: null, detail: "paid twice" };
   if (order?.status === "needs_review") return { ...base, outcome: "in_review" };
+  if (order && !pays(fact, order)) return { ...base, outcome: "would_review", detail: "amount differs" };
   if (order) return { ...base, outcome: "would_credit", credits: order.credits };
   const metadata = fact.kind === "paid" ? fact.metadata : undefined;
   const packages = await batch.packages();
   if (!packages) return { ...base, outcome: "failed", detail: "packages unavailable" };
-  const credits = metadata?.userId && metadata.packageId ? packages.get(metadata.packageId) : undefined;
-  return credits === undefined
-    ? { ...base, outcome: "would_review" }
-    : { ...base, outcome: "would_rebuild", credits };
+  const pkg = metadata?.userId && metadata.packageId ? packages.get(metadata.packageId) : undefined;
+  if (!pkg) return { ...base, outcome: "would_review" };
+  return pays(fact, pkg)
+    ? { ...base, outcome: "would_rebuild", credits: pkg.credits }
+    : { ...base, outcome: "would_review", detail: "amount differs" };
 }
 
 async function repairOne(batch: Batch, ref: string, asKind?: RefKind): Promise<RefReport> {
@@ -143,8 +153,8 @@ async function creditsOf(batch: Batch, orderId: string, known: number | null): P
   return order.ok && order.value?.status === "fulfilled" ? order.value.credits : null;
 }
 
-function packagesOnce(ctx: ActionContext): () => Promise<Map<string, number> | null> {
-  let loaded: Promise<Map<string, number> | null> | null = null;
+function packagesOnce(ctx: ActionContext): () => Promise<Map<string, PackageView> | null> {
+  let loaded: Promise<Map<string, PackageView> | null> | null = null;
   return () => {
     loaded ??= ctx.deps.checkout
       .listPackages()
@@ -153,7 +163,7 @@ function packagesOnce(ctx: ActionContext): () => Promise<Map<string, number> | n
           ? new Map(
               listed.value
                 .filter((p) => p.stockRemaining === null || p.stockRemaining > 0)
-                .map((p) => [p.id, p.credits]),
+                .map((p) => [p.id, p]),
             )
           : null,
       );

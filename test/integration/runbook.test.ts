@@ -42,11 +42,11 @@ async function repair(refs: string[], dryRun = false): Promise<Batch<RefReport>>
 const newOrderId = () => `ord_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
 
 /** Paid at Stripe for an order payguard never wrote; every delivery dropped. */
-async function stripePaidWithoutOrder(user: string, packageId = "credits_100") {
+async function stripePaidWithoutOrder(user: string, packageId = "credits_100", amountMinor = 1999) {
   const orderId = newOrderId();
   const paid = (await stripeScenario("pay", {
     orderId,
-    amountMinor: 1999,
+    amountMinor,
     currency: "usd",
     metadata: { user_id: user, package_id: packageId },
   })) as unknown as { sessionId: string; paymentIntentId: string };
@@ -119,7 +119,7 @@ describe("repair from provider references", () => {
     ]);
   });
 
-  it("says per reference what it found: a stored order whose callback was lost, unpaid, unknown, no stock", async () => {
+  it("says per reference what it found: a stored order whose callback was lost, unpaid, unknown, no stock, mis-charged", async () => {
     const user = crypto.randomUUID();
     const stored = await createOrder(user);
     const paid = (await stripeScenario("pay", {
@@ -136,12 +136,14 @@ describe("repair from provider references", () => {
     await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
       values ('retired_usd', 'old', 1999, 'USD', 100, false) on conflict (id) do nothing`);
     const retired = await stripePaidWithoutOrder(crypto.randomUUID(), "retired_usd");
+    const underpaid = await stripePaidWithoutOrder(crypto.randomUUID(), "credits_100", 999);
     const refs = [
       paid.sessionId,
       unpaid.sessionId,
       "cs_test_nothing_here",
       "ord_never_at_wechat_000001",
       retired.sessionId,
+      underpaid.paymentIntentId,
     ];
 
     const dry = await repair(refs, true);
@@ -151,8 +153,10 @@ describe("repair from provider references", () => {
       "not_found",
       "not_found",
       "would_review",
+      "would_review",
     ]);
     expect(dry.results[0]).toMatchObject({ orderId: stored, credits: 100 });
+    expect(dry.results[5]).toMatchObject({ detail: "amount differs" });
     expect(await orderStatus(stored)).toBe("pending");
 
     const done = await repair(refs);
@@ -162,8 +166,10 @@ describe("repair from provider references", () => {
       "not_found",
       "not_found",
       "needs_review",
+      "mismatch",
     ]);
     expect(await orderStatus(stored)).toBe("fulfilled");
+    expect(await orderStatus(underpaid.orderId)).toBe("needs_review");
     expect((await ledgerOf(user)).balance).toBe(100);
     expect(await orderStatus(retired.orderId)).toBe("needs_review");
   });
