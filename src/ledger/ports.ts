@@ -12,6 +12,7 @@ import type {
   PaymentFact,
   PaymentOutcome,
   Provider,
+  ProviderEvent,
   RefundOutcome,
   SettleOutcome,
   SettleSource,
@@ -141,18 +142,13 @@ export interface LedgerStore {
    * when every outcome is in `quietOutcomes` and no order ends in `loudStatuses`; otherwise the caller
    * stores what those call for and then finishes it (`finishEvent`).
    */
-  settleEvent(input: {
-    provider: Provider;
-    eventId: string;
-    eventType: string;
-    locator: EventLocator;
-    facts: EventFact[];
-    note?: string;
-    source: SettleSource;
-    quietOutcomes: readonly string[];
-    loudStatuses: readonly string[];
-    nowMs: number;
-  }): StoreResult<SettledEventRow>;
+  settleEvent(
+    input: ProviderEvent & {
+      quietOutcomes: readonly string[];
+      loudStatuses: readonly string[];
+      nowMs: number;
+    },
+  ): StoreResult<SettledEventRow>;
   openIncident(input: IncidentInput & { nowMs: number }): StoreResult<{ id: number; opened: boolean }>;
   resolveIncident(input: { key: string; nowMs: number }): StoreResult<{ resolved: boolean }>;
   acknowledgeIncident(input: { key: string; actor: string; nowMs: number }): StoreResult<{ found: boolean }>;

@@ -29,9 +29,9 @@ import {
   resolveReviewInput,
   syncMany,
 } from "../schemas.ts";
+import { confirmFirst } from "./confirm-first.tsx";
 import { backWith, type DashboardEnv, pageContext } from "./context.ts";
 import { validForm } from "./forms.ts";
-import { ConfirmPage } from "./pages/login.tsx";
 
 const orderBack = (c: Context) => `/admin/orders/${ORDER_ID.safeParse(c.req.param("id")).data ?? ""}`;
 const incidentsBack = () => "/admin/incidents";
@@ -46,25 +46,6 @@ const back = (c: Context, path: string, result: ActionResult) =>
       ? { ok: true, outcome: result.outcome }
       : { ok: false, message: `${result.error.kind}: ${result.error.detail}` },
   );
-
-/** Renders the confirmation step unless this submission is the confirmation. */
-async function confirmFirst(
-  c: Context<DashboardEnv>,
-  summary: string,
-  fields: Record<string, string>,
-): Promise<Response | null> {
-  const body = await c.req.parseBody();
-  if (body.confirm === "yes") return null;
-  return c.html(
-    <ConfirmPage
-      ctx={await pageContext(c)}
-      action={c.req.path}
-      back={orderBack(c)}
-      summary={summary}
-      fields={fields}
-    />,
-  );
-}
 
 const orderId = (c: Context) => ORDER_ID.parse(c.req.param("id"));
 
@@ -94,6 +75,7 @@ export const dashboardActions = new Hono<DashboardEnv>()
     const fields = { reason, amount_minor: amount_minor === undefined ? "" : String(amount_minor) };
     const confirm = await confirmFirst(
       c,
+      orderBack(c),
       `refund ${orderId(c)} ${amount_minor ?? "(all that is left)"}`,
       fields,
     );
@@ -104,13 +86,15 @@ export const dashboardActions = new Hono<DashboardEnv>()
   })
   .post("/orders/:id/repair", validForm(repairInput, orderBack), async (c) => {
     const { reason, kind } = c.req.valid("form");
-    const confirm = await confirmFirst(c, `repair ${kind} ${orderId(c)}`, { reason, kind });
+    const confirm = await confirmFirst(c, orderBack(c), `repair ${kind} ${orderId(c)}`, { reason, kind });
     return confirm ?? back(c, orderBack(c), await repair(actionContext(c, reason), orderId(c), kind));
   })
   .post("/orders/:id/resolve-review", validForm(resolveReviewInput, orderBack), async (c) => {
     const { reason, resolution } = c.req.valid("form");
     const confirm =
-      resolution === "fulfil" ? await confirmFirst(c, `fulfil ${orderId(c)}`, { reason, resolution }) : null;
+      resolution === "fulfil"
+        ? await confirmFirst(c, orderBack(c), `fulfil ${orderId(c)}`, { reason, resolution })
+        : null;
     return (
       confirm ?? back(c, orderBack(c), await resolveReview(actionContext(c, reason), orderId(c), resolution))
     );

@@ -11,9 +11,9 @@ import { type RepairBatch, repairFromRefs } from "../repair-refs.ts";
 import { type ReplayBatch, replayInboxEvents } from "../replay-events.ts";
 import { repairRefsInput, replayInput, salesSwitchInput } from "../runbook-schemas.ts";
 import { setSalesPause } from "../sales-pause.ts";
+import { confirmFirst } from "./confirm-first.tsx";
 import { backWith, type DashboardEnv, pageContext } from "./context.ts";
 import { validForm } from "./forms.ts";
-import { ConfirmPage } from "./pages/login.tsx";
 import { RunbookPage } from "./pages/runbook.tsx";
 
 const RUNBOOK_PATH = "/admin/runbook";
@@ -36,21 +36,6 @@ async function renderRunbook(
   );
 }
 
-/** The confirmation step, unless this submission is the confirmation. */
-async function confirmFirst(c: Context<DashboardEnv>, summary: string, fields: Record<string, string>) {
-  const body = await c.req.parseBody();
-  if (body.confirm === "yes") return null;
-  return c.html(
-    <ConfirmPage
-      ctx={await pageContext(c)}
-      action={c.req.path}
-      back={RUNBOOK_PATH}
-      summary={summary}
-      fields={fields}
-    />,
-  );
-}
-
 const textFields = (values: Record<string, string | number | undefined>) =>
   Object.fromEntries(
     Object.entries(values).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])),
@@ -62,7 +47,7 @@ export const runbookPages = new Hono<DashboardEnv>()
     const { reason, refs, dryRun } = c.req.valid("form");
     const confirm = dryRun
       ? null
-      : await confirmFirst(c, `repair ${refs.length} references`, {
+      : await confirmFirst(c, RUNBOOK_PATH, `repair ${refs.length} references`, {
           reason,
           refs: refs.join(" "),
           dryRun: "false",
@@ -75,7 +60,7 @@ export const runbookPages = new Hono<DashboardEnv>()
   .post("/runbook/replay", validForm(replayInput, runbookBack), async (c) => {
     const { reason, dryRun, ...filter } = c.req.valid("form");
     const fields = textFields({ reason, ...filter, dryRun: "false" });
-    const confirm = dryRun ? null : await confirmFirst(c, "replay inbox events", fields);
+    const confirm = dryRun ? null : await confirmFirst(c, RUNBOOK_PATH, "replay inbox events", fields);
     if (confirm) return confirm;
     const replayed = await replayInboxEvents(actionContext(c, reason), filter, dryRun);
     if (!replayed.ok) return backWith(c, RUNBOOK_PATH, { ok: false, message: replayed.detail });
@@ -84,7 +69,10 @@ export const runbookPages = new Hono<DashboardEnv>()
   .post("/sales/:switch{pause|resume}", validForm(salesSwitchInput, runbookBack), async (c) => {
     const { reason, scope } = c.req.valid("form");
     const pause = c.req.param("switch") === "pause";
-    const confirm = await confirmFirst(c, `${pause ? "pause" : "resume"} sales: ${scope}`, { reason, scope });
+    const confirm = await confirmFirst(c, RUNBOOK_PATH, `${pause ? "pause" : "resume"} sales: ${scope}`, {
+      reason,
+      scope,
+    });
     if (confirm) return confirm;
     const result = await setSalesPause(actionContext(c, reason), scope, pause);
     return backWith(
