@@ -10,8 +10,7 @@
 import type { PackageView } from "../checkout/store.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
-import { createLimiter, type Limiter, realClock } from "../reconcile/limiter.ts";
-import { STRIPE_REQUESTS_PER_SECOND, WECHATPAY_REQUESTS_PER_SECOND } from "../reconcile/limits.ts";
+import { createLimiters, type Limiter } from "../reconcile/limiter.ts";
 import { type ActionContext, perform } from "./actions.ts";
 import {
   providerOf,
@@ -177,13 +176,6 @@ export const countOutcomes = (reports: Array<{ outcome: string }>): Record<strin
     return counts;
   }, {});
 
-export function providerLimiters(): Record<Provider, Limiter> {
-  return {
-    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, realClock),
-    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, realClock),
-  };
-}
-
 /**
  * Repairs (or, dry, explains) every reference once, in order, without recording: for callers that record.
  * `asKind` reads every reference as that kind (the inbox knows an out_trade_no is one).
@@ -215,7 +207,7 @@ export async function repairFromRefs(
     ctx,
     { action: dryRun ? "repair_refs_dry_run" : "repair_refs", target: `${count} refs` },
     async () => {
-      results = await repairFromRefsQuietly(ctx, refs, { limiters: providerLimiters(), dryRun });
+      results = await repairFromRefsQuietly(ctx, refs, { limiters: createLimiters(), dryRun });
       const summary = countOutcomes(results);
       return { ok: true, outcome: dryRun ? "dry_run" : "repaired", detail: { summary, results } };
     },

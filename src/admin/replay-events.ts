@@ -9,8 +9,9 @@
  */
 import type { Provider } from "../ledger/types.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
+import { createLimiters } from "../reconcile/limiter.ts";
 import { type ActionContext, perform } from "./actions.ts";
-import { countOutcomes, providerLimiters, repairFromRefsQuietly } from "./repair-refs.ts";
+import { countOutcomes, repairFromRefsQuietly } from "./repair-refs.ts";
 import type { Row } from "./store.ts";
 import { stripeFor } from "./stripe.ts";
 
@@ -46,7 +47,7 @@ function route(row: Row): "refetch" | "query_order" | "not_refetchable" | "no_or
   return row.order_id ? "query_order" : "no_order";
 }
 
-type Limiters = ReturnType<typeof providerLimiters>;
+type Limiters = ReturnType<typeof createLimiters>;
 
 async function replayStripe(ctx: ActionContext, row: Row, limiters: Limiters) {
   const stripe = stripeFor(ctx.deps);
@@ -105,7 +106,7 @@ export async function replayInboxEvents(
   const listed = await ctx.deps.runbook.replayableEvents(filter, ctx.nowMs - INBOX_STUCK_AFTER_MS);
   if (!listed.ok) return { ok: false, detail: listed.error.message };
   const rows = listed.value.slice(0, Math.min(filter.limit, REPLAY_EVENTS_MAX));
-  const limiters = providerLimiters();
+  const limiters = createLimiters();
   const results: ReplayReport[] = [];
   const recorded = await perform(
     ctx,

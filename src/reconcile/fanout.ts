@@ -5,17 +5,9 @@
  * orders remain. Leases keep parallel consumers off each other's orders.
  */
 import type { Deps } from "../deps.ts";
-import type { Provider } from "../ledger/types.ts";
 import { checkDueOrders } from "./due-orders.ts";
-import { createLimiter, type LimiterClock, realClock } from "./limiter.ts";
-import {
-  createTickBudget,
-  DEFAULT_TICK_LIMITS,
-  STRIPE_REQUESTS_PER_SECOND,
-  type TickBudget,
-  type TickLimits,
-  WECHATPAY_REQUESTS_PER_SECOND,
-} from "./limits.ts";
+import { createLimiters, type LimiterClock, realClock } from "./limiter.ts";
+import { createTickBudget, DEFAULT_TICK_LIMITS, type TickBudget, type TickLimits } from "./limits.ts";
 import type { JobOutcome } from "./scheduled.ts";
 
 /** Consumers started at once by a tick; each runs its own limiters, so the provider rate multiplies by this. */
@@ -40,13 +32,6 @@ export async function fanOut(env: Env, messages: number): Promise<number> {
   const body: ReconcileMessage = { kind: "reconcile_due" };
   await env.RECONCILE_QUEUE.sendBatch(Array.from({ length: messages }, () => ({ body })));
   return messages;
-}
-
-export function createLimiters(clock: LimiterClock): Record<Provider, ReturnType<typeof createLimiter>> {
-  return {
-    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, clock),
-    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, clock),
-  };
 }
 
 /** One queue message: check due orders with a fresh budget; queue a follow-up if the backlog remains. */

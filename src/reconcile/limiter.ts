@@ -3,7 +3,13 @@
  * that provider for the Retry-After the provider asked for. Callers ask `call` to run their request; it
  * answers the request's own result, or `rate_limited` once the attempts are used up.
  */
-import { RATE_LIMITED_ATTEMPTS_MAX, RETRY_AFTER_DEFAULT_S } from "./limits.ts";
+import type { Provider } from "../ledger/types.ts";
+import {
+  RATE_LIMITED_ATTEMPTS_MAX,
+  RETRY_AFTER_DEFAULT_S,
+  STRIPE_REQUESTS_PER_SECOND,
+  WECHATPAY_REQUESTS_PER_SECOND,
+} from "./limits.ts";
 
 export interface LimiterClock {
   now(): number;
@@ -53,5 +59,13 @@ export function createLimiter(requestsPerSecond: number, clock: LimiterClock): L
       return { ok: false };
     },
     stats: () => ({ ...stats }),
+  };
+}
+
+/** One limiter per provider at its named rate; each invocation (tick, queue share, operator batch) has its own. */
+export function createLimiters(clock: LimiterClock = realClock): Record<Provider, Limiter> {
+  return {
+    stripe: createLimiter(STRIPE_REQUESTS_PER_SECOND, clock),
+    wechatpay: createLimiter(WECHATPAY_REQUESTS_PER_SECOND, clock),
   };
 }

@@ -8,8 +8,8 @@
 import type { Deps } from "../deps.ts";
 import { stripeClientFor } from "../providers/registry.ts";
 import { checkDueOrders } from "./due-orders.ts";
-import { backlogLeft, createLimiters, fanOut, RECONCILE_FANOUT_PARALLEL } from "./fanout.ts";
-import { type LimiterClock, realClock } from "./limiter.ts";
+import { backlogLeft, fanOut, RECONCILE_FANOUT_PARALLEL } from "./fanout.ts";
+import { createLimiters, type LimiterClock, realClock } from "./limiter.ts";
 import { createTickBudget, DEFAULT_TICK_LIMITS, type TickLimits } from "./limits.ts";
 import type { JobOutcome } from "./scheduled.ts";
 import { backfillStripe } from "./stripe-backfill.ts";
