@@ -147,11 +147,12 @@ describe("WeChat Pay through the sandbox", () => {
   });
 
   it("lists orders, and fails /v3/ calls in WeChat's error shape under an API fault", async () => {
+    await control("wechat/pay", { orderId: "WX_ORDER_6", amountMinor: 100, deliver: false });
     const { orders } = (await control("wechat/orders")).body as { orders: Array<{ outTradeNo: string }> };
-    expect(orders.map((order) => order.outTradeNo)).toContain("WX_ORDER_1");
+    expect(orders.map((order) => order.outTradeNo)).toContain("WX_ORDER_6");
     await control("faults", { api: [{ kind: "5xx", count: 1, pathPrefix: "/v3/" }] });
     const failed = await merchantGet(
-      `/v3/pay/transactions/out-trade-no/WX_ORDER_1?mchid=${sandbox.wechat.mchid}`,
+      `/v3/pay/transactions/out-trade-no/WX_ORDER_6?mchid=${sandbox.wechat.mchid}`,
     );
     expect([failed.status, await failed.json()]).toEqual([
       500,

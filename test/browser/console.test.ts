@@ -56,7 +56,18 @@ describe.skipIf(!present)("operator console in Chromium", () => {
     if (!response.ok) throw new Error(`sandbox ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as Record<string, unknown>;
   };
-  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string, on: Page = page) =>
+    on.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const VIEWPORT = { width: 1280, height: 900 };
+  /** A browser page of its own (its own cookies), signed in; each test works on one, in any order. */
+  async function signedInPage(): Promise<Page> {
+    const signedIn = await browser.newPage({ viewport: VIEWPORT });
+    await signedIn.goto(`${stack.workerUrl}/admin/login`);
+    await signedIn.fill("#token", ADMIN_TOKEN);
+    await signedIn.click("button[type=submit]");
+    await signedIn.waitForURL(`${stack.workerUrl}/admin`);
+    return signedIn;
+  }
   const balanceOf = async (user: string) =>
     (
       await sql<{ credits: number }>(
@@ -78,7 +89,7 @@ describe.skipIf(!present)("operator console in Chromium", () => {
     await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
                values ('credits_100', '100 credits', 1999, 'USD', 100, true) on conflict (id) do nothing`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await signedInPage();
   }, STACK_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -106,19 +117,21 @@ describe.skipIf(!present)("operator console in Chromium", () => {
   }
 
   it("signs in with a token and lands on the overview", async () => {
-    await page.goto(`${stack.workerUrl}/admin/orders`);
-    expect(page.url()).toBe(`${stack.workerUrl}/admin/login`);
-    await shot("01-login");
-    await page.fill("#token", ADMIN_TOKEN);
-    await page.click("button[type=submit]");
-    await page.waitForURL(`${stack.workerUrl}/admin`);
-    const cookies = await page.context().cookies();
+    const visitor = await browser.newPage({ viewport: VIEWPORT });
+    await visitor.goto(`${stack.workerUrl}/admin/orders`);
+    expect(visitor.url()).toBe(`${stack.workerUrl}/admin/login`);
+    await shot("01-login", visitor);
+    await visitor.fill("#token", ADMIN_TOKEN);
+    await visitor.click("button[type=submit]");
+    await visitor.waitForURL(`${stack.workerUrl}/admin`);
+    const cookies = await visitor.context().cookies();
     expect(cookies.find((cookie) => cookie.name === "payguard_admin")).toMatchObject({
       httpOnly: true,
       secure: true,
       sameSite: "Strict",
     });
-    await shot("02-overview");
+    await shot("02-overview", visitor);
+    await visitor.close();
   });
 
   it("finds an order whose webhook was dropped, syncs it and sees it fulfilled with its timeline", async () => {
@@ -223,10 +236,12 @@ describe.skipIf(!present)("operator console in Chromium", () => {
     await page.waitForURL("**/admin/jobs?done=ok");
     expect(await page.textContent("#job-runs")).toContain("reconcile");
     await shot("10-jobs");
-    await page.goto(`${stack.workerUrl}/admin`);
-    await page.click("#lang-switch");
-    await page.waitForURL(`${stack.workerUrl}/admin`);
-    expect(await page.textContent("h1")).toBe("概览");
-    await shot("11-overview-zh");
+    // The language is a per-browser choice: switched on a page of its own, the other tests stay in English.
+    const chinese = await signedInPage();
+    await chinese.click("#lang-switch");
+    await chinese.waitForURL(`${stack.workerUrl}/admin`);
+    expect(await chinese.textContent("h1")).toBe("概览");
+    await shot("11-overview-zh", chinese);
+    await chinese.close();
   });
 });

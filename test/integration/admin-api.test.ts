@@ -1,6 +1,14 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { adminHeaders, call, type Delivery, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import {
+  adminActionsWithReason,
+  adminHeaders,
+  call,
+  type Delivery,
+  sandbox,
+  seedPackage,
+  sql,
+} from "../support/worker/harness.ts";
 import {
   createOrder,
   deliverStripe,
@@ -25,6 +33,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = ci)
   });
 
 const REASON = "ticket 42: customer paid, no credits";
+const actionsWithReason = () => adminActionsWithReason(REASON);
 
 /** A Stripe order paid at the sandbox whose webhook never arrived. */
 async function paidWithoutWebhook(user = crypto.randomUUID()) {
@@ -79,7 +88,7 @@ describe("admin API authentication", () => {
   it.each(ENDPOINTS)(
     "%s %s answers 401 without a token, with a wrong one, and writes nothing",
     async (method, path, body) => {
-      const before = await sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions");
+      const before = await actionsWithReason();
       const attempts: Array<Record<string, string>> = [
         {},
         { authorization: "Bearer wrong-token-0123456789abcdef" },
@@ -90,7 +99,7 @@ describe("admin API authentication", () => {
         expect(response.status).toBe(401);
         expect(await response.json()).toMatchObject({ error: "unauthorized" });
       }
-      expect(await sql("select count(*)::int as n from payguard.admin_actions")).toEqual(before);
+      expect(await actionsWithReason()).toEqual(before);
     },
   );
 
@@ -124,11 +133,11 @@ const INVALID: Array<[string, string, unknown]> = [
 
 describe("admin API input validation", () => {
   it.each(INVALID)("%s %s answers 400 and writes nothing", async (method, path, body) => {
-    const before = await sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions");
+    const before = await actionsWithReason();
     const response = method === "GET" ? await get(path) : await post(path, body);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: "bad_request" });
-    expect(await sql("select count(*)::int as n from payguard.admin_actions")).toEqual(before);
+    expect(await actionsWithReason()).toEqual(before);
   });
 
   it("answers 400 for a malformed JSON body", async () => {

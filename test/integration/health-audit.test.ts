@@ -5,7 +5,7 @@ import { stripeClientFor } from "../../src/providers/registry.ts";
 import { STRIPE_EVENT_TYPES } from "../../src/providers/stripe/event-types.ts";
 import { checkCallbackHealth } from "../../src/reconcile/health.ts";
 import { CRON_HEALTH_AUDIT, CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
-import { call, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import { call, incidentRowsFrom, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, runCron } from "../support/worker/reconcile.ts";
 import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
 import { wechatScenario } from "../support/worker/wechat.ts";
@@ -13,6 +13,7 @@ import { wechatScenario } from "../support/worker/wechat.ts";
 const HOUR_MS = 3600_000;
 const ENDPOINT_URL = "https://payguard.test/webhooks/stripe";
 
+/** Incidents keyed by one of this suite's own orders. */
 const incidents = (key: string) =>
   sql<{ status: string }>("select status from payguard.incidents where key = $1 order by id", [key]);
 
@@ -20,21 +21,24 @@ describe("hourly callback health", () => {
   beforeAll(seedPackage);
 
   it("a localhost notify URL opens one incident, which resolves once the URL is fixed", async () => {
+    const config = await incidentRowsFrom("callback_health:config");
     const deps = getDeps(env);
     const broken = { ...deps, config: { ...deps.config, publicBaseUrl: "http://localhost:8787" } };
     await checkCallbackHealth(broken, Date.now());
     await checkCallbackHealth(broken, Date.now());
-    expect(await incidents("callback_health:config")).toEqual([{ status: "open" }]);
+    expect(await config()).toEqual(["open"]);
     await checkCallbackHealth(
       { ...deps, config: { ...deps.config, publicBaseUrl: "https://pay.example.com" } },
       Date.now(),
     );
-    expect(await incidents("callback_health:config")).toEqual([{ status: "resolved" }]);
+    expect(await config()).toEqual(["resolved"]);
   });
 
   it("a disabled Stripe endpoint and failing Stripe deliveries each open one incident, resolved once fixed", async () => {
     const stripe = stripeClientFor(getDeps(env));
     if (!stripe) throw new Error("stripe is configured in tests");
+    const endpointRows = await incidentRowsFrom("callback_health:stripe_endpoint");
+    const deliveryRows = await incidentRowsFrom("callback_health:stripe_delivery");
     const endpoint = await stripe.webhookEndpoints.create({
       url: ENDPOINT_URL,
       enabled_events: [...STRIPE_EVENT_TYPES],
@@ -42,7 +46,7 @@ describe("hourly callback health", () => {
     try {
       await stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
       await runCron(CRON_HEALTH_AUDIT);
-      expect(await incidents("callback_health:stripe_endpoint")).toEqual([{ status: "open" }]);
+      expect(await endpointRows()).toEqual(["open"]);
       await stripe.webhookEndpoints.update(endpoint.id, { disabled: false });
       // Sent to the endpoint, which nothing answers: Stripe records the delivery as failed.
       const orderId = await createOrder(crypto.randomUUID());
@@ -50,11 +54,11 @@ describe("hourly callback health", () => {
       await sandbox("deliveries?wait=1");
       await runCron(CRON_HEALTH_AUDIT);
       await runCron(CRON_HEALTH_AUDIT);
-      expect(await incidents("callback_health:stripe_endpoint")).toEqual([{ status: "resolved" }]);
-      expect(await incidents("callback_health:stripe_delivery")).toEqual([{ status: "open" }]);
+      expect(await endpointRows()).toEqual(["resolved"]);
+      expect(await deliveryRows()).toEqual(["open"]);
       // An hour with no failing delivery resolves it.
       await runCron(CRON_HEALTH_AUDIT, Date.now() + 2 * HOUR_MS);
-      expect(await incidents("callback_health:stripe_delivery")).toEqual([{ status: "resolved" }]);
+      expect(await deliveryRows()).toEqual(["resolved"]);
     } finally {
       await stripe.webhookEndpoints.del(endpoint.id);
     }

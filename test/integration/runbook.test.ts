@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { userToken } from "../support/worker/auth.ts";
-import { BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
+import { adminActionsWithReason, BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
 import {
   createOrder,
   deliverStripe,
@@ -18,6 +18,7 @@ import { wechatScenario } from "../support/worker/wechat.ts";
 
 const CI_TOKEN = "test-ci-admin-token-0123456789";
 const REASON = "runbook: payments without orders";
+const actionsWithReason = () => adminActionsWithReason(REASON);
 
 const post = (path: string, body: unknown) =>
   call(`/admin/api${path}`, {
@@ -175,7 +176,7 @@ describe("repair from provider references", () => {
   });
 
   it("refuses a bad batch with 400 and writes nothing", async () => {
-    const before = await sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions");
+    const before = await actionsWithReason();
     const tooMany = Array.from({ length: 101 }, (_, i) => `cs_test_${i}_xxxxxx`);
     for (const body of [
       { reason: REASON, refs: tooMany },
@@ -191,7 +192,7 @@ describe("repair from provider references", () => {
       body: JSON.stringify({ reason: REASON, refs: ["cs_test_123456"] }),
     });
     expect(unauthorized.status).toBe(401);
-    expect(await sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions")).toEqual(before);
+    expect(await actionsWithReason()).toEqual(before);
   });
 });
 

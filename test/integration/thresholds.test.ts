@@ -13,7 +13,7 @@ import { checkThresholds } from "../../src/ops/thresholds.ts";
 import { JOBS } from "../../src/reconcile/jobs.ts";
 import { runJob } from "../../src/reconcile/scheduled.ts";
 import { installTestAppHook, removeTestAppHook } from "../support/worker/app-hook.ts";
-import { type Delivery, seedPackage, sql } from "../support/worker/harness.ts";
+import { type Delivery, incidentRowsFrom, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, eachOf, lastRun } from "../support/worker/reconcile.ts";
 import { createOrder, deliverStripe, stripeScenario } from "../support/worker/stripe.ts";
 import { wechatScenario } from "../support/worker/wechat.ts";
@@ -45,14 +45,6 @@ function withDefaults(windowMs = 60 * MINUTE_MS): Deps {
     },
   };
 }
-
-const status = async (key: string) =>
-  (
-    await sql<{ status: string; summary: string }>(
-      "select status, summary from payguard.incidents where key = $1 order by id",
-      [key],
-    )
-  ).map((row) => row.status);
 
 /** One provider delivery of `eventId` at `atMs`, answered as `outcome` (failed = we answered 5xx). */
 async function delivery(eventId: string, atMs: number, outcome: "processed" | "failed"): Promise<void> {
@@ -96,6 +88,7 @@ afterAll(() => checkThresholds(getDeps(env), 0, Date.now()));
 describe("threshold alerts", () => {
   it("callback failure rate above 20% opens one incident; redelivered successes bring it back under", async () => {
     const key = "threshold:callback_failure_rate:stripe";
+    const rows = await incidentRowsFrom(key);
     const run = crypto.randomUUID();
     const failing = [0, 1, 2].map((i) => `evt_fail_${run}_${i}`);
     for (let i = 0; i < 7; i += 1) await delivery(`evt_ok_${run}_${i}`, T - 30 * MINUTE_MS, "processed");
@@ -106,32 +99,34 @@ describe("threshold alerts", () => {
     const first = await checkThresholds(withDefaults(), 0, T);
     expect(first.stats.callbacks.stripe).toEqual({ deliveries: 13, failed: 6 });
     await checkThresholds(withDefaults(), 0, T + MINUTE_MS);
-    expect(await status(key)).toEqual(["open"]);
+    expect(await rows()).toEqual(["open"]);
 
     for (const id of failing) await delivery(id, T + 5 * MINUTE_MS, "processed");
     for (let i = 0; i < 20; i += 1) await delivery(`evt_more_${run}_${i}`, T + 5 * MINUTE_MS, "processed");
     const after = await checkThresholds(withDefaults(), 0, T + 10 * MINUTE_MS);
     expect(after.stats.callbacks.stripe).toEqual({ deliveries: 36, failed: 6 });
-    expect(await status(key)).toEqual(["resolved"]);
+    expect(await rows()).toEqual(["resolved"]);
   });
 
   it("payment success below 20% of at least 20 orders opens one incident; more payments resolve it", async () => {
     const key = "threshold:payment_success_rate";
+    const rows = await incidentRowsFrom(key);
     const start = T + 3 * 60 * MINUTE_MS;
     const orders: string[] = [];
     for (let i = 0; i < 20; i += 1) orders.push(await orderAt(start - 20 * MINUTE_MS));
     for (const id of orders.slice(0, 2)) await payAt(id, start - 15 * MINUTE_MS, "webhook");
     const low = await checkThresholds(withDefaults(), 0, start);
     expect(low.stats.payments).toEqual({ created: 20, paid: 2 });
-    expect(await status(key)).toEqual(["open"]);
+    expect(await rows()).toEqual(["open"]);
 
     for (const id of orders.slice(2, 6)) await payAt(id, start + MINUTE_MS, "webhook");
     await checkThresholds(withDefaults(), 0, start + 10 * MINUTE_MS);
-    expect(await status(key)).toEqual(["resolved"]);
+    expect(await rows()).toEqual(["resolved"]);
   });
 
   it("more than 5 paid orders credited by reconcile instead of their callback opens one incident; it slides out", async () => {
     const key = "threshold:orders_out_of_sync";
+    const rows = await incidentRowsFrom(key);
     const start = T + 24 * 60 * MINUTE_MS;
     for (let i = 0; i < 6; i += 1) {
       const id = await orderAt(start - 40 * MINUTE_MS);
@@ -139,13 +134,14 @@ describe("threshold alerts", () => {
     }
     const found = await checkThresholds(withDefaults(), 0, start);
     expect(found.stats.out_of_sync).toEqual({ count: 6, oldest_lag_s: 300 });
-    expect(await status(key)).toEqual(["open"]);
+    expect(await rows()).toEqual(["open"]);
     await checkThresholds(withDefaults(), 0, start + 40 * MINUTE_MS);
-    expect(await status(key)).toEqual(["resolved"]);
+    expect(await rows()).toEqual(["resolved"]);
   });
 
   it("a reconcile tick that had to settle more than 10 orders opens one incident; a quiet tick resolves it", async () => {
     const key = "threshold:reconcile_repairs";
+    const rows = await incidentRowsFrom(key);
     const ids = await dueOrders("wechatpay", 11);
     await eachOf(ids, (orderId) => wechatScenario("pay", { orderId, amountMinor: 990 }));
     const deps = withDefaults();
@@ -153,10 +149,10 @@ describe("threshold alerts", () => {
     const tick = await lastRun("reconcile");
     expect(Number(tick?.detail.settled)).toBeGreaterThanOrEqual(11);
     expect(tick?.detail.thresholds).toEqual({ failing: expect.arrayContaining([key]) });
-    expect(await status(key)).toEqual(["open"]);
+    expect(await rows()).toEqual(["open"]);
 
     await runJob("reconcile", JOBS.reconcile, env, deps, Date.now(), Date.now);
-    expect(await status(key)).toEqual(["resolved"]);
+    expect(await rows()).toEqual(["resolved"]);
   });
 });
 
@@ -179,6 +175,7 @@ describe("threshold alerts from sandbox deliveries", () => {
 
   it("Stripe deliveries answered 5xx push the failure rate over 20%; once they go through it falls back under", async () => {
     const key = "threshold:callback_failure_rate:stripe";
+    const rows = await incidentRowsFrom(key);
     const startMs = Date.now();
     const answers: number[] = [];
     const send = async (delivery: Delivery) => answers.push((await deliverStripe(delivery)).status);
@@ -192,9 +189,9 @@ describe("threshold alerts from sandbox deliveries", () => {
     const failing = await check(Date.now() + 1);
     expect(answers.filter((status) => status >= 500)).toHaveLength(8);
     expect(failing.stats.callbacks.stripe).toEqual({ deliveries: answers.length, failed: 8 });
-    const rows = await status(key);
-    expect(rows.at(-1)).toBe("open");
-    expect(rows.filter((row) => row === "open")).toHaveLength(1);
+    const opened = await rows();
+    expect(opened.at(-1)).toBe("open");
+    expect(opened.filter((row) => row === "open")).toHaveLength(1);
 
     await sql("update payguard_app.hook_users set broken = false where user_id = any($1)", [
       refused.map(({ user }) => user),
@@ -205,6 +202,6 @@ describe("threshold alerts from sandbox deliveries", () => {
     const recovered = await check(Date.now() + 1);
     expect(answers.filter((status) => status >= 500)).toHaveLength(8);
     expect(recovered.stats.callbacks.stripe).toEqual({ deliveries: answers.length, failed: 8 });
-    expect((await status(key)).at(-1)).toBe("resolved");
+    expect((await rows()).at(-1)).toBe("resolved");
   });
 });

@@ -82,6 +82,30 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE_URL}${path}`, init));
 }
 
+/**
+ * The statuses of the incident rows of `key` written from now on, oldest first: several suites (and
+ * several tests of one suite, in any order) drive the same incident key, so a test looks only at the
+ * rows its own checks wrote.
+ */
+export async function incidentRowsFrom(key: string): Promise<() => Promise<string[]>> {
+  const rows = async () =>
+    (
+      await sql<{ status: string }>("select status from payguard.incidents where key = $1 order by id", [key])
+    ).map((row) => row.status);
+  const earlier = (await rows()).length;
+  return async () => (await rows()).slice(earlier);
+}
+
+/**
+ * Operator actions recorded with `reason`: other test files write admin actions at the same time, so a
+ * "writes nothing" check counts only the rows its own file's reason marks.
+ */
+export function adminActionsWithReason(reason: string): Promise<Array<{ n: number }>> {
+  return sql<{ n: number }>("select count(*)::int as n from payguard.admin_actions where reason = $1", [
+    reason,
+  ]);
+}
+
 export const adminHeaders = (): Record<string, string> => ({ authorization: `Bearer ${env.ADMIN_TOKEN}` });
 
 let packageSeeded = false;

@@ -67,8 +67,10 @@ const order = (id: string) => ({
 });
 
 describe("WeChat Pay client", () => {
+  // Several tests below query this paid order, in whatever order they run.
+  beforeAll(() => control("wechat/pay", { outTradeNo: "ord_client_paid", amountMinor: 990, deliver: false }));
+
   it("queries an order with a signed request and verifies the signed answer", async () => {
-    await control("wechat/pay", { outTradeNo: "ord_client_paid", amountMinor: 990, deliver: false });
     const api = createWechatProviderApi(config, createWechatClient(config, deps));
     expect(await api.queryOrder(order("ord_client_paid"), nowMs)).toMatchObject({
       ok: true,
