@@ -1,5 +1,5 @@
 /**
- * The runbook actions' view of the database (supabase/migrations/20261122005600_runbook_actions.sql):
+ * The runbook actions' view of the database (the "runbook actions" section of the baseline migration):
  * the sales switch and the inbox events an operator may replay. Rows stay as the SQL returns them.
  */
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";

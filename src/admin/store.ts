@@ -1,7 +1,7 @@
 /**
  * The admin read models and the attribution log, over the same `.rpc()` adapter as the ledger store
- * (supabase/migrations/20261122004000_admin_console.sql). Rows go to the API and the pages as the SQL
- * returns them (snake_case), since operators read them as such.
+ * (the "admin console" section of the baseline migration in supabase/migrations). Rows go to the API
+ * and the pages as the SQL returns them (snake_case), since operators read them as such.
  */
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";
 

@@ -1,7 +1,7 @@
 /**
  * The checkout's view of the database: the catalogue and the three steps of an idempotent checkout
  * (begin, complete, abort), each one Postgres function and one transaction
- * (supabase/migrations/20261122004500_checkout.sql).
+ * (the "checkout" section of the baseline migration).
  */
 import { type OrderRow, toOrder } from "../db/order-row.ts";
 import { callRpc, type PayguardClient } from "../db/rpc.ts";

@@ -1,6 +1,7 @@
 /**
- * The operations jobs' database calls (supabase/migrations/20261122005500..005520): the doctor's introspection,
- * the threshold counts and the weekly report's figures and send record.
+ * The operations jobs' database calls (the "doctor", "threshold stats" and "weekly report" sections of
+ * the baseline migration): the doctor's introspection, the threshold counts and the weekly report's
+ * figures and send record.
  */
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";
 
