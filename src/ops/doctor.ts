@@ -4,15 +4,18 @@
  * grants, RLS, the app hook); the worker adds what only a caller sees: the schema not exposed to the Data API
  * (406 PGRST106), the doctor itself missing (PGRST202) or not executable (42501), and functions the code
  * calls that are missing. Each problem is one `doctor:` incident whose summary names the fix; a run that
- * no longer finds it resolves it.
+ * no longer finds it resolves it. A run that reached the database and found every function present and
+ * executable also resolves the `data_api:` incidents the webhooks raised (src/ops/data-api.ts), whichever
+ * isolate raised them.
  */
 import type { Deps } from "../deps.ts";
 import { PAYGUARD_SCHEMA } from "../deps.ts";
 import type { IncidentInput } from "../ledger/ports.ts";
 import type { InfraError } from "../ledger/result.ts";
 import { setIncident, syncIncidents } from "../reconcile/incidents.ts";
+import { DATA_API_PREFIX } from "./data-api.ts";
 import { EXPECTED_FUNCTIONS, EXPECTED_MIGRATION } from "./expected-schema.ts";
-import type { DoctorFacts } from "./store.ts";
+import type { DoctorFacts, RoleGrants } from "./store.ts";
 
 export const DOCTOR_PREFIX = "doctor:";
 
@@ -84,6 +87,52 @@ function functionFindings(facts: DoctorFacts["functions"], expected: readonly st
   return [...missing, ...grants];
 }
 
+/**
+ * What the RLS policies are for: anon and authenticated read the active packages, authenticated reads its
+ * own orders, ledger and balance (the policies filter the rows). Any other privilege of PUBLIC, anon or
+ * authenticated on a payguard table or sequence lets them around the functions.
+ */
+export const INTENDED_READS: Readonly<Record<string, readonly (keyof RoleGrants)[]>> = {
+  credit_packages: ["anon", "authenticated"],
+  payment_orders: ["authenticated"],
+  credit_ledger: ["authenticated"],
+  credit_balances: ["authenticated"],
+};
+
+function exposureFindings(facts: DoctorFacts): IncidentInput[] {
+  const beyondIntent = (
+    kind: "table" | "sequence",
+    name: string,
+    grants: RoleGrants,
+  ): IncidentInput | null => {
+    const readers = kind === "table" ? (INTENDED_READS[name] ?? []) : [];
+    const extra = (Object.entries(grants) as Array<[keyof RoleGrants, string[]]>)
+      .map(([role, privileges]) => ({
+        role,
+        privileges: privileges.filter((privilege) => !(privilege === "select" && readers.includes(role))),
+      }))
+      .filter((grant) => grant.privileges.length > 0);
+    if (extra.length === 0) return null;
+    const what = extra.map((grant) => `${grant.role}: ${grant.privileges.join(", ")}`).join("; ");
+    const revokes = extra
+      .map(
+        (grant) =>
+          `revoke ${grant.privileges.join(", ")} on ${kind === "sequence" ? "sequence " : ""}payguard.${name} from ${grant.role};`,
+      )
+      .join(" ");
+    return finding(
+      `${kind}_exposed`,
+      name,
+      `payguard.${name} can be used around its functions (${what})`,
+      revokes,
+    );
+  };
+  return [
+    ...facts.tables.map((table) => beyondIntent("table", table.name, table.grants)),
+    ...facts.sequences.map((sequence) => beyondIntent("sequence", sequence.name, sequence.grants)),
+  ].filter((found): found is IncidentInput => found !== null);
+}
+
 /** Pure: the facts the database reported, turned into one finding per problem. */
 export function doctorFindings(
   facts: DoctorFacts,
@@ -116,6 +165,7 @@ export function doctorFindings(
   return [
     ...migrationFindings(facts.migrations, expected.migration),
     ...functionFindings(facts.functions, expected.functions),
+    ...exposureFindings(facts),
     ...rls,
     ...hook,
   ];
@@ -142,6 +192,13 @@ export function callFinding(error: InfraError): IncidentInput | null {
   return null;
 }
 
+/** Findings that keep a webhook's call failing, so the `data_api:` incidents stay open while one is found. */
+const DATA_API_BLOCKING_CHECKS: ReadonlySet<string> = new Set([
+  "migrations",
+  "function_missing",
+  "function_not_executable",
+]);
+
 export interface DoctorReport {
   failing: string[];
   /** Set when the database could not be asked: the incidents of the previous run stay as they were. */
@@ -158,5 +215,7 @@ export async function runDoctor(deps: Deps, nowMs: number): Promise<DoctorReport
   }
   const findings = doctorFindings(facts.value);
   await syncIncidents(deps, DOCTOR_PREFIX, findings, nowMs);
+  if (!findings.some((found) => DATA_API_BLOCKING_CHECKS.has(String(found.detail.check))))
+    await syncIncidents(deps, DATA_API_PREFIX, [], nowMs);
   return { failing: findings.map((found) => found.key), unchecked: null };
 }

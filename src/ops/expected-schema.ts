@@ -1,10 +1,10 @@
 /**
- * What this version of the code expects of its database: the latest migration (its 14-digit version) and
+ * What this version of the code expects of its database: the latest migration (its file name without .sql) and
  * every payguard function the worker may call. test/unit/ops/expected-schema.test.ts keeps both equal to
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261203000000";
+export const EXPECTED_MIGRATION = "20261203000100_payguard_doctor_exposure";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [

@@ -18,9 +18,13 @@ export interface DoctorFacts {
     anon: boolean;
     authenticated: boolean;
   }>;
-  tables: Array<{ name: string; rls: boolean }>;
+  /** `grants`: the privileges PUBLIC, anon and authenticated hold on the table or sequence. */
+  tables: Array<{ name: string; rls: boolean; grants: RoleGrants }>;
+  sequences: Array<{ name: string; grants: RoleGrants }>;
   app_hook: { defined: boolean; callable: boolean };
 }
+
+export type RoleGrants = Record<"public" | "anon" | "authenticated", string[]>;
 
 export interface ThresholdStats {
   callbacks: Record<string, { deliveries: number; failed: number }>;

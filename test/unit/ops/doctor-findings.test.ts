@@ -20,7 +20,15 @@ const healthy = (): DoctorFacts => ({
     expected_applied: true,
   },
   functions: [fn("get_order"), fn("_flag")],
-  tables: [{ name: "payment_orders", rls: true }],
+  tables: [
+    { name: "payment_orders", rls: true, grants: { public: [], anon: [], authenticated: ["select"] } },
+    {
+      name: "credit_packages",
+      rls: true,
+      grants: { public: [], anon: ["select"], authenticated: ["select"] },
+    },
+  ],
+  sequences: [{ name: "incidents_id_seq", grants: { public: [], anon: [], authenticated: [] } }],
   app_hook: { defined: false, callable: false },
 });
 const expected = { migration: "20261122009000", functions: ["get_order"] };
@@ -42,7 +50,9 @@ describe("doctor findings", () => {
       fn("get_order", { authenticated: true, public: true }),
       fn("_flag", { service_role: true }),
     ];
-    facts.tables = [{ name: "payment_orders", rls: false }];
+    facts.tables = [
+      { name: "payment_orders", rls: false, grants: { public: [], anon: [], authenticated: ["select"] } },
+    ];
     facts.app_hook = { defined: true, callable: false };
     const findings = doctorFindings(facts, { ...expected, functions: ["get_order", "apply_payment"] });
     expect(findings.map((found) => found.key)).toEqual([
@@ -58,6 +68,38 @@ describe("doctor findings", () => {
       "Fix: revoke execute on function payguard.get_order(text) from public, authenticated;",
     );
     expect(findings[3]?.summary).toContain("from service_role;");
+  });
+
+  it("a table or sequence PUBLIC, anon or authenticated can use beyond what RLS is for names the revoke", () => {
+    const facts = healthy();
+    facts.tables = [
+      // Reading the active packages and one's own orders is what the policies are for.
+      {
+        name: "credit_packages",
+        rls: true,
+        grants: { public: [], anon: ["select"], authenticated: ["select"] },
+      },
+      {
+        name: "payment_orders",
+        rls: true,
+        grants: { public: [], anon: ["select"], authenticated: ["select", "update"] },
+      },
+      { name: "incidents", rls: true, grants: { public: ["select"], anon: [], authenticated: [] } },
+    ];
+    facts.sequences = [
+      { name: "incidents_id_seq", grants: { public: [], anon: ["usage"], authenticated: [] } },
+    ];
+    const findings = doctorFindings(facts, expected);
+    expect(findings.map((found) => [found.key, found.severity])).toEqual([
+      ["doctor:table_exposed:payment_orders", "critical"],
+      ["doctor:table_exposed:incidents", "critical"],
+      ["doctor:sequence_exposed:incidents_id_seq", "critical"],
+    ]);
+    expect(findings[0]?.summary).toContain("(anon: select; authenticated: update)");
+    expect(findings[0]?.summary).toContain(
+      "Fix: revoke select on payguard.payment_orders from anon; revoke update on payguard.payment_orders from authenticated;",
+    );
+    expect(findings[2]?.summary).toContain("revoke usage on sequence payguard.incidents_id_seq from anon;");
   });
 
   it("a function service_role cannot execute names the grant", () => {
