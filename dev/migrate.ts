@@ -98,7 +98,9 @@ async function main(): Promise<void> {
     await client.query(MIGRATION_LOCK_SQL);
     const ran = await applyMigrations({
       exec: (sql) => client.query(sql),
-      query: (sql, params) => client.query(sql, params),
+      query: async <T>(sql: string, params?: unknown[]) => ({
+        rows: (await client.query(sql, params)).rows as T[],
+      }),
     });
     console.log(ran.length === 0 ? "payguard migrations: up to date" : `applied: ${ran.join(", ")}`);
   } finally {

@@ -4,7 +4,7 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261203000100_payguard_doctor_exposure";
+export const EXPECTED_MIGRATION = "20261203000200_payguard_lint_pragmas";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [
