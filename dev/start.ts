@@ -1,15 +1,21 @@
 /**
  * `npm start`: payguard on this machine with nothing to sign up for: PGlite data kept in .payguard/
- * (or the Postgres at DATABASE_URL when set, migrations applied there), the provider sandbox, `wrangler dev`, a demo package, and the crons triggered on a short interval so
+ * (or, when DATABASE_URL is set, the database it names on a Supabase-shaped server such as
+ * `npm run db:cluster`'s, prepared like a project and migrated as its non-superuser postgres), the
+ * provider sandbox, `wrangler dev`, a demo package, and the crons triggered on a short interval so
  * reconciliation is visible. Ctrl-C stops everything.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { startExampleApp } from "./example-app.ts";
 import { startLocalStack } from "./local-stack.ts";
+import { prepareSupabaseDatabase } from "./supabase/cluster.ts";
 
 const STATE_DIR = ".payguard";
 const WORKER_PORT = Number(process.env.PAYGUARD_PORT ?? 8787);
+/** examples/checkout-button.html, served as the app would serve it (dev/example-app.ts). */
+const APP_PORT = Number(process.env.PAYGUARD_APP_PORT ?? 8790);
 const DATABASE_URL = process.env.DATABASE_URL || undefined;
 const DEMO_USER = "00000000-0000-4000-8000-000000000001";
 /** The demo user's access token lasts the working day; it is re-minted at every start. */
@@ -36,16 +42,19 @@ async function loadLocalSecrets(): Promise<LocalSecrets> {
 async function main(): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true });
   const secrets = await loadLocalSecrets();
+  const database = DATABASE_URL ? await prepareSupabaseDatabase(DATABASE_URL) : undefined;
+  const app = await startExampleApp(APP_PORT);
   const stack = await startLocalStack({
     workerPort: WORKER_PORT,
     standInPort: Number(process.env.PAYGUARD_STANDIN_PORT ?? 54321),
     sandboxPort: Number(process.env.PAYGUARD_SANDBOX_PORT ?? 12111),
     dataDir: `${STATE_DIR}/db`,
-    databaseUrl: DATABASE_URL,
+    databaseUrl: database?.ownerUrl,
     sandboxKeysFile: `${STATE_DIR}/sandbox-keys.json`,
     jwtSecret: secrets.jwtSecret,
     adminToken: secrets.adminToken,
     envFile: ".dev.vars",
+    vars: app.vars,
   });
   await stack.standIn.query(
     `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
@@ -58,7 +67,7 @@ async function main(): Promise<void> {
   });
   const stop = async (code: number) => {
     for (const timer of timers) clearInterval(timer);
-    await stack.stop();
+    await Promise.all([stack.stop(), app.close()]);
     process.exit(code);
   };
   process.on("SIGINT", () => void stop(0));
@@ -66,14 +75,14 @@ async function main(): Promise<void> {
   stack.wrangler.on("exit", (code) => void stop(code ?? 1));
   const { workerUrl, sandbox, standIn } = stack;
   const demoToken = await standIn.userToken(DEMO_USER, { expiresInS: DEMO_TOKEN_LIFETIME_S });
-  const database = DATABASE_URL ? "Postgres at DATABASE_URL" : `PGlite data in ${STATE_DIR}/db`;
+  const storage = DATABASE_URL ? "Postgres at DATABASE_URL" : `PGlite data in ${STATE_DIR}/db`;
   console.log(
     [
       "",
       "payguard is running locally",
       `  worker     ${workerUrl}  (health: ${workerUrl}/health)`,
       `  admin      token for admin routes: ${secrets.adminToken}`,
-      `  supabase   ${standIn.url}  (${database})`,
+      `  supabase   ${standIn.url}  (${storage})`,
       `             secret key ${standIn.secretKey}  publishable key ${standIn.publishableKey}`,
       `             JWKS ${standIn.url}/auth/v1/.well-known/jwks.json`,
       `  sandbox    ${sandbox.url}  (Stripe + WeChat Pay simulators, alert receivers)`,
@@ -84,6 +93,8 @@ async function main(): Promise<void> {
       "    curl -X POST '<url from the answer>'",
       `    curl ${workerUrl}/api/orders/<orderId from the answer> -H "authorization: Bearer $TOKEN"`,
       `  packages: curl ${workerUrl}/api/packages`,
+      "  or in a browser, the app's checkout button and success page (examples/checkout-button.html):",
+      `    ${app.pageUrl}?api=${encodeURIComponent(workerUrl)}&token=${demoToken}`,
       `  WeChat Native: the same checkout with -d '{"packageId":"demo_cny_100","provider":"wechatpay","tradeType":"native"}',`,
       `    then the customer pays: curl -X POST ${sandbox.url}/_control/wechat/pay -d '{"orderId":"<orderId>"}'`,
       "Ctrl-C stops everything.",

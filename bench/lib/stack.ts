@@ -1,6 +1,7 @@
 /**
- * The whole local system for a benchmark or chaos run: a scratch database on the Postgres in
- * DATABASE_URL (else PGlite), the stand-in and the sandbox with their test controls, and the worker under
+ * The whole local system for a benchmark or chaos run: a scratch database on the Supabase-shaped Postgres
+ * in DATABASE_URL (`npm run db:cluster`; else PGlite), used as its non-superuser postgres, the stand-in
+ * and the sandbox with their test controls, and the worker under
  * `wrangler dev` or under Miniflare's API (`runner`, bench/lib/miniflare-worker.ts).
  * `stop()` tears everything down, including the scratch database.
  */
@@ -19,6 +20,7 @@ export type WorkerRunner = "wrangler" | "miniflare";
 
 export interface BenchStack extends Omit<LocalStack, "wrangler"> {
   runner: WorkerRunner;
+  /** The scratch database as the demoted postgres (what the stand-in runs as); null on PGlite. */
   databaseUrl: string | null;
   adminToken: string;
   control<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T>;
@@ -89,13 +91,13 @@ export async function startBenchStack(options: BenchStackOptions) {
   let workerRootPid = process.pid;
   try {
     if (runner === "miniflare") {
-      stack = await startMiniflareStack(options, database?.url, adminToken, scratch);
+      stack = await startMiniflareStack(options, database?.ownerUrl, adminToken, scratch);
     } else {
       const local = await startLocalStack({
         workerPort: options.workerPort,
         standInPort: options.standInPort,
         sandboxPort: options.sandboxPort,
-        databaseUrl: database?.url,
+        databaseUrl: database?.ownerUrl,
         standInTestControl: true,
         sandboxSeed: options.seed,
         jwtSecret: randomBytes(32).toString("hex"),
@@ -136,7 +138,7 @@ export async function startBenchStack(options: BenchStackOptions) {
   return {
     ...stack,
     runner,
-    databaseUrl: database?.url ?? null,
+    databaseUrl: database?.ownerUrl ?? null,
     adminToken,
     control,
     workerCpuMs,

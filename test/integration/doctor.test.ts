@@ -78,6 +78,40 @@ describe("installation doctor", () => {
     expect(await incidents(key)).toEqual([expect.objectContaining({ status: "resolved" })]);
   });
 
+  it("a function an upgrade left executable by anon (created without closing it) opens a critical incident naming it", async () => {
+    // What a migration that creates a function and forgets payguard._secure_functions() leaves behind:
+    // PUBLIC (so anon) may execute it, the default for every new function.
+    const key = "doctor:function_exposed:set_everything_free";
+    await sql("create function payguard.set_everything_free() returns int language sql as 'select 1'");
+    try {
+      await doctorNow();
+      const [open] = await incidents(key);
+      expect(open).toMatchObject({ status: "open", severity: "critical" });
+      expect(open?.summary).toContain(
+        "public, anon, authenticated can execute payguard.set_everything_free()",
+      );
+    } finally {
+      await sql("drop function payguard.set_everything_free()");
+    }
+    await doctorNow();
+    expect(await incidents(key)).toEqual([expect.objectContaining({ status: "resolved" })]);
+  });
+
+  it("a payguard table anon can write opens a critical incident naming the revoke; revoking resolves it", async () => {
+    const key = "doctor:table_exposed:credit_balances";
+    await sql("grant update on payguard.credit_balances to anon");
+    try {
+      await doctorNow();
+      const [open] = await incidents(key);
+      expect(open).toMatchObject({ status: "open", severity: "critical" });
+      expect(open?.summary).toContain("Fix: revoke update on payguard.credit_balances from anon;");
+    } finally {
+      await sql("revoke update on payguard.credit_balances from anon");
+    }
+    await doctorNow();
+    expect(await incidents(key)).toEqual([expect.objectContaining({ status: "resolved" })]);
+  });
+
   it("row-level security turned off on a table opens one incident naming the fix; enabling it resolves it", async () => {
     const key = "doctor:rls_disabled:weekly_reports";
     await sql("alter table payguard.weekly_reports disable row level security");

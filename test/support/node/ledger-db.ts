@@ -1,7 +1,8 @@
 /**
  * Databases with the payguard migrations applied, for the SQL suites: PGlite in memory (always) and a
- * fresh, uniquely named database on DATABASE_URL's server (when set; dropped afterwards). Calls run in
- * a transaction as a given role with JWT claims, exactly as the stand-in runs them.
+ * fresh, uniquely named database on DATABASE_URL's Supabase-shaped server (when set; dropped afterwards),
+ * migrated as the demoted `postgres`. Calls run in a transaction as a given role with JWT claims, exactly
+ * as the stand-in runs them.
  */
 import { applyMigrations } from "../../../dev/migrate.ts";
 import { type Database, openPglite, openPostgres } from "../../../dev/supabase/database.ts";
@@ -60,15 +61,28 @@ export async function openPgliteLedger(): Promise<LedgerDb> {
   return wrap(db, () => db.close());
 }
 
-export async function openPostgresLedger(baseUrl: string): Promise<LedgerDb & { url: string }> {
-  const scratch = await createScratchDatabase(baseUrl, "payguard_sql");
-  const db = await openPostgres(scratch.url);
-  await applyMigrations(db);
+/**
+ * A scratch database on the Supabase-shaped server at `adminUrl`. Migrations and every query of the
+ * ledger run as the demoted `postgres` (`url`), as on Supabase; `adminUrl` is the same database as
+ * supabase_admin, for a check that needs the superuser.
+ */
+export async function openPostgresLedger(
+  adminUrl: string,
+): Promise<LedgerDb & { url: string; adminUrl: string }> {
+  const scratch = await createScratchDatabase(adminUrl, "payguard_sql");
+  const db = await openPostgres(scratch.ownerUrl).catch(async (error: unknown) => {
+    await scratch.drop();
+    throw error;
+  });
   const ledger = wrap(db, async () => {
     await db.close();
     await scratch.drop();
   });
-  return { ...ledger, url: scratch.url };
+  await applyMigrations(db).catch(async (error: unknown) => {
+    await ledger.close();
+    throw error;
+  });
+  return { ...ledger, url: scratch.ownerUrl, adminUrl: scratch.adminUrl };
 }
 
 /** The backends a logic suite runs on: PGlite always, real Postgres when DATABASE_URL is set. */

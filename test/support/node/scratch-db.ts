@@ -1,53 +1,21 @@
-/** A uniquely named database on a real Postgres server for one suite, dropped afterwards. */
+/**
+ * A uniquely named database for one suite on the Supabase-shaped server at `adminUrl` (DATABASE_URL:
+ * `npm run db:cluster`), prepared like a fresh project and dropped afterwards.
+ */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createSupabaseDatabase } from "../../../dev/supabase/cluster.ts";
 
-async function onServer(baseUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** How long a drop waits for the suite's own connections, closed just before, to leave the server. */
-const CLOSING_WAIT_MS = 3_000;
-const CLOSING_POLL_MS = 50;
-
-/**
- * A pool's `end()` resolves before its sockets have closed; dropping the database `with (force)` at that
- * moment sends those closing clients a FATAL 57P01 that nobody listens for any more. So the drop waits
- * until the server no longer lists a session on the database (force still ends a straggler).
- */
-async function dropWhenIdle(baseUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    const deadline = Date.now() + CLOSING_WAIT_MS;
-    while (Date.now() < deadline) {
-      const { rows } = await client.query<{ n: number }>(
-        "select count(*)::int as n from pg_stat_activity where datname = $1",
-        [name],
-      );
-      if ((rows[0]?.n ?? 0) === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, CLOSING_POLL_MS));
-    }
-    await client.query(`drop database if exists ${name} with (force)`);
-  } finally {
-    await client.end();
-  }
-}
-
-export async function createScratchDatabase(baseUrl: string, prefix: string) {
-  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
-  await onServer(baseUrl, `create database ${name}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
+export async function createScratchDatabase(adminUrl: string, prefix: string) {
+  const database = await createSupabaseDatabase(adminUrl, `${prefix}_${randomBytes(5).toString("hex")}`);
   return {
-    url: url.toString(),
-    drop: () => dropWhenIdle(baseUrl, name),
+    /** As supabase_admin (superuser): for checks a project's own roles could not make. */
+    adminUrl: database.adminUrl,
+    /** As the demoted postgres: migrations, the app's SQL and the stand-in, as on Supabase. */
+    ownerUrl: database.ownerUrl,
+    /** The owner URL, for callers that only need one. */
+    url: database.ownerUrl,
+    drop: database.drop,
   };
 }
 
