@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   envFile: string;
   /** Extra `wrangler dev` arguments, e.g. `--persist-to DIR`. */
   wranglerArgs?: string[];
+  /** Worker variables over `workerVars` (npm start: the example app's origin and Checkout pages). */
+  vars?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -101,7 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripeWebhookUrl: `${workerUrl}/webhooks/stripe`,
     wechatNotifyUrl: `${workerUrl}/webhooks/wechatpay`,
   });
-  const vars = workerVars(workerUrl, standIn, sandbox, options.adminToken);
+  const vars = { ...workerVars(workerUrl, standIn, sandbox, options.adminToken), ...options.vars };
   const lines = Object.entries(vars).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
   await writeFile(options.envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
   const wrangler = spawn(
