@@ -28,9 +28,10 @@ const SERIAL_SUITES = [
   "test/integration/thresholds.test.ts",
   "test/integration/wechatpay-bill.test.ts",
   "test/integration/weekly-report.test.ts",
-  // the database down, sandbox API faults, stand-in RPC counters
+  // the database down, sandbox API faults, stand-in RPC counters, the Data API refusing payguard
   "test/integration/alert-desk.test.ts",
   "test/integration/checkout.test.ts",
+  "test/integration/data-api-faults.test.ts",
   "test/integration/order-guard.test.ts",
   "test/integration/stripe-webhook.test.ts",
 ];

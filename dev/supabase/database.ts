@@ -5,6 +5,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { SqlExecutor } from "../migrate.ts";
+import { ConnectFailed } from "./rpc.ts";
 
 export interface TxClient {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -39,6 +40,12 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   };
 }
 
+/** The server ended the session (a FATAL error) or the socket broke: the connection cannot be reused. */
+function connectionBroken(error: unknown): boolean {
+  const { severity, code } = error as { severity?: string; code?: string };
+  return severity === "FATAL" || severity === "PANIC" || code === undefined || /^E[A-Z]+$/.test(code);
+}
+
 export async function openPostgres(connectionString: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 20 });
   // pool.end() resolves before its idle connections finish closing; a database dropped right after
@@ -53,7 +60,11 @@ export async function openPostgres(connectionString: string): Promise<Database> 
       rows: (await pool.query(sql, params)).rows as T[],
     }),
     async transaction(work) {
-      const client = await pool.connect();
+      // No connection at all is not the statement's failure: PostgREST answers it 503 PGRST000.
+      const client = await pool.connect().catch((error: unknown) => {
+        throw new ConnectFailed(error);
+      });
+      let broken = false;
       try {
         await client.query("begin");
         const result = await work({
@@ -62,10 +73,12 @@ export async function openPostgres(connectionString: string): Promise<Database> 
         await client.query("commit");
         return result;
       } catch (error) {
-        await client.query("rollback").catch(() => undefined);
+        broken = connectionBroken(error);
+        if (!broken) await client.query("rollback").catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        // A connection the server ended (FATAL, e.g. 57P01) or that broke is dropped, not pooled again.
+        client.release(broken);
       }
     },
     close: () => pool.end(),

@@ -1,7 +1,10 @@
 /**
  * PostgREST's RPC semantics over a plain database session: resolve `<schema>.<fn>` by argument names, call
  * it with named, typed, bound parameters, shape the result the way PostgREST does (scalar, object, array,
- * 204 for void) and map SQLSTATEs to PostgREST's HTTP statuses.
+ * 204 for void) and map SQLSTATEs to PostgREST's HTTP statuses, a lost database connection included
+ * (503 PGRST000 when none could be opened, PGRST001 when it broke mid-request). A statement timeout
+ * (57014) is 500 as in PostgREST's `mapSQLtoHTTP`, where class 57 is 500 but 57P01 (admin shutdown) 503;
+ * 504 is only PGRST003, a pool that hands out no connection in time.
  */
 import type { TxClient } from "./database.ts";
 
@@ -98,23 +101,90 @@ export function buildCall(
   return { sql: `select to_jsonb(${call}) as result`, params };
 }
 
+/** SQLSTATE classes PostgREST answers with one status (src/PostgREST/Error.hs, `mapSQLtoHTTP`). */
+const CLASS_STATUS: Record<string, number> = {
+  "08": 503, // connection exception
+  "09": 500, // triggered action exception
+  "0L": 403, // invalid grantor
+  "0P": 403, // invalid role specification
+  "25": 500, // invalid transaction state
+  "28": 403, // invalid authorization specification
+  "2D": 500, // invalid transaction termination
+  "38": 500, // external routine exception
+  "39": 500, // external routine invocation
+  "3B": 500, // savepoint exception
+  "40": 500, // transaction rollback
+  "53": 503, // insufficient resources
+  "54": 500, // program limit exceeded
+  "55": 500, // object not in prerequisite state
+  "57": 500, // operator intervention (statement timeout 57014 included)
+  "58": 500, // system error
+  F0: 500,
+  HV: 500,
+  P0: 500, // PL/pgSQL error other than a plain `raise` (P0001)
+  XX: 500, // internal error
+};
+
+/** Codes PostgREST answers differently from their class. */
+const CODE_STATUS: Record<string, number> = {
+  "23503": 409, // foreign key violation
+  "23505": 409, // unique violation
+  "25006": 405, // a write attempted in a GET (read-only) call
+  "53400": 500, // configuration limit exceeded
+  "57P01": 503, // terminating connection due to administrator command
+  P0001: 400, // a function's own `raise`
+  "42883": 404, // undefined function
+  "42P01": 404, // undefined table
+  "42P17": 500, // infinite recursion
+  PGRST202: 404, // the stand-in's own "no such function"
+};
+
 function statusFor(code: string, role: string): number {
-  if (code === "P0001") return 400;
-  if (code.startsWith("P0")) return 500;
-  if (code === "23505" || code === "23503") return 409;
-  if (code === "42883" || code === "PGRST202") return 404;
+  const exact = CODE_STATUS[code];
+  if (exact !== undefined) return exact;
   if (code === "42501") return role === "anon" ? 401 : 403;
-  if (code.startsWith("08") || code.startsWith("53")) return 503;
-  if (code.startsWith("40")) return 500;
-  if (code === "25006") return 405; // a write attempted in a GET (read-only) call
   const custom = /^PT(\d{3})$/.exec(code);
   if (custom) return Number(custom[1]);
-  return 400;
+  return CLASS_STATUS[code.slice(0, 2)] ?? 400;
+}
+
+/** PostgREST's answers when the database connection itself fails (hasql's connection and client errors). */
+export const CONNECT_FAILED = {
+  code: "PGRST000",
+  message: "Database connection error. Retrying the connection.",
+};
+export const CONNECTION_LOST = {
+  code: "PGRST001",
+  message: "Database client error. Retrying the connection.",
+};
+
+/**
+ * The pool could not open a connection (refused, unknown host, the server starting up or shutting down,
+ * authentication, the database gone): thrown by src/database.ts, answered 503 PGRST000 like PostgREST.
+ */
+export class ConnectFailed extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/** A server error carries a SQLSTATE; anything else from the driver mid-request means the connection broke. */
+function isDriverFailure(error: { code?: string; message?: string }): boolean {
+  if (error.code !== undefined) return /^E[A-Z]+$/.test(error.code); // ECONNRESET, EPIPE, ETIMEDOUT, ...
+  return /^connection terminated|connection error|is not queryable|pglite is closed/i.test(
+    error.message ?? "",
+  );
 }
 
 export function toRpcError(error: unknown, role: string): RpcError {
   const e = error as { code?: string; message?: string; detail?: string; hint?: string };
-  const code = e.code ?? "XX000";
+  if (error instanceof ConnectFailed)
+    return { status: 503, body: { ...CONNECT_FAILED, details: error.message, hint: null } };
+  if (isDriverFailure(e))
+    return { status: 503, body: { ...CONNECTION_LOST, details: e.message ?? null, hint: null } };
+  const code = e.code && (SQLSTATE.test(e.code) || e.code.startsWith("PGRST")) ? e.code : "XX000";
   return {
     status: statusFor(code, role),
     body: { code, message: e.message ?? String(error), details: e.detail ?? null, hint: e.hint ?? null },

@@ -5,6 +5,7 @@ import { createClient } from "@supabase/supabase-js";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../../test/support/node/scratch-db.ts";
+import { ConnectFailed, toRpcError } from "./rpc.ts";
 import { type StandIn, startStandIn } from "./standin.ts";
 
 const FIXTURES = new URL("../../test/fixtures/standin-migrations/", import.meta.url).pathname;
@@ -27,7 +28,7 @@ if (process.env.DATABASE_URL) {
   console.log("stand-in: real-Postgres variant skipped (DATABASE_URL is not set)");
 }
 
-describe.each(backends)("stand-in on %s", (_name, open) => {
+describe.each(backends)("stand-in on %s", (name, open) => {
   let standIn: StandIn;
   let drop: (() => Promise<void>) | undefined;
 
@@ -262,14 +263,91 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
     expect(huge.status).toBe(413);
   });
 
-  it("answers 503 while marked unavailable, as supabase-js sees a database outage", async () => {
+  it("answers 503 PGRST000 while marked unavailable, as PostgREST does when it cannot connect", async () => {
     const client = createClient(standIn.url, standIn.serviceRoleKey);
     standIn.setUnavailable(true);
     const down = await client.rpc("add_numbers", { p_a: 1 });
     standIn.setUnavailable(false);
     expect(down.status).toBe(503);
+    expect(down.error).toMatchObject({
+      code: "PGRST000",
+      message: "Database connection error. Retrying the connection.",
+    });
     expect((await client.rpc("add_numbers", { p_a: 1 })).status).toBe(200);
   });
+
+  it("answers injected database failures as a connection lost mid-request: 503 PGRST001", async () => {
+    const client = createClient(standIn.url, standIn.serviceRoleKey);
+    standIn.setFaultRate(1, 1);
+    const failed = await client.rpc("add_numbers", { p_a: 1 });
+    standIn.setFaultRate(0, 0);
+    expect(failed.status).toBe(503);
+    expect(failed.error).toMatchObject({
+      code: "PGRST001",
+      message: "Database client error. Retrying the connection.",
+    });
+    expect((await client.rpc("add_numbers", { p_a: 1 })).status).toBe(200);
+  });
+
+  it("changes its exposed schemas at runtime like the Data API settings: a schema left out is 406 PGRST106", async () => {
+    const client = createClient(standIn.url, standIn.secretKey, { db: { schema: "payguard" } });
+    standIn.setExposedSchemas(["public"]);
+    try {
+      const refused = await client.rpc("whereami");
+      expect(refused.status).toBe(406);
+      expect(refused.error).toMatchObject({
+        code: "PGRST106",
+        hint: "Only the following schemas are exposed: public",
+      });
+    } finally {
+      standIn.setExposedSchemas(["public", "payguard"]);
+    }
+    expect((await client.rpc("whereami")).data).toBe("payguard");
+  });
+
+  it("refuses the service-role keys with 401 once they are revoked, and only those", async () => {
+    const post = (token: string, path: string, body: unknown) =>
+      fetch(`${standIn.url}/__standin/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post(standIn.secretKey, "revoke-keys", { revoked: true })).status).toBe(200);
+    try {
+      for (const key of [standIn.secretKey, standIn.serviceRoleKey]) {
+        const refused = await createClient(standIn.url, key).rpc("add_numbers", { p_a: 1 });
+        expect(refused.status).toBe(401);
+        expect(refused.error).toMatchObject({ message: "Invalid API key" });
+      }
+      expect(
+        (await createClient(standIn.url, standIn.publishableKey).rpc("add_numbers", { p_a: 1 })).data,
+      ).toBe(2);
+    } finally {
+      await post(standIn.secretKey, "revoke-keys", { revoked: false });
+    }
+    expect((await createClient(standIn.url, standIn.secretKey).rpc("add_numbers", { p_a: 1 })).data).toBe(2);
+  });
+
+  it.runIf(name === "Postgres")(
+    "answers a session the server ends mid-call (57P01) with 503 and serves the next call on a fresh connection",
+    async () => {
+      await standIn.query(
+        "create or replace function public.nap(p_s float8) returns int language sql as $$ select 1 from pg_sleep(p_s) $$",
+      );
+      await standIn.query("grant execute on function public.nap(float8) to service_role");
+      const client = createClient(standIn.url, standIn.secretKey);
+      // supabase-js sends nothing until the builder is awaited: start the call now.
+      const running = client.rpc("nap", { p_s: 10 }).then((answer) => answer);
+      const napping = `select pid from pg_stat_activity where query like '%"nap"(%' and pid <> pg_backend_pid()`;
+      for (let attempt = 0; attempt < 100 && (await standIn.query(napping)).length === 0; attempt += 1)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await standIn.query(`select pg_terminate_backend(pid) from (${napping}) as found`);
+      const cut = await running;
+      expect(cut.status).toBe(503);
+      expect(cut.error?.code).toBe("57P01");
+      expect((await client.rpc("add_numbers", { p_a: 1 })).data).toBe(2);
+    },
+  );
 
   it("guards the test-only control endpoints with the secret or service-role key", async () => {
     const post = (token: string, path: string, body: unknown) =>
@@ -290,6 +368,93 @@ describe.each(backends)("stand-in on %s", (_name, open) => {
     expect((await rpc("add_numbers", { body: { p_a: 1 } })).status).toBe(503);
     await post(standIn.serviceRoleKey, "unavailable", { down: false });
     expect((await rpc("add_numbers", { body: { p_a: 1 } })).status).toBe(200);
+  });
+});
+
+describe("stand-in: database failures answered as PostgREST answers them", () => {
+  const answer = (error: unknown) => {
+    const { status, body } = toRpcError(error, "service_role");
+    return { status, code: body.code };
+  };
+
+  it.each([
+    [
+      "no connection could be opened",
+      new ConnectFailed(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })),
+      503,
+      "PGRST000",
+    ],
+    [
+      "the server refused the session at connect (starting up)",
+      new ConnectFailed(Object.assign(new Error("starting up"), { code: "57P03" })),
+      503,
+      "PGRST000",
+    ],
+    [
+      "the socket broke mid-request",
+      Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }),
+      503,
+      "PGRST001",
+    ],
+    ["the driver lost the connection", new Error("Connection terminated unexpectedly"), 503, "PGRST001"],
+    [
+      "a pooled client that broke earlier",
+      new Error("Client has encountered a connection error and is not queryable"),
+      503,
+      "PGRST001",
+    ],
+    [
+      "admin shutdown (57P01)",
+      { code: "57P01", severity: "FATAL", message: "terminating connection due to administrator command" },
+      503,
+      "57P01",
+    ],
+    [
+      "crash shutdown (57P02)",
+      { code: "57P02", message: "terminating connection because of crash of another server process" },
+      500,
+      "57P02",
+    ],
+    [
+      "cannot connect now (57P03)",
+      { code: "57P03", message: "the database system is starting up" },
+      500,
+      "57P03",
+    ],
+    [
+      "a statement timeout (57014)",
+      { code: "57014", message: "canceling statement due to statement timeout" },
+      500,
+      "57014",
+    ],
+    ["a connection exception (08006)", { code: "08006", message: "connection failure" }, 503, "08006"],
+    [
+      "too many connections (53300)",
+      { code: "53300", message: "sorry, too many clients already" },
+      503,
+      "53300",
+    ],
+    ["a configuration limit (53400)", { code: "53400", message: "limit" }, 500, "53400"],
+    ["a serialization failure (40001)", { code: "40001", message: "could not serialize" }, 500, "40001"],
+    ["an internal error (XX000)", { code: "XX000", message: "internal" }, 500, "XX000"],
+    ["an error without any code", new TypeError("bug"), 500, "XX000"],
+    ["a function's own raise (P0001)", { code: "P0001", message: "refused" }, 400, "P0001"],
+    ["another PL/pgSQL error", { code: "P0H01", message: "hook" }, 500, "P0H01"],
+    ["an undefined function (42883)", { code: "42883", message: "no function" }, 404, "42883"],
+    [
+      "insufficient privilege as a signed-in role (42501)",
+      { code: "42501", message: "denied" },
+      403,
+      "42501",
+    ],
+    ["a bad input value (22P02)", { code: "22P02", message: "invalid input syntax" }, 400, "22P02"],
+    ["a custom status (PT402)", { code: "PT402", message: "pay" }, 402, "PT402"],
+  ])("%s", (_what, error, status, code) => {
+    expect(answer(error)).toEqual({ status, code });
+  });
+
+  it("answers insufficient privilege of the anonymous role with 401", () => {
+    expect(toRpcError({ code: "42501", message: "denied" }, "anon").status).toBe(401);
   });
 });
 

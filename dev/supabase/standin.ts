@@ -11,14 +11,23 @@
  * `GET /auth/v1/.well-known/jwks.json` publishes the signing keys (see signing-keys.ts).
  *
  * Test-only control endpoints (enabled with `testControl`, guarded by the secret or service-role key):
- *   POST /__standin/unavailable {"down": bool}  make every RPC answer 503 as if the database were gone
+ *   POST /__standin/unavailable {"down": bool}  every RPC answers 503 PGRST000, as PostgREST does when it
+ *                                               cannot connect to the database
+ *   POST /__standin/schemas {"schemas": [...]}  change the exposed schemas (the Data API settings): a schema
+ *                                               left out answers 406 PGRST106
+ *   POST /__standin/revoke-keys {"revoked": bool}  the service-role keys (secret key and legacy JWT) were
+ *                                               rotated away: the gateway refuses them with 401 (control
+ *                                               endpoints still take them)
  *   POST /__standin/sql {"sql", "params"}       run SQL as the owner and get the rows back
  *   POST /__standin/user-token {"userId", "alg"?, "expiresInS"?, "claims"?}  mint a user access token:
  *                                               {"token"}
  *   POST /__standin/rotate-signing-keys         new ES256 / RS256 signing keys: {"ES256": kid, "RS256": kid}
- *   POST /__standin/faults {"rate", "seed"}     fail that share of RPCs with 503, decided by a seeded stream
+ *   POST /__standin/faults {"rate", "seed"}     fail that share of RPCs with 503 PGRST001 (the connection
+ *                                               lost mid-request), decided by a seeded stream
  *   POST /__standin/stats {"reset"?}            RPC counts and database time per function (benchmarks)
  * Every RPC answer carries `Server-Timing: db;dur=<ms>`: the time spent inside the database transaction.
+ * A database that really fails answers as PostgREST does too (rpc.ts `toRpcError`): no connection 503
+ * PGRST000, a connection lost mid-request 503 PGRST001, a server error by its SQLSTATE.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,7 +35,14 @@ import type { AddressInfo } from "node:net";
 import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
 import { type Database, openPglite, openPostgres } from "./database.ts";
 import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
-import { buildCall, pickSignature, type RpcError, toRpcError } from "./rpc.ts";
+import {
+  buildCall,
+  CONNECT_FAILED,
+  CONNECTION_LOST,
+  pickSignature,
+  type RpcError,
+  toRpcError,
+} from "./rpc.ts";
 import { createRpcStats, type RpcStatsSnapshot } from "./rpc-stats.ts";
 import { createSignatureCache } from "./signature-cache.ts";
 import { createSigningKeys, type UserTokenOptions } from "./signing-keys.ts";
@@ -57,7 +73,12 @@ export interface StandIn {
   /** New signing keys with new kids; the old public keys stay published. */
   rotateSigningKeys(): Promise<{ ES256: string; RS256: string }>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Every RPC answers 503 PGRST000 (no database connection) while `down`. */
   setUnavailable(down: boolean): void;
+  /** The Data API's exposed schemas from now on (the first is the default profile). */
+  setExposedSchemas(schemas: string[]): void;
+  /** While `revoked`, the gateway refuses the service-role keys (secret key, legacy JWT) with 401. */
+  setServiceKeysRevoked(revoked: boolean): void;
   /** Fails `rate` (0..1) of the RPCs with a transient 503, drawn from a stream seeded with `seed`. */
   setFaultRate(rate: number, seed: number): void;
   /** Per-function RPC counts and database time since start or the last reset. */
@@ -101,6 +122,9 @@ const pgError = (status: number, code: string, message: string): Reply => ({
 });
 
 class BodyTooLarge extends Error {}
+
+const isSchemaList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === "string" && name !== "");
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -154,15 +178,17 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   const signingKeys = await createSigningKeys(secret);
   let issuer = "";
   let unavailable = false;
+  let serviceKeysRevoked = false;
   const signatures = createSignatureCache();
   const stats = createRpcStats();
 
   /** The role an `apikey` grants: the new keys by exact match, legacy keys by their signed `role`. */
   function keyRole(apikey: string): Role | null {
-    if (sameSecret(apikey, secretKey)) return "service_role";
+    if (sameSecret(apikey, secretKey)) return serviceKeysRevoked ? null : "service_role";
     if (sameSecret(apikey, publishableKey)) return "anon";
     const role = verifyJwt(apikey, secret, Date.now())?.role;
-    return role === "anon" || role === "service_role" ? role : null;
+    if (role === "service_role") return serviceKeysRevoked ? null : role;
+    return role === "anon" ? role : null;
   }
 
   async function authenticate(request: IncomingMessage): Promise<{ claims: JwtClaims } | Reply> {
@@ -179,7 +205,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     return { claims };
   }
 
-  const schemas = options.schemas ?? EXPOSED_SCHEMAS_DEFAULT;
+  let schemas = options.schemas ?? EXPOSED_SCHEMAS_DEFAULT;
 
   /** PostgREST picks the schema from Content-Profile (writes) or Accept-Profile (reads). */
   function pickSchema(request: IncomingMessage, readOnly: boolean): string | Reply {
@@ -205,8 +231,13 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     readOnly: boolean,
   ) {
     const role = String(claims.role);
-    if (unavailable || stats.injectFault(name))
-      return pgError(503, "PGRST001", "Database client error. Retrying the connection.");
+    if (unavailable)
+      return { status: 503, body: { ...CONNECT_FAILED, details: "connection refused", hint: null } };
+    if (stats.injectFault(name))
+      return {
+        status: 503,
+        body: { ...CONNECTION_LOST, details: "connection reset (injected)", hint: null },
+      };
     const startedMs = performance.now();
     let callMs = 0;
     try {
@@ -278,6 +309,8 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       rate?: number;
       seed?: number;
       reset?: boolean;
+      schemas?: unknown;
+      revoked?: boolean;
     } & UserTokenOptions;
     if (url.pathname === "/__standin/user-token" && typeof body.userId === "string") {
       const { alg, expiresInS, claims } = body;
@@ -298,6 +331,14 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     if (url.pathname === "/__standin/unavailable") {
       unavailable = body.down === true;
       return { status: 200, body: { unavailable } };
+    }
+    if (url.pathname === "/__standin/schemas" && isSchemaList(body.schemas)) {
+      schemas = body.schemas;
+      return { status: 200, body: { schemas } };
+    }
+    if (url.pathname === "/__standin/revoke-keys") {
+      serviceKeysRevoked = body.revoked === true;
+      return { status: 200, body: { revoked: serviceKeysRevoked } };
     }
     if (url.pathname === "/__standin/sql" && typeof body.sql === "string") {
       try {
@@ -327,7 +368,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
         (error: unknown): Reply =>
           error instanceof BodyTooLarge
             ? pgError(413, "PGRST413", "Request body too large")
-            : pgError(500, "PGRST000", (error as Error).message),
+            : pgError(500, "PGRSTX00", (error as Error).message),
       )
       .then((reply) => send(response, reply));
   });
@@ -351,6 +392,12 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     },
     setUnavailable: (down) => {
       unavailable = down;
+    },
+    setExposedSchemas: (exposed) => {
+      schemas = [...exposed];
+    },
+    setServiceKeysRevoked: (revoked) => {
+      serviceKeysRevoked = revoked;
     },
     setFaultRate: (rate, seed) => stats.setFaultRate(rate, seed),
     stats: (reset) => stats.snapshot(reset === true),

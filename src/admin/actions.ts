@@ -7,8 +7,10 @@
  */
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
-import type { InfraError } from "../ledger/result.ts";
+import { type InfraError, retryLater } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
+import { log } from "../log.ts";
+import { dataApiIncidentKey } from "../ops/data-api.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { JOBS } from "../reconcile/jobs.ts";
@@ -23,7 +25,8 @@ export const SYNC_ORDERS_MAX = 50;
 export const MUTE_MINUTES_MAX = 7 * 24 * 60;
 
 export type ActionFailure = {
-  kind: "not_found" | "conflict" | "unavailable";
+  /** `misconfigured`: the Data API refuses payguard; the detail names its incident, never the server's words. */
+  kind: "not_found" | "conflict" | "unavailable" | "misconfigured";
   detail: string;
 };
 export type ActionResult =
@@ -49,9 +52,28 @@ const fail = (kind: ActionFailure["kind"], detail: string): ActionResult => ({
   error: { kind, detail },
 });
 
-/** A store or provider failure: transient ones are 503 (try again), a refusal (e.g. P0001) is 409. */
-const failFrom = (error: InfraError, context = ""): ActionResult =>
-  fail(error.kind === "transient" ? "unavailable" : "conflict", `${context}${error.message}`);
+/**
+ * A store or provider failure: transient ones are 503 (try again), a misconfiguration 503 naming its
+ * incident (the server's message goes to the log only), a refusal (e.g. P0001) 409.
+ */
+export function actionFailure(error: InfraError, context = ""): ActionFailure {
+  switch (error.kind) {
+    case "transient":
+      return { kind: "unavailable", detail: `${context}${error.message}` };
+    case "misconfigured": {
+      const incident = dataApiIncidentKey(error.fault ?? "unavailable");
+      log("error", "admin_data_api_misconfigured", { incident, code: error.code, message: error.message });
+      return { kind: "misconfigured", detail: `payguard is misconfigured; see incident ${incident}` };
+    }
+    case "permanent":
+      return { kind: "conflict", detail: `${context}${error.message}` };
+  }
+}
+
+const failFrom = (error: InfraError, context = ""): ActionResult => ({
+  ok: false,
+  error: actionFailure(error, context),
+});
 
 /** Runs an action and records it; if the record cannot be written the caller sees 503. */
 export async function perform(
@@ -70,7 +92,7 @@ export async function perform(
     detail: result.ok ? result.detail : { error: result.error.detail },
     nowMs: ctx.nowMs,
   });
-  if (!recorded.ok) return fail("unavailable", `attribution not recorded: ${recorded.error.message}`);
+  if (!recorded.ok) return failFrom(retryLater(recorded.error), "attribution not recorded: ");
   return result;
 }
 
@@ -113,7 +135,7 @@ export async function syncOrders(
     limit: Math.min(filter.limit, SYNC_ORDERS_MAX),
     offset: 0,
   });
-  if (!page.ok) return { ok: false, error: { kind: "unavailable", detail: page.error.message } };
+  if (!page.ok) return { ok: false, error: actionFailure(page.error) };
   const results: Array<{ orderId: string; outcome: string }> = [];
   for (const row of page.value.orders) {
     const orderId = String(row.id);
@@ -132,8 +154,7 @@ export function replayStripeEvent(ctx: ActionContext, eventId: string): Promise<
     if (!fetched.ok)
       return fetched.missing ? fail("not_found", `event ${eventId}`) : fail("unavailable", fetched.message);
     const applied = await applyStripeEvent(ctx.env, ctx.deps, fetched.event, "admin", ctx.nowMs);
-    if (applied.status === "failed")
-      return fail(applied.transient ? "unavailable" : "conflict", applied.error);
+    if (applied.status === "failed") return failFrom(applied.error);
     return done(applied.status === "done" ? applied.outcome : "duplicate", { order_id: applied.orderId });
   });
 }
@@ -166,11 +187,7 @@ export function expire(ctx: ActionContext, orderId: string): Promise<ActionResul
     const api = providerApiFor(ctx.deps, order.provider);
     if (!api) return fail("conflict", `provider ${order.provider} is not configured`);
     const closed = await api.closeOrder(order, ctx.nowMs);
-    if (!closed.ok)
-      return fail(
-        closed.error.kind === "transient" ? "unavailable" : "conflict",
-        `provider close: ${closed.error.message}`,
-      );
+    if (!closed.ok) return failFrom(closed.error, "provider close: ");
     const expired = await ctx.deps.store.expireOrder({
       orderId,
       reason: `closed by ${ctx.actor}`,
@@ -196,8 +213,7 @@ export function refund(
     if (!detail.ok) return failFrom(detail.error);
     const refundedMinor = Number(detail.value?.refunded_minor ?? 0);
     const made = await refundAtProvider(ctx.deps, order, amountMinor, refundedMinor, ctx.nowMs);
-    if (!made.ok)
-      return fail(made.error.kind === "transient" ? "unavailable" : "conflict", made.error.message);
+    if (!made.ok) return failFrom(made.error);
     const { fact, refundRef, status } = made.value;
     if (!fact) return done(`refund_${status}`, { refund_ref: refundRef });
     const settled = await settleOrder(ctx.env, fact, "admin", ctx.nowMs);

@@ -74,6 +74,7 @@ const FAILURE_STATUS: Record<ActionFailure["kind"], ContentfulStatusCode> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  misconfigured: 503,
 };
 
 export function actionResponse(c: Context, result: ActionResult): Response {

@@ -10,7 +10,7 @@
 import type { Provider } from "../ledger/types.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { createLimiters } from "../reconcile/limiter.ts";
-import { type ActionContext, perform } from "./actions.ts";
+import { type ActionContext, actionFailure, perform } from "./actions.ts";
 import { countOutcomes, repairFromRefsQuietly } from "./repair-refs.ts";
 import type { Row } from "./store.ts";
 import { stripeFor } from "./stripe.ts";
@@ -61,7 +61,7 @@ async function replayStripe(ctx: ActionContext, row: Row, limiters: Limiters) {
   const fetched = called.value;
   if (!fetched.ok) return { outcome: fetched.missing ? "not_found" : "failed", detail: fetched.message };
   const applied = await applyStripeEvent(ctx.env, ctx.deps, fetched.event, "admin", ctx.nowMs);
-  if (applied.status === "failed") return { outcome: "failed", detail: applied.error };
+  if (applied.status === "failed") return { outcome: "failed", detail: actionFailure(applied.error).detail };
   return { outcome: applied.status === "done" ? applied.outcome : "duplicate" };
 }
 

@@ -3,7 +3,7 @@
  * reads it; webhooks, reconcile, the success page and repairs settle orders of a paused package as
  * before, so a customer who already paid is still credited. Every switch is an attributed admin action.
  */
-import { type ActionContext, type ActionResult, perform } from "./actions.ts";
+import { type ActionContext, type ActionResult, actionFailure, perform } from "./actions.ts";
 
 /** The scope that pauses every package. */
 export const ALL_PACKAGES = "*";
@@ -18,13 +18,12 @@ export function setSalesPause(ctx: ActionContext, scope: string, paused: boolean
       nowMs: ctx.nowMs,
     });
     if (!set.ok) {
-      const kind =
-        set.error.kind === "transient"
-          ? "unavailable"
-          : set.error.code === "P0001"
-            ? "not_found"
-            : "conflict";
-      return { ok: false, error: { kind, detail: set.error.message } };
+      // The function refuses a scope that names no package (P0001): that package is not found.
+      const refused = set.error.kind === "permanent" && set.error.code === "P0001";
+      const error = refused
+        ? { kind: "not_found" as const, detail: set.error.message }
+        : actionFailure(set.error);
+      return { ok: false, error };
     }
     const outcome = set.value.changed
       ? paused

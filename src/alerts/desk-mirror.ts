@@ -44,8 +44,9 @@ export const mirrorBackoffMs = (attempts: number): number =>
   Math.min(MIRROR_RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1), MIRROR_RETRY_MAX_MS);
 
 /**
- * Applies journalled writes in order, stopping at the first transient failure. A permanent refusal is
- * logged and dropped (it would block every later write). Answers what each applied entry returned.
+ * Applies journalled writes in order, stopping at the first failure that may pass (transient, or the Data
+ * API refusing payguard until someone fixes it). A permanent refusal is logged and dropped (it would block
+ * every later write). Answers what each applied entry returned.
  */
 export async function drain(
   sql: SqlStorage,

@@ -6,7 +6,7 @@
  * an order another request may still be finishing.
  */
 import type { InfraError, Result } from "../ledger/result.ts";
-import { err, ok } from "../ledger/result.ts";
+import { err, ok, retryable } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import type { CheckoutRequest } from "./request.ts";
 import type { CheckoutAnswer, CheckoutStore } from "./store.ts";
@@ -20,7 +20,8 @@ export type CheckoutFailure =
   | { kind: "sales_paused" }
   | { kind: "order_closed"; orderId: string }
   | { kind: "provider_failed"; detail: string; retryable: boolean }
-  | { kind: "unavailable"; detail: string };
+  /** The database failed (for now, or because the installation is misconfigured): 503. */
+  | { kind: "unavailable"; error: InfraError };
 
 export interface ProviderSession {
   providerRef: string | null;
@@ -59,7 +60,7 @@ export async function runCheckout(
     expiresInS: input.expiresInS,
     nowMs: input.nowMs,
   });
-  if (!begun.ok) return err({ kind: "unavailable", detail: begun.error.message });
+  if (!begun.ok) return err({ kind: "unavailable", error: begun.error });
   const state = begun.value;
   if (state.outcome === "conflict") return err({ kind: "idempotency_conflict" });
   if (state.outcome === "unknown_package") return err({ kind: "unknown_package" });
@@ -84,7 +85,7 @@ export async function runCheckout(
         nowMs: input.nowMs,
       });
     }
-    return err({ kind: "provider_failed", detail, retryable: session.error.kind === "transient" });
+    return err({ kind: "provider_failed", detail, retryable: retryable(session.error) });
   }
   const completed = await store.complete({
     userId: input.userId,
@@ -94,6 +95,6 @@ export async function runCheckout(
     response: session.value.answer,
     nowMs: input.nowMs,
   });
-  if (!completed.ok) return err({ kind: "unavailable", detail: completed.error.message });
+  if (!completed.ok) return err({ kind: "unavailable", error: completed.error });
   return ok({ answer: session.value.answer, replayed: !fresh });
 }

@@ -14,7 +14,7 @@ import { getDeps } from "../deps.ts";
 import type { Config } from "../env.ts";
 import type { Provider } from "../ledger/types.ts";
 import { log } from "../log.ts";
-import { failureResponse } from "./errors.ts";
+import { failureResponse, storeFailure } from "./errors.ts";
 
 export const CHECKOUT_BODY_MAX_BYTES = 4096;
 /** How long a client should wait before retrying after the provider failed. */
@@ -56,7 +56,7 @@ function failed(c: Context, failure: CheckoutFailure): Response {
         502,
       );
     case "unavailable":
-      return failureResponse(c, { kind: "unavailable", detail: failure.detail });
+      return failureResponse(c, storeFailure(failure.error));
   }
 }
 

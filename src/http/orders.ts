@@ -13,7 +13,7 @@ import { settleOrder } from "../guard/settle-order.ts";
 import { type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import { providerApiFor } from "../providers/registry.ts";
-import { failureResponse } from "./errors.ts";
+import { failureResponse, storeFailure } from "./errors.ts";
 import { confirmFromSession, type SessionAnswer, STRIPE_SESSION_ID_PATTERN } from "./success-session.ts";
 
 const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
@@ -62,7 +62,7 @@ export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>
       return failureResponse(c, { kind: "bad_request", detail: "session_id format" });
     const deps = getDeps(c.env);
     const found = await deps.store.getOrder(orderId);
-    if (!found.ok) return failureResponse(c, { kind: "unavailable", detail: found.error.message });
+    if (!found.ok) return failureResponse(c, storeFailure(found.error));
     const order = found.value;
     if (!order || order.userId.toLowerCase() !== c.var.userId.toLowerCase()) return notFound(c, orderId);
     if (sessionId !== null && order.provider !== "stripe")

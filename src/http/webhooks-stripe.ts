@@ -2,8 +2,9 @@
  * `POST /webhooks/stripe`: raw body -> signature -> plan -> OrderGuard (inbox, settlement and inbox finish
  * in one database call; a known redelivery answered by the guard) -> 2xx.
  * Answers: 400 for anything the sender got wrong (nothing written), 413 for oversized bodies,
- * 503 when the database or a Durable Object is unavailable (Stripe retries), 200 otherwise,
- * including for event types payguard does not handle (Stripe disables endpoints that keep failing).
+ * 503 when the database or a Durable Object is unavailable or the Data API refuses payguard (misconfigured:
+ * Stripe retries for days, and a `data_api:` incident names the fix), 200 otherwise, including for event
+ * types payguard does not handle (Stripe disables endpoints that keep failing).
  */
 import { Hono } from "hono";
 import { getDeps } from "../deps.ts";
@@ -11,7 +12,8 @@ import { log } from "../log.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { verifyStripeEvent } from "../providers/stripe/verify.ts";
 import { readBodyLimited } from "./body.ts";
-import { failureResponse } from "./errors.ts";
+import { dataApiFailed, dataApiSettled } from "./data-api-alerts.ts";
+import { failureResponse, storeFailure, webhookAnswerFor } from "./errors.ts";
 
 /** Stripe events are a few KiB; 512 KiB leaves room for large line-item lists and stops abuse. */
 export const STRIPE_WEBHOOK_BODY_MAX_BYTES = 512 * 1024;
@@ -45,12 +47,18 @@ export const stripeWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async
     return c.json({ received: true, duplicate: true });
   }
   if (result.status === "failed") {
-    log("error", "stripe_event", { ...logged, outcome: "failed", error: result.error });
-    // Transient: Stripe retries. Permanent (nothing we could ever do): acknowledged, the incident is stored.
-    if (result.transient)
-      return failureResponse(c, { kind: "unavailable", detail: `stripe event ${event.id}: ${result.error}` });
-    return c.json({ received: true, outcome: "failed" });
+    const { error } = result;
+    log("error", "stripe_event", { ...logged, outcome: "failed", kind: error.kind, error: error.message });
+    await dataApiFailed(deps, error, startedMs, c.executionCtx);
+    switch (webhookAnswerFor(error.kind)) {
+      case "retry":
+        return failureResponse(c, storeFailure(error, `stripe event ${event.id}`));
+      case "acknowledge":
+        // Nothing payguard could ever do with it: recorded as failed in the inbox for the audit.
+        return c.json({ received: true, outcome: "failed" });
+    }
   }
+  await dataApiSettled(deps, startedMs, c.executionCtx);
   log("info", "stripe_event", { ...logged, outcome: result.outcome });
   return c.json({ received: true, outcome: result.outcome });
 });

@@ -11,7 +11,7 @@ import {
   type LedgerStore,
   type StoreResult,
 } from "./ports.ts";
-import { err, type InfraError, ok } from "./result.ts";
+import { err, type InfraError, ok, retryLater } from "./result.ts";
 import type {
   EventFact,
   EventSettlement,
@@ -154,7 +154,7 @@ function refundAwaited(fact: PaymentFact, applied: Applied, orderId: string): In
   };
 }
 
-/** Raised by payguard._notify_app_settled (supabase/migrations/20261122002600_app_hook.sql). */
+/** Raised by payguard._notify_app_settled (the "app hook" section of the baseline migration). */
 export const APP_HOOK_FAILED_SQLSTATE = "P0H01";
 
 /**
@@ -202,12 +202,12 @@ async function followUp(
   if (incident) {
     // Whatever stopped the incident write, the provider must retry until a human has been told.
     const raised = await ports.alerts.raise(incident, nowMs);
-    if (!raised.ok) return err({ ...raised.error, kind: "transient" });
+    if (!raised.ok) return err(retryLater(raised.error));
   }
   const orderId = applied.order?.id ?? fact.orderId;
   if (orderId && REFUND_APPLIED.has(applied.order?.status ?? "noop")) {
     const resolved = await ports.alerts.resolve(refundAwaitedKey(orderId), nowMs);
-    if (!resolved.ok) return err({ ...resolved.error, kind: "transient" });
+    if (!resolved.ok) return err(retryLater(resolved.error));
   }
   return ok({ orderId, outcome: applied.outcome, status: applied.order?.status ?? null });
 }
@@ -255,7 +255,7 @@ async function recordFailure(
   const finished = recorded.ok
     ? await store.finishEvent({ provider, eventId, status: "failed", error: error.message, nowMs })
     : recorded;
-  if (!finished.ok && error.kind === "permanent") return err({ ...finished.error, kind: "transient" });
+  if (!finished.ok && error.kind === "permanent") return err(retryLater(finished.error));
   return err(error);
 }
 
@@ -307,6 +307,6 @@ export async function settleEvent(
     status: "processed",
     nowMs,
   });
-  if (!finished.ok) return err({ ...finished.error, kind: "transient" });
+  if (!finished.ok) return err(retryLater(finished.error));
   return ok({ status: "done", results });
 }

@@ -7,7 +7,7 @@
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { ProviderApi } from "../ledger/ports.ts";
-import { err, type InfraError, type Result } from "../ledger/result.ts";
+import { err, type InfraError, type Result, retryable } from "../ledger/result.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { providerApiFor } from "../providers/registry.ts";
@@ -71,7 +71,7 @@ async function askProvider(
     const closed = await limiter.call(async () => asOutcome(await api.closeOrder(order, nowMs)));
     if (!closed.ok) return "deferred";
     // A permanent refusal (already paid, session no longer open) is answered by the query below.
-    if (!closed.value.ok && closed.value.error.kind === "transient") return err(closed.value.error);
+    if (!closed.value.ok && retryable(closed.value.error)) return err(closed.value.error);
   }
   const queried = await limiter.call(async () => asOutcome(await api.queryOrder(order, nowMs)));
   return queried.ok ? queried.value : "deferred";
@@ -92,7 +92,7 @@ async function checkOrder(context: DueContext, order: Order, nowMs: number, stat
     return;
   }
   if (!answer.ok) {
-    stats[answer.error.kind === "transient" ? "deferred" : "errors"] += 1;
+    stats[retryable(answer.error) ? "deferred" : "errors"] += 1;
     log("warn", "reconcile_query_failed", { order_id: order.id, code: answer.error.code });
     return;
   }

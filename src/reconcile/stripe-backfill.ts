@@ -8,6 +8,7 @@
  */
 import type Stripe from "stripe";
 import type { Deps } from "../deps.ts";
+import { retryable } from "../ledger/result.ts";
 import { log } from "../log.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { STRIPE_EVENT_TYPES } from "../providers/stripe/event-types.ts";
@@ -97,8 +98,8 @@ async function applyPage(env: Env, deps: Deps, page: Stripe.Event[], nowMs: numb
       else {
         stats.failed += 1;
         log("warn", "backfill_event_failed", { event_id: event.id, error: outcome.error });
-        // A permanent failure is recorded in the inbox (and audited); only a transient one is retried.
-        if (outcome.transient) failed = true;
+        // A permanent failure is recorded in the inbox (and audited); a transient or misconfigured one is retried.
+        if (retryable(outcome.error)) failed = true;
       }
     }
     return true;

@@ -9,6 +9,7 @@
 import type { Config } from "../env.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { IncidentInput, LedgerStore } from "../ledger/ports.ts";
+import { retryable } from "../ledger/result.ts";
 import { type BillRow, downloadTradeBill, parseTradeBill } from "../providers/wechatpay/bill.ts";
 import { type BillFinding, diffTradeBill } from "../providers/wechatpay/bill-diff.ts";
 import { createWechatClient, type WechatClientDeps } from "../providers/wechatpay/client.ts";
@@ -55,7 +56,7 @@ async function raiseAll(store: LedgerStore, incidents: IncidentInput[], nowMs: n
 /** Settle outcomes that mean the refund is now in our ledger (applied now, or already). */
 const REFUND_SETTLED = new Set(["refunded", "partially_refunded", "duplicate"]);
 
-/** Why a refund row was not settled; `transient` when trying again later may succeed. */
+/** Why a refund row was not settled; `transient` when trying again later may succeed (a misconfiguration too). */
 interface NotSettled {
   reason: string;
   transient: boolean;
@@ -71,13 +72,11 @@ async function settleRefundRow(
 ): Promise<NotSettled | null> {
   if (!row.outRefundNo) return { reason: "bill row has no out_refund_no", transient: false };
   const answer = await createWechatClient(config, client).queryRefund(row.outRefundNo);
-  if (!answer.ok)
-    return { reason: `refund query ${answer.error.code}`, transient: answer.error.kind === "transient" };
+  if (!answer.ok) return { reason: `refund query ${answer.error.code}`, transient: retryable(answer.error) };
   const fact = queriedRefundFact(answer.value, row.outTradeNo);
   if (typeof fact === "string") return { reason: fact, transient: false };
   const settled = await settleOrder(env, fact, "reconcile", nowMs);
-  if (!settled.ok)
-    return { reason: `settle ${settled.error.code}`, transient: settled.error.kind === "transient" };
+  if (!settled.ok) return { reason: `settle ${settled.error.code}`, transient: retryable(settled.error) };
   if (REFUND_SETTLED.has(settled.value.outcome)) return null;
   return { reason: `settle outcome ${settled.value.outcome}`, transient: false };
 }

@@ -37,13 +37,16 @@ describe("hourly callback health", () => {
   it("a disabled Stripe endpoint and failing Stripe deliveries each open one incident, resolved once fixed", async () => {
     const stripe = stripeClientFor(getDeps(env));
     if (!stripe) throw new Error("stripe is configured in tests");
-    const endpointRows = await incidentRowsFrom("callback_health:stripe_endpoint");
-    const deliveryRows = await incidentRowsFrom("callback_health:stripe_delivery");
     const endpoint = await stripe.webhookEndpoints.create({
       url: ENDPOINT_URL,
       enabled_events: [...STRIPE_EVENT_TYPES],
     });
     try {
+      // Other suites' hourly runs met no endpoint at all, or deliveries failing: an hour later with an
+      // enabled endpoint and nothing failing, whatever they left open is resolved.
+      await runCron(CRON_HEALTH_AUDIT, Date.now() + 2 * HOUR_MS);
+      const endpointRows = await incidentRowsFrom("callback_health:stripe_endpoint");
+      const deliveryRows = await incidentRowsFrom("callback_health:stripe_delivery");
       await stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
       await runCron(CRON_HEALTH_AUDIT);
       expect(await endpointRows()).toEqual(["open"]);

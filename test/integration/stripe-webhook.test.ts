@@ -1,7 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STRIPE_WEBHOOK_BODY_MAX_BYTES } from "../../src/http/webhooks-stripe.ts";
-import { rpcCallsDuring, seedPackage, setDatabaseDown, sql } from "../support/worker/harness.ts";
+import {
+  rpcCallsDuring,
+  seedPackage,
+  serveFirstRequest,
+  setDatabaseDown,
+  sql,
+} from "../support/worker/harness.ts";
 import {
   createOrder,
   deliverStripe,
@@ -179,6 +185,9 @@ describe("Stripe webhook: failures are retried, never lost", () => {
 });
 
 describe("Stripe webhook: database calls per event", () => {
+  // The isolate's first request starts the doctor in the background: let it finish before counting.
+  beforeAll(serveFirstRequest);
+
   it("settles a new event in one database call and answers its redeliveries with none", async () => {
     const user = newUser();
     const orderId = await createOrder(user);

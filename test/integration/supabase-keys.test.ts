@@ -52,11 +52,11 @@ describe("Supabase API keys the worker accepts", () => {
     }
   });
 
-  it("gets a permanent failure, not data, when Supabase refuses the key", async () => {
+  it("gets a misconfiguration (retried, key_rejected), not data, when Supabase refuses the key", async () => {
     const found = await storeWith({ SUPABASE_SECRET_KEY: "sb_secret_wrong_wrong_wrong_wrong" }).getOrder(
       orderId,
     );
     expect(found.ok).toBe(false);
-    if (!found.ok) expect(found.error.kind).toBe("permanent");
+    if (!found.ok) expect(found.error).toMatchObject({ kind: "misconfigured", fault: "key_rejected" });
   });
 });

@@ -46,6 +46,15 @@ function withDefaults(windowMs = 60 * MINUTE_MS): Deps {
   };
 }
 
+/**
+ * The rows of `key` this test writes from `nowMs` on. A check two hours before `nowMs` first resolves
+ * what another test (or a tick at the real clock) left open, so this test's check opens a row of its own.
+ */
+async function rowsFromCleanSlate(key: string, nowMs: number): Promise<() => Promise<string[]>> {
+  await checkThresholds(withDefaults(), 0, nowMs - 2 * 60 * MINUTE_MS);
+  return incidentRowsFrom(key);
+}
+
 /** One provider delivery of `eventId` at `atMs`, answered as `outcome` (failed = we answered 5xx). */
 async function delivery(eventId: string, atMs: number, outcome: "processed" | "failed"): Promise<void> {
   await sql(
@@ -88,7 +97,7 @@ afterAll(() => checkThresholds(getDeps(env), 0, Date.now()));
 describe("threshold alerts", () => {
   it("callback failure rate above 20% opens one incident; redelivered successes bring it back under", async () => {
     const key = "threshold:callback_failure_rate:stripe";
-    const rows = await incidentRowsFrom(key);
+    const rows = await rowsFromCleanSlate(key, T);
     const run = crypto.randomUUID();
     const failing = [0, 1, 2].map((i) => `evt_fail_${run}_${i}`);
     for (let i = 0; i < 7; i += 1) await delivery(`evt_ok_${run}_${i}`, T - 30 * MINUTE_MS, "processed");
@@ -110,7 +119,7 @@ describe("threshold alerts", () => {
 
   it("payment success below 20% of at least 20 orders opens one incident; more payments resolve it", async () => {
     const key = "threshold:payment_success_rate";
-    const rows = await incidentRowsFrom(key);
+    const rows = await rowsFromCleanSlate(key, T + 3 * 60 * MINUTE_MS);
     const start = T + 3 * 60 * MINUTE_MS;
     const orders: string[] = [];
     for (let i = 0; i < 20; i += 1) orders.push(await orderAt(start - 20 * MINUTE_MS));
@@ -126,7 +135,7 @@ describe("threshold alerts", () => {
 
   it("more than 5 paid orders credited by reconcile instead of their callback opens one incident; it slides out", async () => {
     const key = "threshold:orders_out_of_sync";
-    const rows = await incidentRowsFrom(key);
+    const rows = await rowsFromCleanSlate(key, T + 24 * 60 * MINUTE_MS);
     const start = T + 24 * 60 * MINUTE_MS;
     for (let i = 0; i < 6; i += 1) {
       const id = await orderAt(start - 40 * MINUTE_MS);

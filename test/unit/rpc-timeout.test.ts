@@ -28,7 +28,7 @@ describe("callRpc timeout", () => {
       db: { schema: "payguard" },
     }) as unknown as PayguardClient;
     const result = await callRpc(client, "apply_payment", {});
-    expect(result).toMatchObject({ ok: false, error: { kind: "transient" } });
+    expect(result).toMatchObject({ ok: false, error: { kind: "transient", fault: "unavailable" } });
     expect(result.ok ? "" : result.error.message).toMatch(/abort|timeout/i);
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Deps } from "../../deps.ts";
 import { settleEventInGuard } from "../../guard/settle-order.ts";
-import type { InfraError, Result } from "../../ledger/result.ts";
+import { type InfraError, type Result, retryLater } from "../../ledger/result.ts";
 import { settleEvent } from "../../ledger/settle.ts";
 import type { EventLocator, EventSettlement, ProviderEvent, SettleSource } from "../../ledger/types.ts";
 import type { OrderLocator, StripeEventInput } from "./normalise.ts";
@@ -16,7 +16,8 @@ import { planStripeEvent } from "./normalise.ts";
 export type StripeEventOutcome =
   | { status: "duplicate"; orderId: string | null }
   | { status: "done"; orderId: string | null; outcome: string }
-  | { status: "failed"; orderId: string | null; transient: boolean; error: string };
+  /** `error.kind` decides the answer: permanent is acknowledged, anything else is retried. */
+  | { status: "failed"; orderId: string | null; error: InfraError };
 
 /**
  * The order payguard stored for the session / payment intent first, else the one the event names. A
@@ -24,11 +25,14 @@ export type StripeEventOutcome =
  * payment and not always the order (a Refund object carries no metadata): the order is looked up first,
  * so every event about one order meets that order's OrderGuard and runs after its other events.
  */
-async function eventLocator(deps: Deps, locator: OrderLocator): Promise<EventLocator | { error: string }> {
+async function eventLocator(
+  deps: Deps,
+  locator: OrderLocator,
+): Promise<EventLocator | { error: InfraError }> {
   if (locator.by === "session")
     return { by: "session", ref: locator.sessionId, claimedOrderId: locator.claimedOrderId };
   const found = await deps.store.findOrderByPaymentRef("stripe", locator.paymentIntentId);
-  if (!found.ok) return { error: found.error.message };
+  if (!found.ok) return { error: found.error };
   return {
     by: "payment",
     ref: locator.paymentIntentId,
@@ -53,8 +57,7 @@ async function unlocated(
     },
     nowMs,
   );
-  if (!raised.ok)
-    return { status: "failed", orderId: null, transient: true, error: `incident: ${raised.error.message}` };
+  if (!raised.ok) return failed(null, raised.error, "incident: ");
   const error = "order not found for event";
   const finished = await deps.store.finishEvent({
     provider: "stripe",
@@ -63,14 +66,14 @@ async function unlocated(
     error,
     nowMs,
   });
-  if (!finished.ok)
-    return {
-      status: "failed",
-      orderId: null,
-      transient: true,
-      error: `inbox finish: ${finished.error.message}`,
-    };
-  return { status: "failed", orderId: null, transient: false, error };
+  if (!finished.ok) return failed(null, finished.error, "inbox finish: ");
+  return { status: "failed", orderId: null, error: { kind: "permanent", code: "unlocated", message: error } };
+}
+
+/** A step after the event that failed: the event must come again, whatever kind the step's failure was. */
+function failed(orderId: string | null, error: InfraError, context: string): StripeEventOutcome {
+  const retry = retryLater(error);
+  return { status: "failed", orderId, error: { ...retry, message: `${context}${retry.message}` } };
 }
 
 /** Plan → OrderGuard (one database call for a new event, none for a known redelivery) → answer. */
@@ -96,24 +99,12 @@ export async function applyStripeEvent(
     settled = await settleEvent(providerEvent, nowMs, deps);
   } else {
     const locator = await eventLocator(deps, plan.locator);
-    if ("error" in locator)
-      return {
-        status: "failed",
-        orderId: plan.locator.claimedOrderId,
-        transient: true,
-        error: `locate: ${locator.error}`,
-      };
+    if ("error" in locator) return failed(plan.locator.claimedOrderId, locator.error, "locate: ");
     providerEvent = { ...base, locator, facts: plan.facts.map((draft) => ({ ...draft, orderId: null })) };
     settled = await settleEventInGuard(env, providerEvent, nowMs);
   }
   const orderId = providerEvent.locator.claimedOrderId;
-  if (!settled.ok)
-    return {
-      status: "failed",
-      orderId,
-      transient: settled.error.kind === "transient",
-      error: settled.error.message,
-    };
+  if (!settled.ok) return { status: "failed", orderId, error: settled.error };
   const answer = settled.value;
   if (answer.status === "duplicate") return { status: "duplicate", orderId };
   if (answer.status === "unlocated") return unlocated(deps, event, providerEvent.locator, nowMs);

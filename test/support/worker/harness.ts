@@ -82,6 +82,29 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE_URL}${path}`, init));
 }
 
+const FIRST_REQUEST_POLLS_MAX = 50;
+const FIRST_REQUEST_POLL_MS = 100;
+
+/**
+ * Serves this isolate's first request and waits for what it starts in the background (the installation
+ * doctor, src/ops/first-request.ts); answers the doctor runs it recorded. Called before a suite's tests,
+ * so no test, in whatever order it runs, meets (or counts the calls of) that background run.
+ */
+export async function serveFirstRequest(): Promise<Array<{ status: string }>> {
+  const since = new Date().toISOString();
+  const health = await call("/health");
+  if (health.status !== 200) throw new Error(`first request answered ${health.status}`);
+  let runs: Array<{ status: string }> = [];
+  for (let attempt = 0; attempt < FIRST_REQUEST_POLLS_MAX && runs.length === 0; attempt += 1) {
+    runs = await sql<{ status: string }>(
+      "select status from payguard.job_runs where job = 'doctor' and started_at >= $1 and finished_at is not null",
+      [since],
+    );
+    if (runs.length === 0) await new Promise((resolve) => setTimeout(resolve, FIRST_REQUEST_POLL_MS));
+  }
+  return runs;
+}
+
 /**
  * The statuses of the incident rows of `key` written from now on, oldest first: several suites (and
  * several tests of one suite, in any order) drive the same incident key, so a test looks only at the
