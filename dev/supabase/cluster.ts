@@ -109,7 +109,8 @@ function serverSettings(port: number, dataDir: string): string {
 /** Trust, and only from this machine: the socket in the data dir and 127.0.0.1. */
 const PG_HBA = ["local all all trust", `host all all ${HOST}/32 trust`, ""].join("\n");
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** One connection for `work`, closed afterwards whatever happened. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -15,9 +15,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../../dev/migrate.ts";
+import { withClient } from "../../dev/supabase/cluster.ts";
 import { schemaSnapshot } from "../support/node/schema-snapshot.ts";
 import { createScratchDatabase } from "../support/node/scratch-db.ts";
 
@@ -38,16 +38,6 @@ const APP_MIGRATIONS: Record<string, string> = {
   "20250601000000_app_orders.sql": `create table public.payment_orders (id text primary key, user_id uuid, amount int);
     create function public.app_points(u uuid) returns int language sql stable as 'select points from public.users where id = u';`,
 };
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const cliUrl = (url: string) => `${url}${url.includes("?") ? "&" : "?"}sslmode=disable`;
 
