@@ -12,10 +12,19 @@ describe("stand-in RPC stats and injected database failures", () => {
     const first = draws(7, 0.2, 1000);
     expect(draws(7, 0.2, 1000)).toEqual(first);
     expect(draws(8, 0.2, 1000)).not.toEqual(first);
-    const failed = first.filter(Boolean).length;
-    expect(failed).toBeGreaterThan(150);
-    expect(failed).toBeLessThan(250);
+    expect(first.filter(Boolean)).toHaveLength(200);
     expect(draws(7, 0, 100).some(Boolean)).toBe(false);
+    expect(draws(7, 1, 10).every(Boolean)).toBe(true);
+  });
+
+  it("fails once in every run of 1/rate calls, so a short run is never spared by chance", () => {
+    for (const seed of [1, 7, 11, 12345]) {
+      const failed = draws(seed, 0.02, 1000);
+      for (let start = 0; start < 1000; start += 50)
+        expect(failed.slice(start, start + 50).filter(Boolean), `seed ${seed}, calls ${start}…`).toHaveLength(
+          1,
+        );
+    }
   });
 
   it("counts calls and time per function and resets on request", () => {
