@@ -16,7 +16,8 @@ import { createDataApiWatch } from "../ops/data-api.ts";
 /** Longest a webhook answer waits for a `data_api:` raise or resolve; the call carries on in the background. */
 export const DATA_API_ALERT_WAIT_MS_MAX = 1_000;
 
-interface Background {
+/** Where work that must outlive the answer goes (the request's `executionCtx`). */
+export interface Background {
   waitUntil(promise: Promise<unknown>): void;
 }
 

@@ -16,7 +16,7 @@ import type { ProviderEvent } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { parseWechatNotification, type WechatNotice } from "../providers/wechatpay/notify.ts";
 import { readBodyLimited } from "./body.ts";
-import { dataApiFailed, dataApiSettled } from "./data-api-alerts.ts";
+import { type Background, dataApiFailed, dataApiSettled } from "./data-api-alerts.ts";
 import { webhookAnswerFor } from "./errors.ts";
 
 export const WECHATPAY_NOTIFY_BODY_MAX_BYTES = 64 * 1024;
@@ -24,10 +24,6 @@ export const WECHATPAY_NOTIFY_BODY_MAX_BYTES = 64 * 1024;
 export const WECHATPAY_ANSWER_BUDGET_MS = 4_000;
 
 type Answer = { status: 204 } | { status: ContentfulStatusCode; message: string };
-
-interface Background {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 /** A step that could not be done: retried (503) unless it can never succeed, then acknowledged. */
 async function failed(
