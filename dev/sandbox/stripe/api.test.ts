@@ -217,14 +217,19 @@ describe("events.list", () => {
   });
 
   it("walks every page with the client's auto-pagination", async () => {
+    // More events than one page of 3, whatever the other tests left.
+    for (const orderId of ["ord_page_1", "ord_page_2", "ord_page_3", "ord_page_4"])
+      await control("stripe/pay", { orderId });
     const seen: string[] = [];
     for await (const event of stripe.events.list({ limit: 3 })) seen.push(event.id);
     const all = await stripe.events.list({ limit: 100 });
     expect(seen).toEqual(all.data.map((e) => e.id));
     expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThan(3);
   });
 
   it("filters by created range and retrieves a single event with api_version", async () => {
+    await control("stripe/pay", { orderId: "ord_range_1" });
     const nowS = Math.floor(Date.now() / 1000);
     const recent = await stripe.events.list({ created: { gte: nowS - 600 }, limit: 1 });
     const event = recent.data[0] as Stripe.Event;
