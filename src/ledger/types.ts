@@ -18,6 +18,14 @@ export type OrderStatus =
   | "failed"
   | "needs_review";
 
+export type DisputeState = "open" | "won" | "lost";
+/**
+ * What a dispute does to the order's credits: `claw_back` (default) takes them back as a `dispute` ledger
+ * entry while the dispute is open or lost, even into a negative balance, and gives them back once if it
+ * is won; `notify` only raises the incident.
+ */
+export type DisputePolicy = "claw_back" | "notify";
+
 /**
  * What a payment carries about the order it claims to pay (Stripe metadata / client_reference_id, WeChat
  * `attach`). `userId` + `packageId` can rebuild a lost order; every field that disagrees with the order
@@ -85,6 +93,33 @@ export type PaymentFact =
       refundRef: string;
     }
   | {
+      /**
+       * The customer completed checkout with a method that settles later (Stripe Checkout Session
+       * `complete` with `payment_status: unpaid`): the order keeps its stock until `untilMs`, when the
+       * async result (succeeded / failed) must have come.
+       */
+      kind: "awaiting_payment";
+      provider: Provider;
+      orderId: string;
+      paymentRef: string | null;
+      untilMs: number;
+    }
+  | {
+      /**
+       * A chargeback (Stripe `charge.dispute.*`). `state` is where the dispute stands: `open` until the
+       * bank decides, then `won` (funds reinstated) or `lost`. What it does to credits is `policy`.
+       */
+      kind: "disputed";
+      provider: Provider;
+      orderId: string | null;
+      paymentRef: string;
+      disputeRef: string;
+      amountMinor: number;
+      currency: string;
+      state: DisputeState;
+      policy: DisputePolicy;
+    }
+  | {
       /** Verified, but contradicts our records (wrong merchant/app); never credits. */
       kind: "mismatch";
       provider: Provider;
@@ -106,16 +141,19 @@ export type RefundOutcome =
   | "refunded"
   | "partially_refunded"
   | "duplicate"
-  | "exceeds_grant"
   | "needs_review"
   | "held"
   | "refund_failed"
   | "recorded"
   | "unknown_order";
 
+export type DisputeOutcome = "disputed" | "dispute_won" | "dispute_lost" | "duplicate" | "held";
+
 export type SettleOutcome =
   | PaymentOutcome
   | RefundOutcome
+  | DisputeOutcome
+  | "awaiting_payment"
   | "still_pending"
   | "expired"
   | "failed"
