@@ -207,19 +207,36 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
       ["clawback", -50],
     ]);
     expect(balance).toBe(0);
-    expect((await refund(order.id, "re_3", 1)).outcome).toBe("exceeds_grant");
+    // One more refund than was paid: recorded, and the order goes to review with nothing more taken.
+    expect((await refund(order.id, "re_3", 1)).outcome).toBe("needs_review");
     expect((await ledgerOf(order.user_id)).balance).toBe(0);
+    const { rows: recorded } = await ledger.db.query("select refund_ref from payguard.payment_refunds where order_id = $1", [
+      order.id,
+    ]);
+    expect(recorded).toHaveLength(3);
   });
 
-  it("does not claw back a refund larger than the payment or in another currency", async () => {
+  it("records a refund larger than the payment or in another currency, claws nothing for it, and asks for review", async () => {
     const order = await createOrder();
     await pay(order.id);
-    expect((await refund(order.id, "re_big", 5000)).outcome).toBe("exceeds_grant");
+    expect((await refund(order.id, "re_big", 5000)).outcome).toBe("needs_review");
     const other = await createOrder();
     await pay(other.id);
-    expect((await refund(other.id, "re_eur", 100, "EUR")).outcome).toBe("exceeds_grant");
-    expect((await ledgerOf(order.user_id)).balance).toBe(100);
+    expect((await refund(other.id, "re_eur", 100, "EUR")).outcome).toBe("needs_review");
+    // The whole payment is back (5000 of 1999): every credit goes; a refund in another currency takes none.
+    expect((await ledgerOf(order.user_id)).balance).toBe(0);
     expect((await ledgerOf(other.user_id)).balance).toBe(100);
+    const { rows } = await ledger.db.query<{ order_id: string; currency: string; review_reason: string }>(
+      `select r.order_id, r.currency, o.review_reason from payguard.payment_refunds r
+         join payguard.payment_orders o on o.id = r.order_id where r.order_id = any($1) order by r.amount_minor`,
+      [[order.id, other.id]],
+    );
+    expect(rows.map((row) => [row.order_id, row.currency])).toEqual([
+      [other.id, "EUR"],
+      [order.id, "USD"],
+    ]);
+    expect(rows[0]?.review_reason).toContain("not in the order's currency");
+    expect(rows[1]?.review_reason).toContain("exceed");
   });
 
   it("backs off between checks and schedules the last one at expiry", async () => {

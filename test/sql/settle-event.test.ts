@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SETTLED_LOUD_STATUSES, SETTLED_QUIET_OUTCOMES } from "../../src/ledger/settle.ts";
 import { type LedgerDb, ledgerBackends, openPostgresLedger, PACKAGE_SQL } from "../support/node/ledger-db.ts";
 import { connectPatiently } from "../support/node/scratch-db.ts";
 
@@ -16,7 +15,7 @@ const CONCURRENT_DELIVERIES = 20;
 
 const SETTLE_SQL = `select payguard.settle_event(p_provider => $1, p_event_id => $2, p_event_type => $3,
   p_locator => $4::jsonb, p_facts => $5::jsonb, p_source => 'webhook', p_now => $6::timestamptz,
-  p_quiet_outcomes => $7::text[], p_loud_statuses => $8::text[], p_note => $9) as result`;
+  p_note => $7) as result`;
 
 type Settled =
   | { status: "duplicate" | "unlocated" }
@@ -24,6 +23,7 @@ type Settled =
       status: "settled";
       finished: boolean;
       results: Array<{ outcome: string; order_id: string | null; order: { status: string } | null }>;
+      incidents?: Array<{ id: number; action: string; key: string; kind: string | null }>;
     };
 
 interface EventCall {
@@ -42,8 +42,6 @@ const params = (call: EventCall) => [
   JSON.stringify(call.locator ?? { by: null, ref: null, claimed_order_id: null }),
   JSON.stringify(call.facts),
   call.now ?? T0,
-  SETTLED_QUIET_OUTCOMES,
-  SETTLED_LOUD_STATUSES,
   call.note ?? null,
 ];
 
@@ -146,7 +144,7 @@ for (const [backend, open] of ledgerBackends("settle_event SQL")) {
       expect(await grants(other)).toBe(0);
     });
 
-    it("leaves the row unfinished when the outcome needs an incident first (late payment)", async () => {
+    it("finishes the row and hands over the incident it wrote to the outbox in the same transaction (late payment)", async () => {
       const orderId = await createOrder();
       await ledger.call("expire_order", { p_order_id: orderId, p_reason: "test", p_now: LATER });
       const eventId = `evt_${randomUUID()}`;
@@ -156,14 +154,19 @@ for (const [backend, open] of ledgerBackends("settle_event SQL")) {
         facts: [paidFact(null, `pi_${orderId}`)],
         now: LATER,
       };
-      expect(await settle(call)).toMatchObject({
+      const settled = await settle(call);
+      expect(settled).toMatchObject({
         status: "settled",
-        finished: false,
+        finished: true,
         results: [{ outcome: "late_payment" }],
+        incidents: [{ action: "raise", key: `late_payment:${orderId}`, kind: "late_payment" }],
       });
-      expect(await inbox(eventId)).toEqual([{ status: "received", last_error: null }]);
-      // A retry before the incident is stored settles again (idempotent) instead of answering duplicate.
-      expect(await settle(call)).toMatchObject({ status: "settled", results: [{ outcome: "duplicate" }] });
+      expect(await inbox(eventId)).toEqual([{ status: "processed", last_error: null }]);
+      // The incident outlives the answer: a redelivery is a duplicate, the outbox row waits for the worker.
+      expect(await settle(call)).toEqual({ status: "duplicate" });
+      const id = settled.status === "settled" ? settled.incidents?.[0]?.id : undefined;
+      const { rows } = await ledger.db.query("select key from payguard.incident_outbox where id = $1", [id]);
+      expect(rows).toEqual([{ key: `late_payment:${orderId}` }]);
       expect(await grants(orderId)).toBe(1);
     });
 

@@ -172,7 +172,7 @@ describe.each(ledgerBackends("settlement SQL"))("settlement scenarios on %s", (_
     expect((await resolve(order.id, "fulfil")).outcome).toBe("fulfilled");
     expect(await balanceOf(order.user_id)).toBe(100);
     const incidents = await ledger.db.query<{ summary: string; detail: { refund: string[]; keep: string } }>(
-      "select summary, detail from payguard.incidents where key = $1 and status = 'open'",
+      "select summary, detail from payguard.incident_outbox where key = $1 and action = 'raise'",
       [`refund_other_payments:${order.id}`],
     );
     expect(incidents.rows[0]?.detail).toMatchObject({ keep: first, refund: [second] });
