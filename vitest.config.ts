@@ -23,6 +23,7 @@ const SERIAL_SUITES = [
   "test/integration/doctor.test.ts",
   "test/integration/foundation.test.ts",
   "test/integration/health-audit.test.ts",
+  "test/integration/incident-outbox.test.ts",
   "test/integration/reconcile.test.ts",
   "test/integration/reconcile-backfill-share.test.ts",
   "test/integration/thresholds.test.ts",

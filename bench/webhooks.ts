@@ -13,7 +13,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import pg from "pg";
 import { mulberry32 } from "../dev/sandbox/rng.ts";
 import type { RpcStatsSnapshot } from "../dev/supabase/rpc-stats.ts";
-import { SETTLED_LOUD_STATUSES, SETTLED_QUIET_OUTCOMES } from "../src/ledger/settle.ts";
 import { measureCrypto } from "./lib/crypto-cost.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { ownCpuMs, pidsCpuMs, type RunFigures, runPool } from "./lib/measure.ts";
@@ -284,8 +283,7 @@ async function dbCostPerNewEvent(stack: BenchStack) {
       const orderId = settleOrders[i] as string;
       const settled = await timed(
         `select payguard.settle_event(p_provider => 'stripe', p_event_id => $1, p_event_type => 'checkout.session.completed',
-           p_locator => $2::jsonb, p_facts => $3::jsonb, p_source => 'webhook', p_now => now(),
-           p_quiet_outcomes => $4::text[], p_loud_statuses => $5::text[])`,
+           p_locator => $2::jsonb, p_facts => $3::jsonb, p_source => 'webhook', p_now => now())`,
         [
           `evt_cost_${randomUUID()}`,
           JSON.stringify({ by: "session", ref: `cs_${orderId}`, claimed_order_id: orderId }),
@@ -303,8 +301,6 @@ async function dbCostPerNewEvent(stack: BenchStack) {
               metadata: { order_id: orderId },
             },
           ]),
-          SETTLED_QUIET_OUTCOMES,
-          SETTLED_LOUD_STATUSES,
         ],
       );
       const applied = await timed(

@@ -2,102 +2,27 @@
  * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
  * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
  */
-import type {
-  AuditFinding,
-  InboxStatus,
-  LedgerStore,
-  SettledEventRow,
-  TransitionResult,
-} from "../ledger/ports.ts";
+import type { AuditFinding, InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
-import type {
-  EventFact,
-  OrderMetadata,
-  OrderStatus,
-  PaymentOutcome,
-  RefundOutcome,
-  SettleOutcome,
-} from "../ledger/types.ts";
+import type { DisputeOutcome, OrderStatus, PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
 import { callRpc, type PayguardClient } from "./rpc.ts";
-
-const iso = (ms: number): string => new Date(ms).toISOString();
+import {
+  factJson,
+  incidentsOf,
+  iso,
+  metadataJson,
+  type OutboxRow,
+  type OutcomeRow,
+  type SettledEventJson,
+  toOutboxIncident,
+  toOutcome,
+  toSettledEvent,
+} from "./settle-json.ts";
 
 function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
   return result.ok ? ok(map(result.value)) : result;
 }
-
-/** The payment's claims as `apply_payment` reads them (snake_case; absent fields left out). */
-function metadataJson(metadata: OrderMetadata | undefined): Record<string, string> | null {
-  if (!metadata) return null;
-  const fields = {
-    user_id: metadata.userId,
-    package_id: metadata.packageId,
-    order_id: metadata.orderId,
-    client_reference_id: metadata.clientReferenceId,
-  };
-  const present = Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined);
-  return present.length ? Object.fromEntries(present) : null;
-}
-
-/** A fact as `payguard._settle_fact` reads it: the arguments of its settlement function, snake_case. */
-function factJson(fact: EventFact): Record<string, unknown> {
-  const base = { kind: fact.kind, provider: fact.provider, order_id: fact.orderId };
-  switch (fact.kind) {
-    case "paid":
-      return {
-        ...base,
-        payment_ref: fact.paymentRef,
-        amount_minor: fact.amountMinor,
-        discount_minor: fact.discountMinor ?? 0,
-        currency: fact.currency,
-        paid_at: iso(fact.paidAtMs),
-        provider_ref: fact.providerRef ?? null,
-        metadata: metadataJson(fact.metadata),
-      };
-    case "refunded":
-      return {
-        ...base,
-        payment_ref: fact.paymentRef,
-        refund_ref: fact.refundRef,
-        amount_minor: fact.amountMinor,
-        currency: fact.currency,
-      };
-    case "refund_failed":
-      return { ...base, payment_ref: fact.paymentRef, refund_ref: fact.refundRef };
-    case "failed":
-    case "mismatch":
-      return { ...base, reason: fact.reason };
-    case "expired":
-    case "pending":
-      return base;
-  }
-}
-
-type SettledEventJson =
-  | { status: "duplicate" | "unlocated" }
-  | {
-      status: "settled";
-      finished: boolean;
-      results: Array<{ outcome: SettleOutcome; order: OrderRow | null; order_id: string | null }>;
-    };
-
-function toSettledEvent(row: SettledEventJson): SettledEventRow {
-  if (row.status !== "settled") return { status: row.status };
-  return {
-    status: "settled",
-    finished: row.finished,
-    results: row.results.map((r) => ({
-      outcome: r.outcome,
-      order: toOrderOrNull(r.order),
-      orderId: r.order_id,
-    })),
-  };
-}
-
-type OutcomeRow<O> = { outcome: O; order: OrderRow | null };
-
-const toOutcome = <O>(row: OutcomeRow<O>) => ({ outcome: row.outcome, order: toOrderOrNull(row.order) });
 
 export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
   const rpc = <T>(fn: string, args: Record<string, unknown>) => callRpc<T>(client, fn, args);
@@ -160,6 +85,7 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_metadata: metadataJson(input.metadata),
         p_discount_minor: input.discountMinor ?? 0,
         p_provider_ref: input.providerRef ?? null,
+        p_refunded_at_provider: input.refundedAtProvider ?? false,
       });
       return mapValue(result, toOutcome);
     },
@@ -182,6 +108,31 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_refund_ref: input.refundRef,
         p_source: input.source,
         p_now: iso(input.nowMs),
+        p_payment_ref: input.paymentRef ?? null,
+      });
+      return mapValue(result, toOutcome);
+    },
+    async awaitPayment(input) {
+      const result = await rpc<OutcomeRow<"awaiting_payment" | "noop" | "unknown_order">>("await_payment", {
+        p_order_id: input.orderId,
+        p_payment_ref: input.paymentRef,
+        p_until: iso(input.untilMs),
+        p_now: iso(input.nowMs),
+      });
+      return mapValue(result, toOutcome);
+    },
+    async applyDispute(input) {
+      const result = await rpc<OutcomeRow<DisputeOutcome>>("apply_dispute", {
+        p_provider: input.provider,
+        p_order_id: input.orderId,
+        p_dispute_ref: input.disputeRef,
+        p_payment_ref: input.paymentRef,
+        p_amount_minor: input.amountMinor,
+        p_currency: input.currency,
+        p_state: input.state,
+        p_policy: input.policy,
+        p_source: input.source,
+        p_now: iso(input.nowMs),
       });
       return mapValue(result, toOutcome);
     },
@@ -195,13 +146,15 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       return mapValue(result, toOutcome);
     },
     async ordersForBill(input) {
-      const result = await rpc<OrderRow[]>("orders_for_bill", {
+      const result = await rpc<Array<OrderRow & { refund_refs?: string[] | null }>>("orders_for_bill", {
         p_provider: input.provider,
         p_from: iso(input.fromMs),
         p_to: iso(input.toMs),
         p_order_ids: input.orderIds,
       });
-      return mapValue(result, (rows) => rows.map(toOrder));
+      return mapValue(result, (rows) =>
+        rows.map((row) => ({ ...toOrder(row), refundRefs: row.refund_refs ?? [] })),
+      );
     },
     async recordCheck(input) {
       const result = await rpc<OrderRow | null>("record_check", {
@@ -256,11 +209,22 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_facts: input.facts.map(factJson),
         p_source: input.source,
         p_now: iso(input.nowMs),
-        p_quiet_outcomes: input.quietOutcomes,
-        p_loud_statuses: input.loudStatuses,
         p_note: input.note ?? null,
       });
       return mapValue(result, toSettledEvent);
+    },
+    async claimIncidentOutbox(input) {
+      const result = await rpc<OutboxRow[]>("claim_incident_outbox", {
+        p_limit: input.limit,
+        p_lease_seconds: input.leaseSeconds,
+        p_now: iso(input.nowMs),
+        p_min_age_seconds: input.minAgeSeconds,
+      });
+      return mapValue(result, (rows) => rows.map(toOutboxIncident));
+    },
+    async finishIncidentOutbox(ids) {
+      const result = await rpc<number>("finish_incident_outbox", { p_ids: ids });
+      return mapValue(result, Number);
     },
     async openIncident(input) {
       return rpc<{ id: number; opened: boolean }>("open_incident", {
@@ -310,11 +274,13 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       return mapValue(result, () => undefined);
     },
     auditLedger: (input) => rpc<AuditFinding[]>("audit_ledger", { p_now: iso(input.nowMs) }),
-    repairMissingGrant: (input) =>
-      rpc<{ outcome: "granted" | "noop" }>("repair_missing_grant", {
-        p_order_id: input.orderId,
-        p_now: iso(input.nowMs),
-      }),
+    async repairMissingGrant(input) {
+      const result = await rpc<{ outcome: "granted" | "noop"; incidents?: OutboxRow[] | null }>(
+        "repair_missing_grant",
+        { p_order_id: input.orderId, p_now: iso(input.nowMs) },
+      );
+      return mapValue(result, (row) => ({ outcome: row.outcome, incidents: incidentsOf(row) }));
+    },
     listOpenIncidentKeys: (prefix) => rpc<string[]>("list_open_incident_keys", { p_prefix: prefix }),
     async callbackGaps(input) {
       const result = await rpc<{ count: number; first_order_id: string | null }>("callback_gaps", {

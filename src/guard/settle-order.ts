@@ -19,7 +19,11 @@ import type {
 export function guardName(fact: PaymentFact): string {
   if (fact.orderId) return fact.orderId;
   const ref =
-    fact.kind === "refunded" || fact.kind === "refund_failed" ? (fact.paymentRef ?? fact.refundRef) : "";
+    fact.kind === "refunded" || fact.kind === "refund_failed"
+      ? (fact.paymentRef ?? fact.refundRef)
+      : fact.kind === "disputed"
+        ? fact.paymentRef
+        : "";
   return `payment:${fact.provider}:${ref}`;
 }
 

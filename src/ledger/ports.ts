@@ -4,8 +4,9 @@
  */
 import type { InfraError, Result } from "./result.ts";
 import type {
-  EventFact,
-  EventLocator,
+  DisputeOutcome,
+  DisputePolicy,
+  DisputeState,
   Order,
   OrderMetadata,
   OrderStatus,
@@ -53,6 +54,23 @@ export interface IncidentInput {
   detail: Record<string, unknown>;
 }
 
+/**
+ * An incident change a settlement wrote to the database's outbox in its own transaction (`raise` or
+ * `resolve`), handed back with its result. The worker delivers these to the AlertSink in id order and
+ * then finishes them; whatever is not finished (a timeout, a crash, a failed delivery) is drained by the
+ * cron, so no path can acknowledge a fact and lose the incident it found.
+ */
+export type OutboxIncident =
+  | { id: number; action: "raise"; incident: IncidentInput; createdAtMs: number }
+  | { id: number; action: "resolve"; key: string; createdAtMs: number };
+
+/** What a settlement function answers: its outcome, the order after it, the incidents it wrote (in order). */
+export interface Settlement<O> {
+  outcome: O;
+  order: Order | null;
+  incidents: OutboxIncident[];
+}
+
 /** The ledger as the Postgres functions expose it (supabase/migrations). Every write is one transaction. */
 export interface LedgerStore {
   createOrder(input: {
@@ -79,8 +97,10 @@ export interface LedgerStore {
     discountMinor?: number;
     /** The provider object payguard opened for the order (Checkout Session id): decides the order first. */
     providerRef?: string;
+    /** The provider reports the payment (partly) refunded already: `refund_awaited` until the refund fact. */
+    refundedAtProvider?: boolean;
     nowMs: number;
-  }): StoreResult<{ outcome: PaymentOutcome; order: Order | null }>;
+  }): StoreResult<Settlement<PaymentOutcome>>;
   /** Applies a refund, or holds it (`held`) until the payment it refunds is seen. */
   applyRefund(input: {
     provider: Provider;
@@ -91,27 +111,53 @@ export interface LedgerStore {
     currency: string;
     source: SettleSource;
     nowMs: number;
-  }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  }): StoreResult<Settlement<RefundOutcome>>;
   /** The provider reports a refund failed: its clawback is reversed once, whenever the refund arrives. */
   failRefund(input: {
     provider: Provider;
     refundRef: string;
+    /** The payment the refund was for, when known: finds the order while the refund itself is not seen. */
+    paymentRef?: string | null;
     source: SettleSource;
     nowMs: number;
-  }): StoreResult<{ outcome: RefundOutcome; order: Order | null }>;
+  }): StoreResult<Settlement<RefundOutcome>>;
+  /**
+   * An async payment in flight (a session complete but unpaid): a pending order keeps its stock unit and is
+   * not expired before `untilMs`. `noop` for an order no longer pending.
+   */
+  awaitPayment(input: {
+    orderId: string;
+    paymentRef: string | null;
+    untilMs: number;
+    nowMs: number;
+  }): StoreResult<Settlement<"awaiting_payment" | "noop" | "unknown_order">>;
+  /** A chargeback in the state it reached; `policy` decides what it does to credits. Held before its payment. */
+  applyDispute(input: {
+    provider: Provider;
+    orderId: string | null;
+    disputeRef: string;
+    paymentRef: string;
+    amountMinor: number;
+    currency: string;
+    state: DisputeState;
+    policy: DisputePolicy;
+    source: SettleSource;
+    nowMs: number;
+  }): StoreResult<Settlement<DisputeOutcome>>;
   /** Operator decision on an order in review; the result is what the order's recorded facts imply. */
   resolveReview(input: {
     orderId: string;
     resolution: "fulfil" | "reject";
     note: string;
     nowMs: number;
-  }): StoreResult<{ outcome: OrderStatus | "noop"; order: Order | null }>;
+  }): StoreResult<Settlement<OrderStatus | "noop">>;
+  /** Orders the bill names or paid in the window, each with the provider refund ids recorded for it. */
   ordersForBill(input: {
     provider: Provider;
     fromMs: number;
     toMs: number;
     orderIds: string[];
-  }): StoreResult<Order[]>;
+  }): StoreResult<Array<Order & { refundRefs: string[] }>>;
   /** `delaySeconds` overrides the backoff schedule for the next check (a payment in progress). */
   recordCheck(input: { orderId: string; nowMs: number; delaySeconds?: number }): StoreResult<Order | null>;
   expireOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
@@ -138,17 +184,22 @@ export interface LedgerStore {
     nowMs: number;
   }): StoreResult<void>;
   /**
-   * Inbox record, settlement of every fact and inbox finish in one transaction. The row is finished only
-   * when every outcome is in `quietOutcomes` and no order ends in `loudStatuses`; otherwise the caller
-   * stores what those call for and then finishes it (`finishEvent`).
+   * Inbox record, settlement of every fact, the incidents they call for (outbox) and the inbox finish, in
+   * one transaction.
    */
-  settleEvent(
-    input: ProviderEvent & {
-      quietOutcomes: readonly string[];
-      loudStatuses: readonly string[];
-      nowMs: number;
-    },
-  ): StoreResult<SettledEventRow>;
+  settleEvent(input: ProviderEvent & { nowMs: number }): StoreResult<SettledEventRow>;
+  /**
+   * Outbox rows nobody confirmed, at least `minAgeSeconds` old (the caller that wrote them had its chance),
+   * in id order, each leased for `leaseSeconds` so overlapping drains never send one at the same time.
+   */
+  claimIncidentOutbox(input: {
+    limit: number;
+    leaseSeconds: number;
+    minAgeSeconds: number;
+    nowMs: number;
+  }): StoreResult<OutboxIncident[]>;
+  /** Deletes outbox rows the AlertSink has stored; answers how many were still there. */
+  finishIncidentOutbox(ids: readonly number[]): StoreResult<number>;
   openIncident(input: IncidentInput & { nowMs: number }): StoreResult<{ id: number; opened: boolean }>;
   resolveIncident(input: { key: string; nowMs: number }): StoreResult<{ resolved: boolean }>;
   acknowledgeIncident(input: { key: string; actor: string; nowMs: number }): StoreResult<{ found: boolean }>;
@@ -168,7 +219,10 @@ export interface LedgerStore {
   getSyncCursor(name: string): StoreResult<unknown>;
   setSyncCursor(input: { name: string; value: unknown; nowMs: number }): StoreResult<void>;
   auditLedger(input: { nowMs: number }): StoreResult<AuditFinding[]>;
-  repairMissingGrant(input: { orderId: string; nowMs: number }): StoreResult<{ outcome: "granted" | "noop" }>;
+  repairMissingGrant(input: {
+    orderId: string;
+    nowMs: number;
+  }): StoreResult<{ outcome: "granted" | "noop"; incidents: OutboxIncident[] }>;
   /** Keys of the open incidents whose key starts with `prefix`. */
   listOpenIncidentKeys(prefix: string): StoreResult<string[]>;
   /**
@@ -188,17 +242,15 @@ export type SettledEventRow =
   | { status: "unlocated" }
   | {
       status: "settled";
-      finished: boolean;
       results: Array<{ outcome: SettleOutcome; order: Order | null; orderId: string | null }>;
+      /** Every incident change the event's facts wrote, in order. */
+      incidents: OutboxIncident[];
     };
 
 /** ok: all done; partial: stopped at a budget with work left for the next run; error: failed. */
 export type JobStatus = "ok" | "partial" | "error";
 
-export interface TransitionResult {
-  outcome: "expired" | "failed" | "needs_review" | "noop";
-  order: Order | null;
-}
+export type TransitionResult = Settlement<"expired" | "failed" | "needs_review" | "noop">;
 
 /** What the core may ask a payment provider about one order. */
 export interface ProviderApi {
@@ -211,7 +263,8 @@ export interface ProviderApi {
 
 /**
  * Where incidents go (the AlertDesk Durable Object, which fans out to Slack / DingTalk / WeCom).
- * `ok` means the incident is stored durably: a caller that needs a human answers the provider 2xx only then.
+ * `ok` means the incident is stored durably. A settlement's incidents are durable before that, in the
+ * database's outbox (OutboxIncident): delivering them here is what finishes them.
  */
 export interface AlertSink {
   raise(incident: IncidentInput, nowMs: number): Promise<Result<void, InfraError>>;

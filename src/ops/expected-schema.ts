@@ -4,7 +4,7 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261203000200_payguard_lint_pragmas";
+export const EXPECTED_MIGRATION = "20261204000000_payguard_exactly_once";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [
@@ -13,14 +13,17 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "admin_overview",
   "admin_replayable_events",
   "admin_search_orders",
+  "apply_dispute",
   "apply_payment",
   "apply_refund",
   "audit_ledger",
+  "await_payment",
   "callback_gaps",
   "checkout_abort",
   "checkout_begin",
   "checkout_complete",
   "claim_confirm_check",
+  "claim_incident_outbox",
   "claim_weekly_report",
   "create_order",
   "dashboard_metrics",
@@ -31,6 +34,7 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "find_order_by_payment_ref",
   "find_order_by_provider_ref",
   "finish_event",
+  "finish_incident_outbox",
   "flag_order",
   "get_order",
   "get_sync_cursor",
@@ -51,6 +55,7 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "release_weekly_report",
   "repair_balance",
   "repair_missing_grant",
+  "repair_refund_failure",
   "resolve_incident",
   "resolve_review",
   "set_provider_ref",

@@ -1,8 +1,10 @@
 /**
- * The scheduled jobs: reconcile every 5 minutes (and its queue fan-out) followed by the threshold alerts,
- * callback health plus ledger audit, the installation doctor and the weekly report hourly, and the daily
- * WeChat Pay bill check. The doctor and the weekly report also run on their own (console, first request).
+ * The scheduled jobs: every 5 minutes the incident outbox drain (what no settlement delivered), reconcile
+ * (and its queue fan-out) and the threshold alerts; hourly callback health plus ledger audit, the
+ * installation doctor and the weekly report; daily the WeChat Pay bill check. The doctor and the weekly
+ * report also run on their own (console, first request).
  */
+import { drainIncidentOutbox } from "../ledger/incident-outbox.ts";
 import { runDoctor } from "../ops/doctor.ts";
 import { sendWeeklyReport } from "../ops/send-weekly-report.ts";
 import { checkThresholds } from "../ops/thresholds.ts";
@@ -39,13 +41,18 @@ function repairedBy(outcome: JobOutcome): number {
   return Number(outcome.detail.settled ?? 0) + (backfill?.applied ?? 0);
 }
 
+/**
+ * The outbox drain goes first: it is small (OUTBOX_DRAIN_* fit in what RECONCILE_SUBREQUESTS_PER_TICK_MAX
+ * leaves of the platform's cap) and must not wait on, or be skipped by, a reconcile run that fails.
+ */
 const reconcileAndThresholds: Job = async (env, deps, nowMs) => {
+  const outbox = await step(() => drainIncidentOutbox(deps, nowMs));
   const outcome = await runReconcile(env, deps, nowMs);
   const thresholds = await step(async () => {
     const { failing } = await checkThresholds(deps, repairedBy(outcome), nowMs);
     return { failing };
   });
-  return { ...outcome, detail: { ...outcome.detail, thresholds } };
+  return { ...outcome, detail: { ...outcome.detail, outbox, thresholds } };
 };
 
 export const JOBS: Record<JobName, Job> = {

@@ -57,5 +57,10 @@ describe("app hook through the worker", () => {
     expect(await orderStatus(orderId)).toBe("fulfilled");
     expect((await ledgerOf(user)).balance).toBe(100);
     expect(await pointsOf(user)).toBe(100);
+    // The settlement that went through resolved it (an outbox row of its transaction, delivered at once).
+    const after = await sql<{ status: string }>("select status from payguard.incidents where key = $1", [
+      `app_hook_failed:${orderId}`,
+    ]);
+    expect(after).toEqual([{ status: "resolved" }]);
   });
 });

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STRIPE_WEBHOOK_BODY_MAX_BYTES } from "../../src/http/webhooks-stripe.ts";
+import { OUTBOX_MIN_AGE_SECONDS } from "../../src/ledger/incident-outbox.ts";
+import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
 import {
   rpcCallsDuring,
   seedPackage,
@@ -8,6 +10,7 @@ import {
   setDatabaseDown,
   sql,
 } from "../support/worker/harness.ts";
+import { runCron } from "../support/worker/reconcile.ts";
 import {
   createOrder,
   deliverStripe,
@@ -205,6 +208,17 @@ describe("Stripe webhook: database calls per event", () => {
     expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
   });
 
+  it("an event that finds an incident costs one more call, the outbox finish (the desk mirrors it itself)", async () => {
+    const orderId = await createOrder(newUser());
+    const { deliveries } = await paidDeliveries(orderId, { amountMinor: 999 });
+    const delivery = deliveries[0];
+    if (!delivery) throw new Error("no delivery");
+    expect(
+      await rpcCallsDuring(async () => expect((await deliverStripe(delivery)).status).toBe(200)),
+    ).toEqual({ settle_event: 1, finish_incident_outbox: 1, open_incident: 1 });
+    expect(await orderStatus(orderId)).toBe("needs_review");
+  });
+
   it("a redelivery that arrives while its original is in flight waits for it and costs no call", async () => {
     const user = newUser();
     const orderId = await createOrder(user);
@@ -260,26 +274,31 @@ describe("Stripe webhook: refunds claw back once", () => {
   });
 });
 
-describe("Stripe webhook: an event that needs a human is acknowledged only once its incident is stored", () => {
+describe("Stripe webhook: an event that needs a human is acknowledged once its incident is durable", () => {
   const OPEN_INCIDENT = "payguard.open_incident(text, text, text, text, jsonb, timestamptz)";
+  const outboxOf = (key: string) =>
+    sql<{ action: string }>("select action from payguard.incident_outbox where key = $1", [key]);
 
-  it("answers 5xx while the incident write fails, then 2xx with the incident stored on redelivery", async () => {
+  it("answers 2xx with the incident in the outbox while the incident write fails; the cron drain stores it", async () => {
     const user = newUser();
     const orderId = await createOrder(user);
     const { deliveries } = await paidDeliveries(orderId, { amountMinor: 999 });
     const completed = deliveries[0] as (typeof deliveries)[number];
+    const key = `needs_review:${orderId}`;
     await sql(`revoke execute on function ${OPEN_INCIDENT} from service_role`);
     try {
-      expect((await deliverStripe(completed)).status).toBe(503);
+      // Written in the settlement's transaction: the provider may stop retrying, nothing is lost.
+      expect((await deliverStripe(completed)).status).toBe(200);
+      expect(await outboxOf(key)).toEqual([{ action: "raise" }]);
     } finally {
       await sql(`grant execute on function ${OPEN_INCIDENT} to service_role`);
     }
     expect((await deliverStripe(completed)).status).toBe(200);
+    await runCron(CRON_RECONCILE, Date.now() + (OUTBOX_MIN_AGE_SECONDS + 5) * 1000);
     expect(await orderStatus(orderId)).toBe("needs_review");
-    const incidents = await sql("select 1 from payguard.incidents where key = $1 and status = 'open'", [
-      `needs_review:${orderId}`,
-    ]);
+    const incidents = await sql("select 1 from payguard.incidents where key = $1 and status = 'open'", [key]);
     expect(incidents).toHaveLength(1);
+    expect(await outboxOf(key)).toEqual([]);
     expect((await ledgerOf(user)).balance).toBe(0);
   });
 });
