@@ -1,5 +1,8 @@
 // Delivery fault configuration and the pure decision "what happens to this delivery": a matching rule
-// first (per event id / type / provider, optionally for the next N), else seeded rates.
+// first (per event id / type / provider, optionally for the next N or a seeded share of them), else seeded
+// rates. Every notification a simulator emits passes here, payments and refunds alike: a rule matching
+// `{ provider: "wechatpay", eventType: "REFUND.SUCCESS" }` with `rate` drops or duplicates that share of
+// WeChat refund notifications only, beside the rates every delivery draws.
 import type { QueuedDelivery } from "./http.ts";
 import type { Random } from "./rng.ts";
 
@@ -13,6 +16,8 @@ export interface DeliveryFaultRule {
   match?: { provider?: "stripe" | "wechatpay"; eventType?: string; eventId?: string };
   /** How many matching deliveries the rule applies to; absent = every one. */
   count?: number;
+  /** The seeded share (0–1) of matching deliveries the rule takes; the rest go on to later rules and the rates. */
+  rate?: number;
   action: FaultAction;
   /** duplicate: extra copies sent at the same time as the original */
   copies?: number;
@@ -72,7 +77,10 @@ function ruleMatches(rule: DeliveryFaultRule, delivery: QueuedDelivery, eventTyp
   );
 }
 
-/** Always draws the same number of values, so one rule firing does not shift later decisions. */
+/**
+ * Always draws the same number of values for one configuration (five, plus one per rule with a rate,
+ * whether it matches or not), so one rule firing does not shift later decisions.
+ */
 export function decide(
   faults: DeliveryFaults,
   random: Random,
@@ -80,7 +88,11 @@ export function decide(
   eventType: string | null,
 ): Decision {
   const [drop, duplicate, reorder, delay, delayAmount] = [random(), random(), random(), random(), random()];
-  const rule = faults.rules.find((candidate) => ruleMatches(candidate, delivery, eventType));
+  const ruleDraws = faults.rules.map((rule) => (rule.rate === undefined ? 0 : random()));
+  const rule = faults.rules.find(
+    (candidate, index) =>
+      ruleMatches(candidate, delivery, eventType) && (ruleDraws[index] ?? 0) < (candidate.rate ?? 1),
+  );
   if (rule) {
     if (rule.count !== undefined) rule.count -= 1;
     return { action: rule.action, rule, delayMs: rule.delayMs ?? 0 };
@@ -103,7 +115,7 @@ const optionalNumber = (value: unknown): boolean =>
 function ruleError(rule: unknown, index: number): string | null {
   if (!isObject(rule) || !ACTIONS.includes(rule.action as FaultAction))
     return `rules[${index}].action must be one of ${ACTIONS.join(", ")}`;
-  for (const field of ["count", "copies", "delayMs", "untilMs", "window"])
+  for (const field of ["count", "rate", "copies", "delayMs", "untilMs", "window"])
     if (!optionalNumber(rule[field])) return `rules[${index}].${field} must be a non-negative number`;
   if (rule.match !== undefined && !isObject(rule.match)) return `rules[${index}].match must be an object`;
   return null;

@@ -1,16 +1,17 @@
 /**
  * Daily WeChat Pay bill check (cron 02:30 UTC = 10:30 Beijing, after WeChat publishes the bill at
  * 10:00): download yesterday's ALL bill, compare every row with our orders, and open an incident per
- * discrepancy. A refund the bill shows and we never heard of is settled instead: queried at WeChat by
- * its out_refund_no and fed through the one settle entry point, so its clawback happens once; only a
- * refund that cannot be settled that way (not SUCCESS, query failed) is an incident. Incident keys are
- * per kind and order, so running a day twice opens nothing new.
+ * discrepancy. Every refund row whose refund id payguard has not recorded (a lost REFUND.SUCCESS, the
+ * first refund of an order or a later one, whatever the order's status) is settled instead: queried at
+ * WeChat by its out_refund_no and fed through the order's guard, so its clawback happens once; only a
+ * refund that cannot be settled that way (not SUCCESS, query failed, payment never seen) is an incident.
+ * Incident keys are per kind and order (and refund), so running a day twice opens nothing new.
  */
 import type { Config } from "../env.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { IncidentInput, LedgerStore } from "../ledger/ports.ts";
 import { retryable } from "../ledger/result.ts";
-import { type BillRow, downloadTradeBill, parseTradeBill } from "../providers/wechatpay/bill.ts";
+import { downloadTradeBill, parseTradeBill } from "../providers/wechatpay/bill.ts";
 import { type BillFinding, diffTradeBill } from "../providers/wechatpay/bill-diff.ts";
 import { createWechatClient, type WechatClientDeps } from "../providers/wechatpay/client.ts";
 import { queriedRefundFact } from "../providers/wechatpay/provider-api.ts";
@@ -30,7 +31,11 @@ export function previousBeijingDay(nowMs: number): { billDate: string; fromMs: n
   };
 }
 
-const billIncidentKey = (finding: BillFinding): string => `bill_${finding.kind}:${finding.orderId}`;
+/** Per kind and order; a refund finding per refund too, so each refund's incident resolves on its own. */
+const billIncidentKey = (finding: BillFinding): string =>
+  finding.kind === "refund_missing_here"
+    ? `bill_${finding.kind}:${finding.orderId}:${finding.refundId ?? finding.outRefundNo ?? "no_refund_id"}`
+    : `bill_${finding.kind}:${finding.orderId}`;
 
 export function incidentForFinding(billDate: string, finding: BillFinding): IncidentInput {
   const critical = finding.kind === "missing_here" || finding.kind === "amount_differs";
@@ -38,7 +43,7 @@ export function incidentForFinding(billDate: string, finding: BillFinding): Inci
     key: billIncidentKey(finding),
     kind: `bill_${finding.kind}`,
     severity: critical ? "critical" : "warning",
-    summary: `WeChat Pay bill ${billDate}: ${finding.kind.replace("_", " ")} for order ${finding.orderId}`,
+    summary: `WeChat Pay bill ${billDate}: ${finding.kind.replaceAll("_", " ")} for order ${finding.orderId}`,
     detail: { bill_date: billDate, ...finding },
   };
 }
@@ -53,8 +58,20 @@ async function raiseAll(store: LedgerStore, incidents: IncidentInput[], nowMs: n
   return opened;
 }
 
-/** Settle outcomes that mean the refund is now in our ledger (applied now, or already). */
-const REFUND_SETTLED = new Set(["refunded", "partially_refunded", "duplicate"]);
+/**
+ * Settle outcomes that mean the refund is now in our ledger: applied, kept without a clawback (another
+ * payment, a rejected order), sent to review with the set it belongs to, already failed, or already there.
+ */
+const REFUND_SETTLED = new Set([
+  "refunded",
+  "partially_refunded",
+  "recorded",
+  "needs_review",
+  "refund_failed",
+  "duplicate",
+]);
+
+type RefundFinding = Extract<BillFinding, { kind: "refund_missing_here" }>;
 
 /** Why a refund row was not settled; `transient` when trying again later may succeed (a misconfiguration too). */
 interface NotSettled {
@@ -62,18 +79,18 @@ interface NotSettled {
   transient: boolean;
 }
 
-/** Settles one refund row of the bill; answers why not when it cannot. */
-async function settleRefundRow(
+/** Queries one refund the bill shows and payguard has not recorded, and settles it through its order's guard. */
+async function settleRefund(
   env: Env,
   config: WechatConfig,
   client: WechatClientDeps,
-  row: BillRow,
+  refund: RefundFinding,
   nowMs: number,
 ): Promise<NotSettled | null> {
-  if (!row.outRefundNo) return { reason: "bill row has no out_refund_no", transient: false };
-  const answer = await createWechatClient(config, client).queryRefund(row.outRefundNo);
+  if (!refund.outRefundNo) return { reason: "bill row has no out_refund_no", transient: false };
+  const answer = await createWechatClient(config, client).queryRefund(refund.outRefundNo);
   if (!answer.ok) return { reason: `refund query ${answer.error.code}`, transient: retryable(answer.error) };
-  const fact = queriedRefundFact(answer.value, row.outTradeNo);
+  const fact = queriedRefundFact(answer.value, refund.orderId);
   if (typeof fact === "string") return { reason: fact, transient: false };
   const settled = await settleOrder(env, fact, "reconcile", nowMs);
   if (!settled.ok) return { reason: `settle ${settled.error.code}`, transient: retryable(settled.error) };
@@ -89,46 +106,37 @@ async function resolveSettled(store: LedgerStore, finding: BillFinding, nowMs: n
 }
 
 /**
- * Each "refunded at WeChat, not here" finding: settle every refund row of its order. The finding stays
- * (with the reasons) only when one of them could not be settled.
+ * Settles every refund the bill shows and payguard has not recorded (second and later refunds of an
+ * order too). A refund stays a finding, with the reason, only when it could not be settled.
  */
 async function settleMissingRefunds(
   env: Env,
   store: LedgerStore,
   config: WechatConfig,
   client: WechatClientDeps,
-  rows: readonly BillRow[],
   findings: BillFinding[],
   nowMs: number,
 ): Promise<{
-  remaining: Array<{ finding: BillFinding; reasons: string[] }>;
+  remaining: Array<{ finding: BillFinding; reason?: string }>;
   settled: number;
   transient: number;
 }> {
-  const remaining: Array<{ finding: BillFinding; reasons: string[] }> = [];
+  const remaining: Array<{ finding: BillFinding; reason?: string }> = [];
   let settled = 0;
   let transient = 0;
-  const handled = new Set<string>();
   for (const finding of findings) {
-    if (finding.kind !== "status_differs" || finding.billState !== "REFUND") {
-      remaining.push({ finding, reasons: [] });
+    if (finding.kind !== "refund_missing_here") {
+      remaining.push({ finding });
       continue;
     }
-    // One finding per refund row, but all of an order's refund rows are settled at its first.
-    if (handled.has(finding.orderId)) continue;
-    handled.add(finding.orderId);
-    const refundRows = rows.filter((r) => r.outTradeNo === finding.orderId && r.tradeState === "REFUND");
-    const reasons: string[] = [];
-    for (const row of refundRows) {
-      const notSettled = await settleRefundRow(env, config, client, row, nowMs);
-      if (!notSettled) settled += 1;
-      else {
-        reasons.push(`${row.outRefundNo ?? "?"}: ${notSettled.reason}`);
-        if (notSettled.transient) transient += 1;
-      }
+    const notSettled = await settleRefund(env, config, client, finding, nowMs);
+    if (notSettled) {
+      remaining.push({ finding, reason: notSettled.reason });
+      if (notSettled.transient) transient += 1;
+    } else {
+      settled += 1;
+      await resolveSettled(store, finding, nowMs);
     }
-    if (reasons.length > 0) remaining.push({ finding, reasons });
-    else await resolveSettled(store, finding, nowMs);
   }
   return { remaining, settled, transient };
 }
@@ -157,10 +165,10 @@ export async function checkWechatBill(
   });
   if (!orders.ok) throw new Error(`orders for bill: ${orders.error.message}`);
   const findings = diffTradeBill(rows.value, orders.value);
-  const refunds = await settleMissingRefunds(env, deps.store, config, client, rows.value, findings, nowMs);
-  const incidents = refunds.remaining.map(({ finding, reasons }) => {
+  const refunds = await settleMissingRefunds(env, deps.store, config, client, findings, nowMs);
+  const incidents = refunds.remaining.map(({ finding, reason }) => {
     const incident = incidentForFinding(day.billDate, finding);
-    return reasons.length ? { ...incident, detail: { ...incident.detail, not_settled: reasons } } : incident;
+    return reason ? { ...incident, detail: { ...incident.detail, not_settled: reason } } : incident;
   });
   const opened = await raiseAll(deps.store, incidents, nowMs);
   return {

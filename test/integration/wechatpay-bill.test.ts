@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeps } from "../../src/deps.ts";
+import { settleOrder } from "../../src/guard/settle-order.ts";
 import { checkWechatBill, previousBeijingDay } from "../../src/reconcile/wechat-bill.ts";
 import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { createWechatOrder, wechatScenario } from "../support/worker/wechat.ts";
@@ -78,7 +79,7 @@ describe("WeChat Pay daily bill check", () => {
   const incidentsFor = (orderId: string) =>
     sql<{ kind: string; severity: string }>(
       "select kind, severity from payguard.incidents where key like $1 order by kind",
-      [`bill_%:${orderId}`],
+      [`bill_%:${orderId}%`],
     );
 
   const clawbacks = async (orderId: string) =>
@@ -129,12 +130,12 @@ describe("WeChat Pay daily bill check", () => {
 
   it("keeps an incident for a refund it cannot settle (WeChat reports it ABNORMAL)", async () => {
     const stuck = ids.refundStuck as string;
-    expect(await incidentsFor(stuck)).toEqual([{ kind: "bill_status_differs", severity: "warning" }]);
-    const [incident] = await sql<{ detail: { not_settled: string[] } }>(
-      "select detail from payguard.incidents where key = $1",
-      [`bill_status_differs:${stuck}`],
+    expect(await incidentsFor(stuck)).toEqual([{ kind: "bill_refund_missing_here", severity: "warning" }]);
+    const [incident] = await sql<{ detail: { not_settled: string } }>(
+      "select detail from payguard.incidents where key like $1",
+      [`bill_refund_missing_here:${stuck}:%`],
     );
-    expect(incident?.detail.not_settled).toEqual([expect.stringContaining("refund status ABNORMAL")]);
+    expect(incident?.detail.not_settled).toContain("refund status ABNORMAL");
     expect(await clawbacks(stuck)).toBe(0);
   });
 
@@ -193,13 +194,13 @@ describe("WeChat Pay daily bill: a refund query that fails for now", () => {
     });
     expect(await check()).toMatchObject({ refunds_settled: 0, refunds_failed_transiently: 1 });
     const incident = () =>
-      sql<{ status: string; detail: { not_settled?: string[] } }>(
-        "select status, detail from payguard.incidents where key = $1",
-        [`bill_status_differs:${orderId}`],
+      sql<{ status: string; detail: { not_settled?: string } }>(
+        "select status, detail from payguard.incidents where key like $1",
+        [`bill_refund_missing_here:${orderId}:%`],
       );
     const [open] = await incident();
     expect(open?.status).toBe("open");
-    expect(open?.detail.not_settled).toEqual([expect.stringContaining("SYSTEM_ERROR")]);
+    expect(open?.detail.not_settled).toContain("SYSTEM_ERROR");
 
     await sandbox("faults", { api: [] });
     expect(await check()).toMatchObject({ refunds_settled: 1, refunds_failed_transiently: 0 });
@@ -209,5 +210,105 @@ describe("WeChat Pay daily bill: a refund query that fails for now", () => {
       [orderId],
     );
     expect(order?.status).toBe("refunded");
+  });
+});
+
+describe("WeChat Pay daily bill: a second refund whose notification was lost", () => {
+  /** Four Beijing days ago: a day of its own, so the other suites' rows are not in it. */
+  const day4 = previousBeijingDay(Date.now() - 3 * DAY_MS);
+  const noon4 = day4.fromMs + 12 * 3600_000;
+  const check = () =>
+    checkWechatBill(
+      env,
+      getDeps(env),
+      { fetch: (i, init) => fetch(i, init), clock: Date.now },
+      Date.now(),
+      day4,
+    );
+  const refundQueries = async () =>
+    (await sandbox<{ calls: { method: string; path: string }[] }>("calls")).calls.filter(
+      (c) => c.method === "GET" && c.path.startsWith("/v3/refund/domestic/refunds/"),
+    ).length;
+  const refundsOf = (orderId: string) =>
+    sql<{ amount_minor: string; n: number }>(
+      `select amount_minor::text, count(*)::int as n from payguard.payment_refunds
+        where order_id = $1 group by amount_minor order by amount_minor`,
+      [orderId],
+    );
+  const clawbacks = async (orderId: string) =>
+    (
+      await sql<{ n: number }>(
+        "select count(*)::int as n from payguard.credit_ledger where order_id = $1 and kind = 'clawback'",
+        [orderId],
+      )
+    )[0]?.n;
+  const statusOf = async (orderId: string) =>
+    (await sql<{ status: string }>("select status from payguard.payment_orders where id = $1", [orderId]))[0]
+      ?.status;
+  let orderId = "";
+
+  beforeAll(async () => {
+    await seedPackage();
+    orderId = await createWechatOrder(crypto.randomUUID());
+    await sandbox("clock", { setMs: noon4 });
+    const { transactionId } = await sandbox<{ transactionId: string }>("wechat/pay", {
+      outTradeNo: orderId,
+      amountMinor: 990,
+      deliver: false,
+    });
+    await sandbox("clock", { setMs: noon4 + 3600_000 });
+    const first = await sandbox<{ refundId: string }>("wechat/refund", {
+      outTradeNo: orderId,
+      amountMinor: 300,
+      deliver: false,
+    });
+    await sandbox("clock", { setMs: noon4 + 2 * 3600_000 });
+    // The second refund's REFUND.SUCCESS notification is dropped: it is never forwarded.
+    await wechatScenario("refund", { outTradeNo: orderId, amountMinor: 400 });
+    await sandbox("clock", { setMs: Date.now() });
+    await sql(
+      `select payguard.apply_payment(p_provider => 'wechatpay', p_order_id => $1, p_payment_ref => $2,
+         p_amount_minor => 990, p_currency => 'CNY', p_paid_at => $3::timestamptz, p_source => 'webhook',
+         p_now => $3::timestamptz)`,
+      [orderId, transactionId, new Date(noon4).toISOString()],
+    );
+    // The first refund's notification arrives and is settled through the order's guard, as the webhook does.
+    const settled = await settleOrder(
+      env,
+      {
+        kind: "refunded",
+        provider: "wechatpay",
+        orderId,
+        paymentRef: transactionId,
+        refundRef: first.refundId,
+        amountMinor: 300,
+        currency: "CNY",
+        refundedAtMs: noon4 + 3600_000,
+      },
+      "webhook",
+      Date.now(),
+    );
+    expect(settled).toMatchObject({ ok: true, value: { outcome: "partially_refunded" } });
+  });
+
+  it("settles the second refund from the bill, clawing it back once, and a re-run changes nothing", async () => {
+    expect(await clawbacks(orderId)).toBe(1);
+    const queriesBefore = await refundQueries();
+    expect(await check()).toMatchObject({ refunds_settled: 1, refunds_failed_transiently: 0 });
+    // Only the refund payguard had not recorded was queried at WeChat.
+    expect((await refundQueries()) - queriesBefore).toBe(1);
+    expect(await refundsOf(orderId)).toEqual([
+      { amount_minor: "300", n: 1 },
+      { amount_minor: "400", n: 1 },
+    ]);
+    expect(await clawbacks(orderId)).toBe(2);
+    expect(await statusOf(orderId)).toBe("partially_refunded");
+    const incidents = await sql("select key from payguard.incidents where key like $1", [
+      `bill_%:${orderId}%`,
+    ]);
+    expect(incidents).toEqual([]);
+
+    expect(await check()).toMatchObject({ refunds_settled: 0, incidents_opened: 0 });
+    expect(await clawbacks(orderId)).toBe(2);
   });
 });

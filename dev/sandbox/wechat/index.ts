@@ -3,6 +3,12 @@
 // WeChat probes the notify URL), each handing WeChat's signed, encrypted notification to `deliver`.
 // The key mode (WeChat Pay public key, platform certificate, or both at random while migrating) decides
 // how responses and notifications are signed; it can change at any time, as a real migration does.
+// Refund notifications (scenario refunds and those of payguard's refund requests) go through the same
+// delivery faults as payment ones: `POST /_control/faults` with a rule matching
+// `{ provider: "wechatpay", eventType: "REFUND.SUCCESS" }` drops or duplicates the next `count` of them or
+// a seeded `rate` share of them (../delivery-faults.ts); the refund stays queryable and on the trade bill.
+// A refund never fails after SUCCESS at WeChat (SUCCESS is final; CLOSED and ABNORMAL are outcomes instead
+// of it), so the simulator offers no such step.
 import type { Clock, QueuedDelivery, SandboxRequest, SandboxResponse } from "../http.ts";
 import { mulberry32, type Random } from "../rng.ts";
 import { createWechatApi } from "./api.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseTradeBill, yuanToFen } from "../../../src/providers/wechatpay/bill.ts";
+import { type BillRow, parseTradeBill, yuanToFen } from "../../../src/providers/wechatpay/bill.ts";
 import { diffTradeBill, type OrderForBill } from "../../../src/providers/wechatpay/bill-diff.ts";
 
 const fixture = (layout: string) =>
@@ -68,12 +68,18 @@ describe("parseTradeBill", () => {
 });
 
 describe("diffTradeBill", () => {
-  const order = (id: string, status: OrderForBill["status"], amountMinor = 990): OrderForBill => ({
+  const order = (
+    id: string,
+    status: OrderForBill["status"],
+    amountMinor = 990,
+    refundRefs: string[] = [],
+  ): OrderForBill => ({
     id,
     status,
     amountMinor,
     currency: "CNY",
     paymentRef: `tx_${id}`,
+    refundRefs,
   });
 
   it("finds each planted discrepancy and nothing else", () => {
@@ -87,7 +93,13 @@ describe("diffTradeBill", () => {
     expect(diffTradeBill(rowsOf("all"), ours)).toEqual([
       { kind: "missing_here", orderId: "ord_not_here", transactionId: "4200000002", amountMinor: 1990 },
       { kind: "amount_differs", orderId: "ord_amount_off", billMinor: 100, oursMinor: 990 },
-      { kind: "status_differs", orderId: "ord_refunded_there", billState: "REFUND", ourStatus: "fulfilled" },
+      {
+        kind: "refund_missing_here",
+        orderId: "ord_refunded_there",
+        refundId: "50000000001",
+        outRefundNo: "rf_1",
+        refundMinor: 495,
+      },
       { kind: "missing_there", orderId: "ord_missing_there", paymentRef: "tx_ord_missing_there" },
     ]);
   });
@@ -95,6 +107,77 @@ describe("diffTradeBill", () => {
   it("treats a bill payment for an order we never fulfilled as missing here", () => {
     expect(diffTradeBill(rowsOf("success"), [order("ord_paid_ok", "expired")])).toEqual([
       { kind: "missing_here", orderId: "ord_paid_ok", transactionId: "4200000001", amountMinor: 990 },
+    ]);
+  });
+});
+
+describe("diffTradeBill: refund rows, compared by refund id", () => {
+  const ORDER_ID = "ord_refunded_twice";
+  const paid: BillRow = {
+    transactionId: "4200000009",
+    outTradeNo: ORDER_ID,
+    tradeState: "SUCCESS",
+    currency: "CNY",
+    amountMinor: 990,
+    refundId: null,
+    outRefundNo: null,
+    refundMinor: 0,
+    tradeTimeText: "2026-11-21 10:00:00",
+  };
+  const refundRow = (refundId: string | null, outRefundNo: string | null, refundMinor: number): BillRow => ({
+    ...paid,
+    tradeState: "REFUND",
+    amountMinor: 0,
+    refundId,
+    outRefundNo,
+    refundMinor,
+    tradeTimeText: "2026-11-21 12:00:00",
+  });
+  const first = refundRow("50000000011", "rf_first", 300);
+  const second = refundRow("50000000012", "rf_second", 400);
+  const ours = (status: OrderForBill["status"], refundRefs: string[]): OrderForBill[] => [
+    { id: ORDER_ID, status, amountMinor: 990, currency: "CNY", paymentRef: "4200000009", refundRefs },
+  ];
+  const missing = (row: BillRow) => ({
+    kind: "refund_missing_here",
+    orderId: ORDER_ID,
+    refundId: row.refundId,
+    outRefundNo: row.outRefundNo,
+    refundMinor: row.refundMinor,
+  });
+
+  it("finds the second refund of a partly refunded order whose notification was lost, and only it", () => {
+    const findings = diffTradeBill([paid, first, second], ours("partially_refunded", ["50000000011"]));
+    expect(findings).toEqual([missing(second)]);
+  });
+
+  it.each([
+    "fulfilled",
+    "partially_refunded",
+    "refunded",
+    "needs_review",
+    "pending",
+    "expired",
+    "failed",
+  ] as const)("finds a refund payguard has not recorded on an order that is %s", (status) => {
+    const findings = diffTradeBill([first, second], ours(status, ["50000000011"]));
+    expect(findings).toEqual([missing(second)]);
+  });
+
+  it("finds nothing when every refund row is recorded", () => {
+    expect(diffTradeBill([paid, first, second], ours("refunded", ["50000000012", "50000000011"]))).toEqual(
+      [],
+    );
+  });
+
+  it("finds the refunds of an order payguard never stored, so they are settled (held) too", () => {
+    expect(diffTradeBill([first], [])).toEqual([missing(first)]);
+  });
+
+  it("counts a refund row without a refund id as not recorded", () => {
+    const anonymous = refundRow(null, "rf_anonymous", 100);
+    expect(diffTradeBill([anonymous], ours("partially_refunded", ["50000000011"]))).toEqual([
+      missing(anonymous),
     ]);
   });
 });
