@@ -5,8 +5,11 @@
  * syncs and replays send provider facts to the order's OrderGuard; a refund is made at the provider and
  * its clawback follows from the provider's refund fact, keyed by the refund id, so exactly once.
  */
+
+import { incidentsOf } from "../db/settle-json.ts";
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
+import { deliverIncidents } from "../ledger/incident-outbox.ts";
 import { type InfraError, retryLater } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import { log } from "../log.ts";
@@ -241,7 +244,10 @@ export function resolveReview(
       `${ctx.actor}: ${ctx.reason}`,
       ctx.nowMs,
     );
-    return resolved.ok ? done(resolved.value.outcome) : failFrom(resolved.error);
+    if (!resolved.ok) return failFrom(resolved.error);
+    // The review's incident resolves now (and a paid-twice order names what to refund), not at the next drain.
+    await deliverIncidents(incidentsOf(resolved.value), ctx.nowMs, ctx.deps);
+    return done(resolved.value.outcome);
   });
 }
 

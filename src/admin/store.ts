@@ -4,6 +4,7 @@
  * and the pages as the SQL returns them (snake_case), since operators read them as such.
  */
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";
+import type { OutboxRow } from "../db/settle-json.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -61,7 +62,7 @@ export function createAdminStore(client: PayguardClient) {
       resolution: string,
       note: string,
       nowMs: number,
-    ): RpcResult<{ outcome: string }> =>
+    ): RpcResult<{ outcome: string; incidents?: OutboxRow[] | null }> =>
       rpc("resolve_review", {
         p_order_id: orderId,
         p_resolution: resolution,

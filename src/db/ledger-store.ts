@@ -281,6 +281,13 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       );
       return mapValue(result, (row) => ({ outcome: row.outcome, incidents: incidentsOf(row) }));
     },
+    async repairRefundFailure(input) {
+      const result = await rpc<{ outcome: "refund_failed" | "noop"; incidents?: OutboxRow[] | null }>(
+        "repair_refund_failure",
+        { p_provider: input.provider, p_refund_ref: input.refundRef, p_now: iso(input.nowMs) },
+      );
+      return mapValue(result, (row) => ({ outcome: row.outcome, incidents: incidentsOf(row) }));
+    },
     listOpenIncidentKeys: (prefix) => rpc<string[]>("list_open_incident_keys", { p_prefix: prefix }),
     async callbackGaps(input) {
       const result = await rpc<{ count: number; first_order_id: string | null }>("callback_gaps", {

@@ -40,7 +40,8 @@ export interface AuditFinding {
     | "needs_review"
     | "failed_inbox_event"
     | "held_payment"
-    | "held_fact_stale";
+    | "held_fact_stale"
+    | "refund_failure_unapplied";
   /** Stable id of the thing found (user id, order id, event key): the incident dedup key. */
   subject: string;
   detail: Record<string, unknown>;
@@ -223,6 +224,12 @@ export interface LedgerStore {
     orderId: string;
     nowMs: number;
   }): StoreResult<{ outcome: "granted" | "noop"; incidents: OutboxIncident[] }>;
+  /** Applies a recorded refund failure whose refund row still counts (audit `refund_failure_unapplied`). */
+  repairRefundFailure(input: {
+    provider: Provider;
+    refundRef: string;
+    nowMs: number;
+  }): StoreResult<{ outcome: "refund_failed" | "noop"; incidents: OutboxIncident[] }>;
   /** Keys of the open incidents whose key starts with `prefix`. */
   listOpenIncidentKeys(prefix: string): StoreResult<string[]>;
   /**

@@ -79,7 +79,9 @@ revoke all on payguard.incident_outbox from public, anon, authenticated, service
 
 -- ==== incident outbox ============================================================================
 -- Internal: queue one incident change. The ids written in this transaction are kept in a transaction-local
--- setting, so the function that answers the caller can hand them over with its result.
+-- setting, so the function that answers the caller can hand them over with its result. Only a key's latest
+-- change waits: an older undelivered one (not leased by a drain) is dropped, so a late drain never sends a
+-- stale raise after the resolve that followed it.
 create function payguard._outbox(p_action text, p_key text, p_kind text, p_severity text, p_summary text,
                                  p_detail jsonb, p_now timestamptz)
   returns void language plpgsql security definer set search_path = ''
@@ -87,6 +89,7 @@ as $$
 declare
   new_id bigint;
 begin
+  delete from payguard.incident_outbox where key = p_key and (leased_until is null or leased_until <= p_now);
   insert into payguard.incident_outbox (action, key, kind, severity, summary, detail, created_at)
   values (p_action, p_key, p_kind, p_severity, p_summary, p_detail, p_now) returning id into new_id;
   perform set_config('payguard.outbox',
@@ -999,7 +1002,7 @@ begin
   end if;
   perform payguard._order_event(o.id, p_now, 'grant_repaired', 'admin', jsonb_build_object('credits', o.credits));
   o := payguard._sync_order(o.id, 'admin', p_now);
-  return jsonb_build_object('outcome', 'granted');
+  return payguard._with_incidents(jsonb_build_object('outcome', 'granted'));
 end $$;
 
 -- ==== app hook ===================================================================================

@@ -189,4 +189,37 @@ describe("hourly ledger audit", () => {
     await runCron(CRON_HEALTH_AUDIT);
     expect(await incidents(`audit:balance_mismatch:${drifted}`)).toEqual([{ status: "resolved" }]);
   });
+
+  it("a refund failure recorded beside a refund still counted is found and applied by the audit", async () => {
+    const userId = crypto.randomUUID();
+    const orderId = await createOrder(userId);
+    const payment = `pi_${orderId}`;
+    const refund = `re_${orderId}`;
+    await sql(
+      `select payguard.apply_payment(p_provider => 'stripe', p_order_id => $1, p_payment_ref => $2, p_amount_minor => 1999,
+         p_currency => 'USD', p_paid_at => now(), p_source => 'webhook', p_now => now())`,
+      [orderId, payment],
+    );
+    await sql(
+      `select payguard.apply_refund(p_provider => 'stripe', p_order_id => null, p_refund_ref => $1, p_amount_minor => 1999,
+         p_currency => 'USD', p_source => 'webhook', p_now => now(), p_payment_ref => $2)`,
+      [refund, payment],
+    );
+    // What the old unlocked race could leave behind: the failure row without its effect.
+    await sql(
+      "insert into payguard.refund_failures (provider, refund_ref, failed_at) values ('stripe', $1, now())",
+      [refund],
+    );
+
+    await runCron(CRON_HEALTH_AUDIT);
+    expect(await incidents(`audit:refund_failure_unapplied:stripe:${refund}`)).toEqual([
+      { status: "resolved" },
+    ]);
+    const [order] = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where id = $1",
+      [orderId],
+    );
+    expect(order?.status).toBe("fulfilled");
+    expect((await ledgerOf(userId)).rows.reduce((sum, row) => sum + Number(row.credits), 0)).toBe(100);
+  });
 });
