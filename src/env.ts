@@ -6,9 +6,10 @@
 import { type AlertSettings, parseAlertSettings } from "./alerts/settings.ts";
 import { isServerKey } from "./auth/supabase-keys.ts";
 import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
-import type { Provider } from "./ledger/types.ts";
+import type { DisputePolicy, Provider } from "./ledger/types.ts";
 import { log } from "./log.ts";
 import { type OpsSettings, parseOpsSettings } from "./ops/settings.ts";
+import { DISPUTE_POLICY_DEFAULT } from "./providers/stripe/normalise.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
 export interface StripeConfig {
@@ -17,6 +18,8 @@ export interface StripeConfig {
   webhookSecrets: string[];
   /** Empty = api.stripe.com; otherwise a sandbox such as http://127.0.0.1:12111. */
   apiBase: string;
+  /** What a chargeback does to the order's credits (`DISPUTE_POLICY`): src/ledger/types.ts DisputePolicy. */
+  disputePolicy: DisputePolicy;
 }
 
 export interface Config {
@@ -46,6 +49,7 @@ export type ConfigResult =
 
 const ADMIN_TOKEN_LENGTH_MIN = 24;
 const KNOWN_PROVIDERS: readonly Provider[] = ["stripe", "wechatpay"];
+const DISPUTE_POLICIES: readonly DisputePolicy[] = ["claw_back", "notify"];
 
 type RawEnv = Record<string, unknown>;
 
@@ -83,7 +87,10 @@ function parseStripe(env: RawEnv, problems: string[]): StripeConfig {
   else if (!current.startsWith("whsec_")) problems.push("STRIPE_WEBHOOK_SECRET must start with whsec_");
   const previous = text(env, "STRIPE_WEBHOOK_SECRET_PREVIOUS");
   const apiBase = checkUrl(env, "STRIPE_API_BASE", problems, false);
-  return { secretKey, webhookSecrets: [current, previous].filter(Boolean), apiBase };
+  const disputePolicy = (text(env, "DISPUTE_POLICY") || DISPUTE_POLICY_DEFAULT) as DisputePolicy;
+  if (!DISPUTE_POLICIES.includes(disputePolicy))
+    problems.push(`DISPUTE_POLICY must be ${DISPUTE_POLICIES.join(" or ")}, not "${disputePolicy}"`);
+  return { secretKey, webhookSecrets: [current, previous].filter(Boolean), apiBase, disputePolicy };
 }
 
 function parseWechat(env: RawEnv, problems: string[]): WechatConfig | null {

@@ -1,6 +1,7 @@
 // `/_control/stripe/*`: Stripe scenario steps. `pay` finds the open Checkout Session of an order (by
-// client_reference_id) or creates one, completes it and emits the events; `abandon` leaves it open to
-// expire by itself; `expire`, `refund` and `refund/finish` do what a merchant or Stripe would.
+// client_reference_id) or creates one, completes it and emits the events; `pay/finish` settles an async
+// payment left pending; `abandon` leaves it open to expire by itself; `expire`, `refund`,
+// `refund/finish` and `dispute` (then `dispute/move`) do what a merchant, Stripe or a cardholder would.
 import { badRequest, type ControlBody, type ControlDeps, type ControlRoute, emitting } from "./control.ts";
 import { json } from "./http.ts";
 import type { PayInput } from "./stripe/index.ts";
@@ -20,8 +21,8 @@ function payInput(body: ControlBody): PayInput | string {
   const orderId = str(body.orderId);
   if (!orderId) return "orderId is required";
   const async = body.async;
-  if (async !== undefined && async !== "succeeded" && async !== "failed")
-    return 'async must be "succeeded" or "failed"';
+  if (async !== undefined && async !== "succeeded" && async !== "failed" && async !== "pending")
+    return 'async must be "succeeded", "failed" or "pending"';
   return {
     orderId,
     sessionId: str(body.sessionId),
@@ -29,6 +30,7 @@ function payInput(body: ControlBody): PayInput | string {
     currency: str(body.currency),
     metadata: metadataOf(body.metadata),
     async,
+    discountMinor: int(body.discountMinor),
     atExpire: body.atExpire === true,
   };
 }
@@ -64,6 +66,33 @@ function finishRefund(deps: ControlDeps, body: ControlBody) {
   return emitting(deps, body, () => deps.stripe.finishRefund({ refundId, status }));
 }
 
+function finishPayment(deps: ControlDeps, body: ControlBody) {
+  const status = body.status;
+  if (status !== "succeeded" && status !== "failed")
+    return badRequest('status ("succeeded" | "failed") and orderId or sessionId are required');
+  const target = { orderId: str(body.orderId), sessionId: str(body.sessionId) };
+  return emitting(deps, body, () => deps.stripe.finishPayment({ ...target, status }));
+}
+
+function dispute(deps: ControlDeps, body: ControlBody) {
+  const input = {
+    orderId: str(body.orderId),
+    paymentIntentId: str(body.paymentIntentId),
+    amountMinor: int(body.amountMinor),
+    reason: str(body.reason),
+  };
+  if (!input.orderId && !input.paymentIntentId) return badRequest("orderId or paymentIntentId is required");
+  return emitting(deps, body, () => deps.stripe.dispute(input));
+}
+
+function moveDispute(deps: ControlDeps, body: ControlBody) {
+  const disputeId = str(body.disputeId);
+  const step = body.step;
+  if (!disputeId || (step !== "respond" && step !== "won" && step !== "lost"))
+    return badRequest('disputeId and step ("respond" | "won" | "lost") are required');
+  return emitting(deps, body, () => deps.stripe.moveDispute({ disputeId, step }));
+}
+
 function sign(deps: ControlDeps, body: ControlBody) {
   const eventId = str(body.eventId);
   if (!eventId) return badRequest("eventId is required");
@@ -74,6 +103,7 @@ function sign(deps: ControlDeps, body: ControlBody) {
 export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
   return [
     { method: "POST", path: "/_control/stripe/pay", run: (body) => pay(deps, body) },
+    { method: "POST", path: "/_control/stripe/pay/finish", run: (body) => finishPayment(deps, body) },
     { method: "POST", path: "/_control/stripe/abandon", run: (body) => abandon(deps, body) },
     {
       method: "POST",
@@ -85,6 +115,8 @@ export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
     },
     { method: "POST", path: "/_control/stripe/refund", run: (body) => refund(deps, body) },
     { method: "POST", path: "/_control/stripe/refund/finish", run: (body) => finishRefund(deps, body) },
+    { method: "POST", path: "/_control/stripe/dispute", run: (body) => dispute(deps, body) },
+    { method: "POST", path: "/_control/stripe/dispute/move", run: (body) => moveDispute(deps, body) },
     { method: "POST", path: "/_control/stripe/sign", run: (body) => sign(deps, body) },
     {
       method: "GET",

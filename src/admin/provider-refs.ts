@@ -9,7 +9,7 @@ import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { PaymentFact, Provider } from "../ledger/types.ts";
 import { stripeClientFor } from "../providers/registry.ts";
-import { sessionFact, toInfraError } from "../providers/stripe/client.ts";
+import { retrieveSession, SESSION_EXPAND, sessionFact, toInfraError } from "../providers/stripe/client.ts";
 import { createWechatClient, type WechatClient } from "../providers/wechatpay/client.ts";
 import { transactionFact } from "../providers/wechatpay/notify.ts";
 
@@ -59,9 +59,10 @@ function sessionAnswer(session: Stripe.Checkout.Session, nowMs: number): RefAnsw
 async function lookupStripe(stripe: Stripe, ref: string, kind: RefKind, nowMs: number): Promise<RefResult> {
   try {
     if (kind === "stripe_session") {
-      return ok(sessionAnswer(await stripe.checkout.sessions.retrieve(ref), nowMs));
+      return ok(sessionAnswer(await retrieveSession(stripe, ref), nowMs));
     }
-    const listed = await stripe.checkout.sessions.list({ payment_intent: ref, limit: 1 });
+    const expand = SESSION_EXPAND.map((path) => `data.${path}`);
+    const listed = await stripe.checkout.sessions.list({ payment_intent: ref, limit: 1, expand });
     const session = listed.data[0];
     return session ? ok(sessionAnswer(session, nowMs)) : notFound;
   } catch (error) {

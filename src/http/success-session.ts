@@ -8,8 +8,12 @@ import type Stripe from "stripe";
 import type { StripeConfig } from "../env.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order, PaymentFact } from "../ledger/types.ts";
-import { createStripeClient, toInfraError } from "../providers/stripe/client.ts";
-import { planStripeEvent } from "../providers/stripe/normalise.ts";
+import {
+  createStripeClient,
+  retrieveSession,
+  sessionFact,
+  toInfraError,
+} from "../providers/stripe/client.ts";
 
 export const STRIPE_SESSION_ID_PATTERN = /^cs_[A-Za-z0-9_]{8,255}$/;
 
@@ -25,18 +29,18 @@ function belongsTo(session: Stripe.Checkout.Session, order: Order, userId: strin
   return refs.length > 0 && refs.every((ref) => ref === order.id) && userMatches;
 }
 
+/** What the page may settle from a session it was handed: a payment, or one still in flight. */
+const PAGE_FACT_KINDS = new Set(["paid", "awaiting_payment"]);
+
+/**
+ * What the session means, read as reconcile reads it (the payment dated by Stripe's own time). Its
+ * expiry or failure is left to the order's stored session: this one may not be the order's only session.
+ */
 function factOf(session: Stripe.Checkout.Session, order: Order, nowMs: number): PaymentFact {
-  const pending: PaymentFact = { kind: "pending", provider: "stripe", orderId: order.id };
-  if (session.payment_status !== "paid") return pending;
-  // A paid session means what its checkout.session.completed event would mean.
-  const plan = planStripeEvent({
-    id: "success_page",
-    type: "checkout.session.completed",
-    created: Math.floor(nowMs / 1000),
-    data: { object: session },
-  });
-  const draft = plan.action === "settle" ? plan.facts[0] : undefined;
-  return draft ? { ...draft, orderId: order.id } : pending;
+  const draft = sessionFact(session, nowMs);
+  if (!draft || !PAGE_FACT_KINDS.has(draft.kind))
+    return { kind: "pending", provider: "stripe", orderId: order.id };
+  return { ...draft, orderId: order.id };
 }
 
 export async function confirmFromSession(
@@ -48,7 +52,7 @@ export async function confirmFromSession(
 ): Promise<Result<SessionAnswer, InfraError>> {
   let session: Stripe.Checkout.Session;
   try {
-    session = await createStripeClient(config).checkout.sessions.retrieve(sessionId);
+    session = await retrieveSession(createStripeClient(config), sessionId);
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === HTTP_NOT_FOUND) return ok({ kind: "foreign" });
     return err(toInfraError(error));

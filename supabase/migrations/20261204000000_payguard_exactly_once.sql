@@ -690,7 +690,9 @@ begin
 end $$;
 
 -- An async payment method in flight (a Checkout Session `complete` but `unpaid`): the pending order keeps its
--- stock unit and is not expired before p_until, when the provider's result must have come.
+-- stock unit and is not expired before p_until, when the provider's result must have come. It is checked
+-- hourly meanwhile (the result normally comes as an event); past p_until with no result it expires, and a
+-- payment after that is a late payment like any other.
 create function payguard.await_payment(p_order_id text, p_payment_ref text, p_until timestamptz, p_now timestamptz)
   returns jsonb language plpgsql security definer set search_path = ''
 as $$
@@ -701,15 +703,20 @@ begin
   if not found then
     return jsonb_build_object('outcome', 'unknown_order', 'order', null);
   end if;
-  if o.status <> 'pending' or o.expires_at >= p_until then
-    return jsonb_build_object('outcome', case when o.status = 'pending' then 'awaiting_payment' else 'noop' end,
-                              'order', to_jsonb(o));
+  if o.status <> 'pending' then
+    return jsonb_build_object('outcome', 'noop', 'order', to_jsonb(o));
   end if;
-  update payguard.payment_orders set expires_at = p_until, updated_at = p_now,
-         next_check_at = least(coalesce(next_check_at, p_until), p_until)
+  if p_until <= p_now and o.expires_at <= p_now then
+    return payguard._transition(o.id, 'expired', 'the async payment had no result by its deadline', p_now);
+  end if;
+  if o.expires_at < p_until then
+    perform payguard._order_event(o.id, p_now, 'awaiting_payment', null,
+      jsonb_build_object('payment_ref', p_payment_ref, 'until', p_until));
+  end if;
+  update payguard.payment_orders
+     set expires_at = greatest(expires_at, p_until), updated_at = p_now,
+         next_check_at = least(p_now + interval '1 hour', greatest(expires_at, p_until))
    where id = o.id returning * into o;
-  perform payguard._order_event(o.id, p_now, 'awaiting_payment', null,
-    jsonb_build_object('payment_ref', p_payment_ref, 'until', p_until));
   return jsonb_build_object('outcome', 'awaiting_payment', 'order', to_jsonb(o));
 end $$;
 

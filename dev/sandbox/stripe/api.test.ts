@@ -126,6 +126,165 @@ describe("Checkout Sessions", () => {
   });
 });
 
+const HOUR_MS = 60 * 60 * 1000;
+
+describe("what a completed session says about its payment", () => {
+  const eventsOf = async (id: string) =>
+    (await stripe.events.list({ limit: 100 })).data.filter(
+      (event) => (event.data.object as { id?: string; payment_intent?: unknown }).id === id,
+    );
+
+  it("dates the PaymentIntent, its charge and the completed event at payment time, and expands them", async () => {
+    const created = await newSession("ord_api_9");
+    const paid = await control("stripe/pay", { orderId: "ord_api_9", sessionId: created.id });
+    const paidAtS = (await eventsOf(created.id))[0]?.created as number;
+    await control("clock", { advanceMs: HOUR_MS });
+    const session = await stripe.checkout.sessions.retrieve(created.id, {
+      expand: ["payment_intent.latest_charge"],
+    });
+    await control("clock", { advanceMs: -HOUR_MS });
+    const intent = session.payment_intent as Stripe.PaymentIntent;
+    expect(intent).toMatchObject({ id: paid.paymentIntentId, object: "payment_intent", status: "succeeded" });
+    expect(intent.created).toBe(paidAtS);
+    expect((intent.latest_charge as Stripe.Charge).created).toBe(paidAtS);
+    const listed = await stripe.checkout.sessions.list({
+      payment_intent: String(paid.paymentIntentId),
+      expand: ["data.payment_intent"],
+    });
+    expect(listed.data[0]?.payment_intent).toMatchObject({ created: paidAtS });
+    // The stored session still names its intent by id.
+    expect((await stripe.checkout.sessions.retrieve(created.id)).payment_intent).toBe(paid.paymentIntentId);
+    const refused = (await stripe.checkout.sessions
+      .retrieve(created.id, { expand: ["customer_email"] })
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(refused.statusCode).toBe(400);
+    expect(refused.param).toBe("expand");
+  });
+
+  it("completes a session under a 100 % promotion code as no_payment_required, without a PaymentIntent", async () => {
+    const created = await newSession("ord_api_10");
+    const paid = await control("stripe/pay", {
+      orderId: "ord_api_10",
+      sessionId: created.id,
+      discountMinor: 1500,
+    });
+    expect(paid.paymentIntentId).toBe("");
+    const session = await stripe.checkout.sessions.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(session).toMatchObject({
+      status: "complete",
+      payment_status: "no_payment_required",
+      amount_subtotal: 1500,
+      amount_total: 0,
+      total_details: { amount_discount: 1500 },
+      payment_intent: null,
+    });
+    const [event] = await eventsOf(created.id);
+    expect(event?.type).toBe("checkout.session.completed");
+  });
+
+  it("takes a partial promotion code off the amount charged", async () => {
+    const created = await newSession("ord_api_11");
+    await control("stripe/pay", { orderId: "ord_api_11", sessionId: created.id, discountMinor: 500 });
+    const session = await stripe.checkout.sessions.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(session).toMatchObject({
+      payment_status: "paid",
+      amount_total: 1000,
+      total_details: { amount_discount: 500 },
+    });
+    expect((session.payment_intent as Stripe.PaymentIntent).amount).toBe(1000);
+  });
+
+  it("leaves an async payment processing until it succeeds, with the matching events", async () => {
+    const created = await newSession("ord_api_12");
+    await control("stripe/pay", { orderId: "ord_api_12", sessionId: created.id, async: "pending" });
+    const pending = await stripe.checkout.sessions.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(pending).toMatchObject({ status: "complete", payment_status: "unpaid" });
+    expect((pending.payment_intent as Stripe.PaymentIntent).status).toBe("processing");
+    const finished = await control("stripe/pay/finish", { orderId: "ord_api_12", status: "succeeded" });
+    expect(finished.sessionId).toBe(created.id);
+    const paid = await stripe.checkout.sessions.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(paid.payment_status).toBe("paid");
+    expect((paid.payment_intent as Stripe.PaymentIntent).status).toBe("succeeded");
+    const types = (await eventsOf(created.id)).map((event) => event.type);
+    expect(types).toEqual(["checkout.session.async_payment_succeeded", "checkout.session.completed"]);
+    const again = await fetch(`${sandbox.url}/_control/stripe/pay/finish`, {
+      method: "POST",
+      body: JSON.stringify({ sessionId: created.id, status: "failed" }),
+    });
+    expect(again.status).toBe(409);
+  });
+
+  it("fails an async payment: the session stays complete and unpaid, its intent needs a payment method", async () => {
+    const created = await newSession("ord_api_13");
+    await control("stripe/pay", { orderId: "ord_api_13", sessionId: created.id, async: "pending" });
+    await control("stripe/pay/finish", { sessionId: created.id, status: "failed" });
+    const failed = await stripe.checkout.sessions.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(failed).toMatchObject({ status: "complete", payment_status: "unpaid" });
+    expect((failed.payment_intent as Stripe.PaymentIntent).status).toBe("requires_payment_method");
+    expect((await eventsOf(created.id))[0]?.type).toBe("checkout.session.async_payment_failed");
+  });
+});
+
+describe("disputes", () => {
+  const disputeEvents = async (disputeId: string) =>
+    (await stripe.events.list({ limit: 100, type: "charge.dispute.*" })).data
+      .filter((event) => (event.data.object as Stripe.Dispute).id === disputeId)
+      .reverse();
+
+  it("opens a chargeback on a paid charge, takes evidence, and closes it won with the funds reinstated", async () => {
+    const paid = await control("stripe/pay", { orderId: "ord_dp_1", amountMinor: 2000 });
+    const opened = await control("stripe/dispute", { orderId: "ord_dp_1" });
+    const disputeId = String(opened.disputeId);
+    expect(opened.paymentIntentId).toBe(paid.paymentIntentId);
+    const dispute = await stripe.disputes.retrieve(disputeId);
+    expect(dispute).toMatchObject({
+      object: "dispute",
+      amount: 2000,
+      currency: "usd",
+      payment_intent: paid.paymentIntentId,
+      status: "needs_response",
+      livemode: false,
+    });
+    expect(dispute.id).toMatch(/^dp_/);
+    expect(dispute.charge).toMatch(/^ch_/);
+    const again = await fetch(`${sandbox.url}/_control/stripe/dispute`, {
+      method: "POST",
+      body: JSON.stringify({ orderId: "ord_dp_1" }),
+    });
+    expect(again.status).toBe(409);
+    await control("stripe/dispute/move", { disputeId, step: "respond" });
+    await control("stripe/dispute/move", { disputeId, step: "won" });
+    const events = await disputeEvents(disputeId);
+    expect(events.map((event) => `${event.type} ${(event.data.object as Stripe.Dispute).status}`)).toEqual([
+      "charge.dispute.created needs_response",
+      "charge.dispute.funds_withdrawn needs_response",
+      "charge.dispute.updated under_review",
+      "charge.dispute.closed won",
+      "charge.dispute.funds_reinstated won",
+    ]);
+    expect(events[2]?.data.previous_attributes).toEqual({ status: "needs_response" });
+    expect((await stripe.disputes.retrieve(disputeId)).status).toBe("won");
+  });
+
+  it("closes a lost dispute with no reinstatement, and refuses to move a closed one", async () => {
+    await control("stripe/pay", { orderId: "ord_dp_2" });
+    const { disputeId } = await control("stripe/dispute", { orderId: "ord_dp_2", amountMinor: 700 });
+    await control("stripe/dispute/move", { disputeId, step: "lost" });
+    const events = await disputeEvents(String(disputeId));
+    expect(events.map((event) => event.type)).toEqual([
+      "charge.dispute.created",
+      "charge.dispute.funds_withdrawn",
+      "charge.dispute.closed",
+    ]);
+    expect(events[2]?.data.object).toMatchObject({ amount: 700 });
+    const moved = await fetch(`${sandbox.url}/_control/stripe/dispute/move`, {
+      method: "POST",
+      body: JSON.stringify({ disputeId, step: "won" }),
+    });
+    expect(moved.status).toBe(409);
+  });
+});
+
 describe("hosted Checkout page", () => {
   it("shows the amount, and paying redirects to success_url with the session id", async () => {
     const created = await newSession("ord_api_6");

@@ -6,6 +6,7 @@ import { completeSession, createSessionFromForm, expireSession, notOpen } from "
 import { createEndpointFromForm, findEndpoint, updateEndpointFromForm } from "./endpoints.ts";
 import { missingResource, stripeError, unknownRoute } from "./errors.ts";
 import { pageEvents, parseEventsQuery } from "./events.ts";
+import { withExpansions } from "./expand.ts";
 import { type FormObject, formString, formStringMap, parseForm } from "./form.ts";
 import { createRefund } from "./refunds.ts";
 import { nowSeconds, type StripeContext } from "./state.ts";
@@ -41,8 +42,12 @@ function unauthorized(key: string | null): SandboxResponse {
   return { ...response, headers: { ...response.headers, "www-authenticate": 'Basic realm="Stripe"' } };
 }
 
-const getSession: Handler = (context, _form, id) =>
-  context.state.sessions.get(id) ?? missingResource("checkout.session", id, "session");
+const getSession: Handler = (context, form, id) => {
+  const session = context.state.sessions.get(id);
+  return session
+    ? withExpansions(context.state, form, session)
+    : missingResource("checkout.session", id, "session");
+};
 
 /** `GET /v1/checkout/sessions`: newest first, filtered by `payment_intent` when given (Stripe's list filter). */
 const listSessions: Handler = (context, form) => {
@@ -51,12 +56,13 @@ const listSessions: Handler = (context, form) => {
   const matching = [...context.state.sessions.values()]
     .filter((session) => intent === undefined || session.payment_intent === intent)
     .reverse();
-  return {
+  const list = {
     object: "list",
     data: matching.slice(0, limit),
     has_more: matching.length > limit,
     url: "/v1/checkout/sessions",
   };
+  return withExpansions(context.state, form, list);
 };
 
 /**
@@ -66,8 +72,7 @@ const listSessions: Handler = (context, form) => {
 const expireSessionRoute: Handler = (context, _form, id) => {
   const session = context.state.sessions.get(id);
   if (!session) return missingResource("checkout.session", id, "session");
-  if (context.state.payAtExpire.delete(id) && session.status === "open")
-    completeSession(context, session, false);
+  if (context.state.payAtExpire.delete(id) && session.status === "open") completeSession(context, session);
   if (session.status !== "open") return notOpen(session);
   expireSession(context, session);
   return session;
@@ -149,6 +154,11 @@ const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
     method: "GET",
     pattern: /^\/v1\/charges\/([^/]+)$/,
     handler: (c, _f, id) => c.state.charges.get(id) ?? missingResource("charge", id, "charge"),
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/disputes\/([^/]+)$/,
+    handler: (c, _f, id) => c.state.disputes.get(id) ?? missingResource("dispute", id, "dispute"),
   },
   { method: "GET", pattern: /^\/v1\/webhook_endpoints$/, handler: listEndpoints },
   { method: "POST", pattern: /^\/v1\/webhook_endpoints$/, handler: createEndpointFromForm },

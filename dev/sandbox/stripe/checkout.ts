@@ -1,6 +1,6 @@
 // Checkout Sessions: create (mode=payment with price_data line items), complete (the customer paid,
-// synchronously or by an async method), settle an async payment, expire. Each state change emits the
-// event Stripe emits for it.
+// synchronously, by an async method, or nothing under a 100 % promotion code), settle an async payment,
+// expire. Each state change emits the event Stripe emits for it.
 import type { SandboxResponse } from "../http.ts";
 import { invalidParam, stripeError } from "./errors.ts";
 import { type EmittedEvent, emitEvent } from "./events.ts";
@@ -48,6 +48,7 @@ export function createSession(context: StripeContext, input: NewSession): Checko
     payment_status: "unpaid",
     status: "open",
     success_url: input.successUrl,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
     ui_mode: "hosted",
     url: `${context.baseUrl()}/c/pay/${id}`,
   };
@@ -136,6 +137,7 @@ function createCharge(context: StripeContext, intent: PaymentIntent): Charge {
     captured: true,
     created: nowSeconds(context),
     currency: intent.currency,
+    disputed: false,
     livemode: false,
     metadata: { ...intent.metadata },
     paid: true,
@@ -151,12 +153,15 @@ function createCharge(context: StripeContext, intent: PaymentIntent): Charge {
   return charge;
 }
 
-/** The customer finished Checkout. `async` methods (bank debits) complete unpaid and settle later. */
-export function completeSession(
-  context: StripeContext,
-  session: CheckoutSession,
-  async: boolean,
-): EmittedEvent {
+export interface Completion {
+  /** An async method (a bank debit): the session completes unpaid and settles later (settleAsyncPayment). */
+  async?: boolean;
+  /** What a promotion code the customer entered takes off, at most the subtotal (100 %: a no-cost order). */
+  discountMinor?: number;
+}
+
+/** The PaymentIntent Checkout creates when the customer confirms: `created` is the moment they paid. */
+function createIntent(context: StripeContext, session: CheckoutSession): PaymentIntent {
   const intent: PaymentIntent = {
     id: newId(context, "pi_"),
     object: "payment_intent",
@@ -170,12 +175,32 @@ export function completeSession(
     status: "processing",
   };
   context.state.paymentIntents.set(intent.id, intent);
-  if (!async) createCharge(context, intent);
+  return intent;
+}
+
+/**
+ * The customer finished Checkout. A no-cost order (a 100 % promotion code) collects no payment method and
+ * has no PaymentIntent: `no_payment_required`. Async methods complete `unpaid` with the intent processing.
+ */
+export function completeSession(
+  context: StripeContext,
+  session: CheckoutSession,
+  completion: Completion = {},
+): EmittedEvent {
+  const discount = Math.min(completion.discountMinor ?? 0, session.amount_subtotal);
+  session.total_details.amount_discount = discount;
+  session.amount_total = session.amount_subtotal - discount;
   session.status = "complete";
-  session.payment_status = async ? "unpaid" : "paid";
-  session.payment_intent = intent.id;
   session.url = null;
   session.customer_details = { email: session.customer_email ?? "buyer@example.com", name: "Sandbox Buyer" };
+  if (session.amount_total === 0) {
+    session.payment_status = "no_payment_required";
+    return emitEvent(context, "checkout.session.completed", session);
+  }
+  const intent = createIntent(context, session);
+  if (!completion.async) createCharge(context, intent);
+  session.payment_status = completion.async ? "unpaid" : "paid";
+  session.payment_intent = intent.id;
   return emitEvent(context, "checkout.session.completed", session);
 }
 

@@ -31,7 +31,7 @@ export function handleHostedCheckout(
   if (!session)
     return { status: 404, headers: { "content-type": "text/plain" }, body: "No such Checkout Session" };
   if (request.method === "POST" && session.status === "open") {
-    completeSession(context, session, false);
+    completeSession(context, session);
     const next = (session.success_url ?? `${context.baseUrl()}/c/pay/${session.id}`).replace(
       "{CHECKOUT_SESSION_ID}",
       session.id,

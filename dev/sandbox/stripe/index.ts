@@ -53,6 +53,11 @@ export function createStripeSandbox(options: StripeSandboxOptions) {
     refund: (input: Parameters<typeof scenarios.refund>[1]) => scenarios.refund(context, input),
     finishRefund: (input: Parameters<typeof scenarios.finishRefund>[1]) =>
       scenarios.finishRefund(context, input),
+    finishPayment: (input: Parameters<typeof scenarios.finishPayment>[1]) =>
+      scenarios.finishPayment(context, input),
+    dispute: (input: Parameters<typeof scenarios.dispute>[1]) => scenarios.dispute(context, input),
+    moveDispute: (input: Parameters<typeof scenarios.moveDispute>[1]) =>
+      scenarios.moveDispute(context, input),
     signEvent: (eventId: string, atMs: number, secret?: string) =>
       scenarios.signEvent(context, eventId, atMs, secret),
     /** Time-driven transitions: open sessions past `expires_at` expire. */

@@ -1,8 +1,10 @@
-// Stripe scenario steps that tests drive through `/_control/stripe/*`: a customer pays (at once or by
-// an async method), walks away, a session is expired, a merchant refunds. Refusals (no such order,
-// nothing to refund) are values, never exceptions.
+// Stripe scenario steps that tests drive through `/_control/stripe/*`: a customer pays (at once, by an
+// async method settled then or later, or nothing under a 100 % promotion code), walks away, a session is
+// expired, a merchant refunds, a cardholder disputes. Refusals (no such order, nothing to refund) are
+// values, never exceptions.
 import type { QueuedDelivery } from "../http.ts";
 import { completeSession, createSession, expireSession, settleAsyncPayment } from "./checkout.ts";
+import { closeDispute, DISPUTE_OPEN_STATUSES, openDispute, submitEvidence } from "./disputes.ts";
 import { type EmittedEvent, signStripePayload } from "./events.ts";
 import { createRefund, settleRefund } from "./refunds.ts";
 import type { StripeContext } from "./state.ts";
@@ -17,7 +19,10 @@ export interface PayInput {
   amountMinor?: number;
   currency?: string;
   metadata?: Metadata;
-  async?: "succeeded" | "failed";
+  /** An async method, settled at once, or `pending` until `finishPayment`. */
+  async?: "succeeded" | "failed" | "pending";
+  /** A promotion code the customer entered takes this much off; the whole amount: a no-cost order. */
+  discountMinor?: number;
   /** The customer pays at the moment the merchant's expire call arrives: nothing happens until then. */
   atExpire?: boolean;
 }
@@ -58,8 +63,10 @@ export function pay(
     context.state.payAtExpire.add(session.id);
     return { ok: true, sessionId: session.id, paymentIntentId: "", eventIds: [] };
   }
-  const emitted = [completeSession(context, session, input.async !== undefined)];
-  if (input.async) emitted.push(settleAsyncPayment(context, session, input.async));
+  const completion = { async: input.async !== undefined, discountMinor: input.discountMinor };
+  const emitted = [completeSession(context, session, completion)];
+  if (input.async === "succeeded" || input.async === "failed")
+    emitted.push(settleAsyncPayment(context, session, input.async));
   return {
     ok: true,
     sessionId: session.id,
@@ -92,6 +99,30 @@ export function expire(
   return { ok: true, sessionId: session.id, eventIds: eventIds([expireSession(context, session)]) };
 }
 
+/** The async payment of a session completed `unpaid` reaches its result. */
+export function finishPayment(
+  context: StripeContext,
+  input: { orderId?: string; sessionId?: string; status: "succeeded" | "failed" },
+): ScenarioResult<{ sessionId: string; eventIds: string[] }> {
+  const awaiting = (session: CheckoutSession) =>
+    session.status === "complete" &&
+    session.payment_status === "unpaid" &&
+    context.state.paymentIntents.get(session.payment_intent ?? "")?.status === "processing";
+  const session = input.sessionId
+    ? context.state.sessions.get(input.sessionId)
+    : sessionsOf(context, input.orderId ?? "").find(awaiting);
+  if (!session || !awaiting(session))
+    return { ok: false, status: 409, error: "no session with an async payment in flight" };
+  return {
+    ok: true,
+    sessionId: session.id,
+    eventIds: eventIds([settleAsyncPayment(context, session, input.status)]),
+  };
+}
+
+const paidIntentOf = (context: StripeContext, orderId: string): string | null =>
+  sessionsOf(context, orderId).find((session) => session.payment_status === "paid")?.payment_intent ?? null;
+
 export function refund(
   context: StripeContext,
   input: {
@@ -100,11 +131,11 @@ export function refund(
     status?: "succeeded" | "pending";
   },
 ): ScenarioResult<{ refundId: string; eventIds: string[] }> {
-  const paid = sessionsOf(context, input.orderId).find((session) => session.payment_status === "paid");
-  if (!paid?.payment_intent)
+  const paymentIntentId = paidIntentOf(context, input.orderId);
+  if (!paymentIntentId)
     return { ok: false, status: 404, error: `order ${input.orderId} has no paid session` };
   const result = createRefund(context, {
-    paymentIntentId: paid.payment_intent,
+    paymentIntentId,
     amountMinor: input.amountMinor,
     status: input.status,
     reason: "requested_by_customer",
@@ -124,6 +155,38 @@ export function finishRefund(
   if (pending?.status !== "pending")
     return { ok: false, status: 409, error: "no pending refund with that id" };
   return { ok: true, eventIds: eventIds(settleRefund(context, pending, input.status)) };
+}
+
+/** The cardholder disputes the paid charge of an order (or of a PaymentIntent); one dispute per charge. */
+export function dispute(
+  context: StripeContext,
+  input: { orderId?: string; paymentIntentId?: string; amountMinor?: number; reason?: string },
+): ScenarioResult<{ disputeId: string; paymentIntentId: string; eventIds: string[] }> {
+  const paymentIntentId = input.paymentIntentId ?? paidIntentOf(context, input.orderId ?? "");
+  const intent = context.state.paymentIntents.get(paymentIntentId ?? "");
+  const charge = context.state.charges.get(intent?.latest_charge ?? "");
+  if (!intent || !charge) return { ok: false, status: 404, error: "no paid charge to dispute" };
+  if (charge.disputed) return { ok: false, status: 409, error: `charge ${charge.id} is already disputed` };
+  const opened = openDispute(context, charge, input);
+  return {
+    ok: true,
+    disputeId: opened.dispute.id,
+    paymentIntentId: intent.id,
+    eventIds: eventIds(opened.emitted),
+  };
+}
+
+/** The merchant answers an open dispute (`respond`), or the bank decides it (`won` / `lost`). */
+export function moveDispute(
+  context: StripeContext,
+  input: { disputeId: string; step: "respond" | "won" | "lost" },
+): ScenarioResult<{ eventIds: string[] }> {
+  const found = context.state.disputes.get(input.disputeId);
+  if (!found || !DISPUTE_OPEN_STATUSES.has(found.status))
+    return { ok: false, status: 409, error: "no open dispute with that id" };
+  const emitted =
+    input.step === "respond" ? submitEvidence(context, found) : closeDispute(context, found, input.step);
+  return { ok: true, eventIds: eventIds(emitted) };
 }
 
 /** Signs a stored event as if sent at `atMs`: stale-timestamp and replay tests. */

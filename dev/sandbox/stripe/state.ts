@@ -5,6 +5,7 @@ import { type Random, randomId } from "../rng.ts";
 import type {
   Charge,
   CheckoutSession,
+  Dispute,
   Metadata,
   PaymentIntent,
   Refund,
@@ -31,6 +32,7 @@ export interface StripeState {
   paymentIntents: Map<string, PaymentIntent>;
   charges: Map<string, Charge>;
   refunds: Map<string, Refund>;
+  disputes: Map<string, Dispute>;
   /** In creation order; `events.list` serves them newest first. */
   events: StripeEvent[];
   endpoints: WebhookEndpointRecord[];
@@ -48,6 +50,7 @@ export function createStripeState(): StripeState {
     paymentIntents: new Map(),
     charges: new Map(),
     refunds: new Map(),
+    disputes: new Map(),
     events: [],
     endpoints: [],
     payAtExpire: new Set(),
@@ -62,6 +65,7 @@ export function clearStripeState(state: StripeState): void {
   state.paymentIntents.clear();
   state.charges.clear();
   state.refunds.clear();
+  state.disputes.clear();
   state.events.length = 0;
   state.payAtExpire.clear();
   state.idempotency.clear();

@@ -24,6 +24,8 @@ export interface CheckoutSession {
   payment_status: "paid" | "unpaid" | "no_payment_required";
   status: "open" | "complete" | "expired";
   success_url: string | null;
+  /** What a promotion code took off `amount_subtotal`; shipping and tax are always 0 here. */
+  total_details: { amount_discount: number; amount_shipping: number; amount_tax: number };
   ui_mode: "hosted";
   url: string | null;
 }
@@ -72,6 +74,7 @@ export interface Charge {
   captured: true;
   created: number;
   currency: string;
+  disputed: boolean;
   livemode: false;
   metadata: Metadata;
   paid: boolean;
@@ -79,6 +82,24 @@ export interface Charge {
   refunded: boolean;
   refunds: StripeList<Refund>;
   status: "succeeded" | "pending" | "failed";
+}
+
+/** A chargeback against a charge; every change to it is a `charge.dispute.*` event carrying it whole. */
+export interface Dispute {
+  id: string;
+  object: "dispute";
+  amount: number;
+  balance_transactions: unknown[];
+  charge: string;
+  created: number;
+  currency: string;
+  evidence_details: { due_by: number; has_evidence: boolean; past_due: boolean; submission_count: number };
+  is_charge_refundable: boolean;
+  livemode: false;
+  metadata: Metadata;
+  payment_intent: string;
+  reason: string;
+  status: "warning_needs_response" | "needs_response" | "under_review" | "won" | "lost";
 }
 
 export interface StripeEvent {

@@ -87,6 +87,33 @@ describe("deliveries handed back to the test (no endpoint registered)", () => {
     ]);
   });
 
+  it("signs each charge.dispute.* event with the whole dispute, verifiable like any other", async () => {
+    const paid = await control(sandbox, "stripe/pay", { orderId: "ord_wh_9", amountMinor: 1000 });
+    const opened = await control(sandbox, "stripe/dispute", { orderId: "ord_wh_9" });
+    const closed = await control(sandbox, "stripe/dispute/move", {
+      disputeId: opened.disputeId,
+      step: "lost",
+    });
+    const deliveries = [...opened.deliveries, ...closed.deliveries];
+    const events = await Promise.all(
+      deliveries.map((d) =>
+        verify(d.body, d.headers["stripe-signature"] as string, sandbox.stripe.webhookSecret),
+      ),
+    );
+    expect(events.map((e) => [e.type, (e.data.object as Stripe.Dispute).status])).toEqual([
+      ["charge.dispute.created", "needs_response"],
+      ["charge.dispute.funds_withdrawn", "needs_response"],
+      ["charge.dispute.closed", "lost"],
+    ]);
+    expect(events[0]?.data.object).toMatchObject({
+      id: opened.disputeId,
+      object: "dispute",
+      amount: 1000,
+      currency: "usd",
+      payment_intent: paid.paymentIntentId,
+    });
+  });
+
   it("emits charge.refunded with the refunds list and refund.created", async () => {
     await control(sandbox, "stripe/pay", { orderId: "ord_wh_5", amountMinor: 1000 });
     const answer = await control(sandbox, "stripe/refund", { orderId: "ord_wh_5", amountMinor: 400 });

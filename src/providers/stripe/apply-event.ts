@@ -84,7 +84,7 @@ export async function applyStripeEvent(
   source: SettleSource,
   nowMs: number,
 ): Promise<StripeEventOutcome> {
-  const plan = planStripeEvent(event);
+  const plan = planStripeEvent(event, deps.config.stripe?.disputePolicy);
   const base = { provider: "stripe" as const, eventId: event.id, eventType: event.type, source };
   let settled: Result<EventSettlement, InfraError>;
   let providerEvent: ProviderEvent;

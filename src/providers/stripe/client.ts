@@ -44,18 +44,50 @@ export function toInfraError(error: unknown): InfraError & { status: number; ret
 }
 
 /**
+ * What `sessionFact` reads beyond the session, in the same call: its PaymentIntent (state and time of the
+ * payment) and that intent's latest charge (when the payment was made).
+ */
+export const SESSION_EXPAND = ["payment_intent.latest_charge"];
+
+export const retrieveSession = (stripe: Stripe, sessionId: string) =>
+  stripe.checkout.sessions.retrieve(sessionId, { expand: SESSION_EXPAND });
+
+const expanded = <T extends { id: string }>(value: string | T | null | undefined): T | null =>
+  typeof value === "object" && value !== null ? value : null;
+
+/** PaymentIntent states after which an async payment will not succeed any more. */
+const INTENT_FAILED_STATES = new Set(["requires_payment_method", "canceled"]);
+
+/** The event Stripe emitted (or will) for the state a retrieved session is in; null while it is open. */
+function eventTypeOf(session: Stripe.Checkout.Session): string | null {
+  if (session.status === "expired") return "checkout.session.expired";
+  if (session.status !== "complete") return null;
+  // Complete and unpaid: an async method in flight, until its PaymentIntent says it failed.
+  const intent = expanded(session.payment_intent);
+  if (session.payment_status === "unpaid" && intent && INTENT_FAILED_STATES.has(intent.status))
+    return "checkout.session.async_payment_failed";
+  return "checkout.session.completed";
+}
+
+/**
+ * When Stripe took the payment: its latest charge, else its PaymentIntent. Null when the answer carries
+ * neither (a session that needed no payment has no intent; a session listed without the expansion).
+ */
+function paymentCreatedS(session: Stripe.Checkout.Session): number | null {
+  const intent = expanded(session.payment_intent);
+  return expanded(intent?.latest_charge)?.created ?? intent?.created ?? null;
+}
+
+/**
  * What a retrieved Checkout Session means, through the webhook's own normaliser: the fact the matching
- * event would carry (paid, or expired), or null while the session is open and unpaid.
+ * event would carry (paid, awaiting an async payment, failed, expired), or null while the session is
+ * open. Dated like that event, by the payment's own time, so which of two payments is kept never depends
+ * on the path that saw it; `nowMs` only when Stripe's answer carries no time for the payment.
  */
 export function sessionFact(session: Stripe.Checkout.Session, nowMs: number) {
-  const type =
-    session.status === "expired"
-      ? "checkout.session.expired"
-      : session.payment_status === "paid"
-        ? "checkout.session.completed"
-        : null;
+  const type = eventTypeOf(session);
   if (!type) return null;
-  const created = Math.floor(nowMs / 1000);
+  const created = paymentCreatedS(session) ?? Math.floor(nowMs / 1000);
   const plan = planStripeEvent({ id: "retrieved", type, created, data: { object: session } });
   return plan.action === "settle" ? (plan.facts[0] ?? null) : null;
 }
@@ -66,7 +98,7 @@ export function createStripeProviderApi(stripe: Stripe): ProviderApi {
     async queryOrder(order: Order, nowMs: number) {
       if (!order.providerRef) return ok({ kind: "pending", provider: "stripe", orderId: order.id });
       try {
-        const session = await stripe.checkout.sessions.retrieve(order.providerRef);
+        const session = await retrieveSession(stripe, order.providerRef);
         const draft = sessionFact(session, nowMs);
         return ok(
           draft
@@ -77,6 +109,11 @@ export function createStripeProviderApi(stripe: Stripe): ProviderApi {
         return err(toInfraError(error));
       }
     },
+    /**
+     * Only an open session can be expired: Stripe refuses a complete one (paid, or an async payment in
+     * flight) with 400 checkout_session_not_open, a permanent refusal the reconcile answers with
+     * queryOrder, whose paid / awaiting_payment fact keeps the order from expiring here.
+     */
     async closeOrder(order: Order) {
       if (!order.providerRef) return ok(undefined);
       try {

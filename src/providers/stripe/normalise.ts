@@ -3,7 +3,19 @@
  * Shapes are narrowed from `unknown` field by field, so an API-version change shows up as a clear
  * "malformed" instead of a wrong credit.
  */
-import type { OrderMetadata, PaymentFact } from "../../ledger/types.ts";
+import type { DisputePolicy, DisputeState, OrderMetadata, PaymentFact } from "../../ledger/types.ts";
+
+/** What a dispute does to credits when the deployment does not say (DISPUTE_POLICY, src/env.ts). */
+export const DISPUTE_POLICY_DEFAULT: DisputePolicy = "claw_back";
+
+/**
+ * How long an order keeps its stock after a Checkout Session completed with an async method still in
+ * flight (payment_status "unpaid"), counted from the completion. Stripe's slowest documented delayed
+ * notification method is SEPA Direct Debit: "up to 14 business days to receive notification on the
+ * success or failure" (https://docs.stripe.com/payments/sepa-debit); 14 business days are at most 20
+ * calendar days, plus a day for bank holidays.
+ */
+export const ASYNC_PAYMENT_WAIT_MS = 21 * 24 * 60 * 60 * 1000;
 
 /**
  * How to find our order. A session is found by the session id payguard stored when it opened it; only
@@ -75,14 +87,30 @@ function planSession(event: StripeEventInput, session: Obj): StripeEventPlan {
   }
 }
 
+/**
+ * `paid`, and `no_payment_required` (a 100 % promotion code: amount 0, the discount recorded) are paid;
+ * a session completed `unpaid` is an async method (bank debit, voucher) still in flight, whose result
+ * comes as async_payment_succeeded / _failed: until then the order keeps its stock.
+ */
 function planPaidSession(
   event: StripeEventInput,
   session: Obj,
   locator: OrderLocator,
   sessionId: string,
 ): StripeEventPlan {
-  // completed with payment_status "unpaid" is an async method still in flight: the result comes later.
-  if (session.payment_status !== "paid") return { action: "ignore", reason: "payment not completed yet" };
+  const status = session.payment_status;
+  if (status === "unpaid" && event.type === "checkout.session.completed") {
+    // From the completion, not from whenever this copy arrived: every path states the same deadline.
+    const untilMs = event.created * 1000 + ASYNC_PAYMENT_WAIT_MS;
+    const paymentRef = idOf(session.payment_intent);
+    return {
+      action: "settle",
+      locator,
+      facts: [{ kind: "awaiting_payment", provider: "stripe", paymentRef, untilMs }],
+    };
+  }
+  if (status !== "paid" && status !== "no_payment_required")
+    return { action: "ignore", reason: `payment status ${String(status)}` };
   const amountMinor = int(session.amount_total);
   const currency = str(session.currency);
   if (amountMinor === null || !currency)
@@ -91,7 +119,7 @@ function planPaidSession(
   const fact: FactDraft = {
     kind: "paid",
     provider: "stripe",
-    // The payment intent is the payment; sessions in `payment` mode always have one once paid.
+    // The payment intent is the payment; a session that needed no payment has none, so it is its own.
     paymentRef: idOf(session.payment_intent) ?? sessionId,
     amountMinor,
     discountMinor: int(totals.amount_discount) ?? 0,
@@ -125,7 +153,8 @@ function refundDraft(refund: Obj, createdS: number, paymentRef: string | null): 
   };
 }
 
-function refundLocator(object: Obj): OrderLocator | null {
+/** A refund or a dispute is found by the payment it concerns (its metadata may name the order too). */
+function paymentLocator(object: Obj): Extract<OrderLocator, { by: "payment_intent" }> | null {
   const metadata = isObj(object.metadata) ? object.metadata : {};
   const paymentIntentId = idOf(object.payment_intent);
   return paymentIntentId
@@ -134,10 +163,10 @@ function refundLocator(object: Obj): OrderLocator | null {
 }
 
 function planCharge(event: StripeEventInput, charge: Obj): StripeEventPlan {
-  const locator = refundLocator(charge);
+  const locator = paymentLocator(charge);
   if (!locator) return { action: "ignore", reason: "malformed: charge without payment intent" };
   const refunds = isObj(charge.refunds) && Array.isArray(charge.refunds.data) ? charge.refunds.data : [];
-  const paymentRef = locator.by === "payment_intent" ? locator.paymentIntentId : null;
+  const paymentRef = locator.paymentIntentId;
   const facts = refunds
     .filter(isObj)
     .flatMap((refund) => refundDraft(refund, event.created, paymentRef) ?? []);
@@ -146,9 +175,9 @@ function planCharge(event: StripeEventInput, charge: Obj): StripeEventPlan {
 }
 
 function planRefund(event: StripeEventInput, refund: Obj): StripeEventPlan {
-  const locator = refundLocator(refund);
+  const locator = paymentLocator(refund);
   if (!locator) return { action: "ignore", reason: "malformed: refund without payment intent" };
-  const paymentRef = locator.by === "payment_intent" ? locator.paymentIntentId : null;
+  const paymentRef = locator.paymentIntentId;
   const fact = refundDraft(refund, event.created, paymentRef);
   if (!fact) return { action: "ignore", reason: `refund status ${String(refund.status)}` };
   return { action: "settle", locator, facts: [fact] };
@@ -161,11 +190,55 @@ const REFUND_EVENT_TYPES = new Set([
   "charge.refund.updated",
 ]);
 
-export function planStripeEvent(event: StripeEventInput): StripeEventPlan {
+const DISPUTE_EVENT_TYPES = new Set([
+  "charge.dispute.created",
+  "charge.dispute.updated",
+  "charge.dispute.closed",
+  "charge.dispute.funds_withdrawn",
+  "charge.dispute.funds_reinstated",
+]);
+
+/**
+ * Where a dispute stands, from its `status`: decided for the merchant (won; an inquiry closed without a
+ * chargeback; prevented before one), decided for the cardholder (lost), else still open (needs_response,
+ * under_review, the warning_* inquiries, appeals, and any status Stripe adds later).
+ */
+function disputeState(status: unknown): DisputeState {
+  if (status === "won" || status === "warning_closed" || status === "prevented") return "won";
+  return status === "lost" ? "lost" : "open";
+}
+
+/** Every charge.dispute.* event states the whole dispute, so each is one idempotent fact of it. */
+function planDispute(dispute: Obj, policy: DisputePolicy): StripeEventPlan {
+  const disputeRef = str(dispute.id);
+  const amountMinor = int(dispute.amount);
+  const currency = str(dispute.currency);
+  const locator = paymentLocator(dispute);
+  if (!disputeRef || amountMinor === null || !currency || !locator)
+    return { action: "ignore", reason: "malformed: dispute without id, amount or payment intent" };
+  const fact: FactDraft = {
+    kind: "disputed",
+    provider: "stripe",
+    paymentRef: locator.paymentIntentId,
+    disputeRef,
+    amountMinor,
+    currency: currency.toUpperCase(),
+    state: disputeState(dispute.status),
+    policy,
+  };
+  return { action: "settle", locator, facts: [fact] };
+}
+
+/** `disputePolicy` is the deployment's DISPUTE_POLICY; only dispute events read it. */
+export function planStripeEvent(
+  event: StripeEventInput,
+  disputePolicy: DisputePolicy = DISPUTE_POLICY_DEFAULT,
+): StripeEventPlan {
   const object = event.data.object;
   if (!isObj(object)) return { action: "ignore", reason: "malformed: no data.object" };
   if (event.type.startsWith("checkout.session.")) return planSession(event, object);
   if (event.type === "charge.refunded") return planCharge(event, object);
   if (REFUND_EVENT_TYPES.has(event.type)) return planRefund(event, object);
+  if (DISPUTE_EVENT_TYPES.has(event.type)) return planDispute(object, disputePolicy);
   return { action: "ignore", reason: `unhandled type ${event.type}` };
 }

@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { planStripeEvent, type StripeEventInput } from "../../../src/providers/stripe/normalise.ts";
+import { STRIPE_EVENT_TYPES } from "../../../src/providers/stripe/event-types.ts";
+import {
+  ASYNC_PAYMENT_WAIT_MS,
+  planStripeEvent,
+  type StripeEventInput,
+} from "../../../src/providers/stripe/normalise.ts";
 
 const fixture = (name: string): StripeEventInput =>
   JSON.parse(readFileSync(new URL(`../../fixtures/stripe/${name}.json`, import.meta.url), "utf8"));
@@ -68,11 +73,50 @@ describe("planStripeEvent", () => {
     expect(planStripeEvent(event)).toMatchObject({ facts: [{ kind: "refund_failed" }] });
   });
 
-  it("waits for the async result when the session completed unpaid", () => {
+  it("keeps the order's stock while an async payment is in flight: completed unpaid → awaiting_payment", () => {
     expect(planStripeEvent(fixture("checkout.session.completed.unpaid"))).toEqual({
-      action: "ignore",
-      reason: "payment not completed yet",
+      action: "settle",
+      locator: SESSION,
+      facts: [
+        {
+          kind: "awaiting_payment",
+          provider: "stripe",
+          paymentRef: "pi_test_1",
+          // From the completion (the event's created), the same on every path and every redelivery.
+          untilMs: 1795000100_000 + ASYNC_PAYMENT_WAIT_MS,
+        },
+      ],
     });
+  });
+
+  it("waits at least Stripe's documented 14 business days for an async result", () => {
+    const businessDaysMs = 14 * 24 * 60 * 60 * 1000;
+    expect(ASYNC_PAYMENT_WAIT_MS).toBeGreaterThanOrEqual((businessDaysMs * 7) / 5);
+  });
+
+  it("turns a session that needed no payment (100 % promotion code) into a paid fact of 0 with its discount", () => {
+    expect(planStripeEvent(fixture("checkout.session.completed.no_payment_required"))).toEqual({
+      action: "settle",
+      locator: SESSION,
+      facts: [
+        {
+          kind: "paid",
+          provider: "stripe",
+          // No PaymentIntent exists for a no-cost order: the session is the payment.
+          paymentRef: "cs_test_a1",
+          amountMinor: 0,
+          discountMinor: 1999,
+          currency: "USD",
+          paidAtMs: 1795000100_000,
+          providerRef: "cs_test_a1",
+          metadata: expect.objectContaining({ packageId: "credits_100" }),
+        },
+      ],
+    });
+    const withIntent = fixture("checkout.session.completed.no_payment_required");
+    (withIntent.data.object as Record<string, unknown>).payment_intent = "pi_test_free";
+    const plan = planStripeEvent(withIntent);
+    expect(plan.action === "settle" && plan.facts[0]).toMatchObject({ paymentRef: "pi_test_free" });
   });
 
   it("gives the async success the same payment reference as the completed event", () => {
@@ -148,6 +192,81 @@ describe("planStripeEvent", () => {
     expect(planStripeEvent(broken)).toEqual({
       action: "ignore",
       reason: "malformed: paid session without amount",
+    });
+  });
+  describe("charge.dispute.*", () => {
+    const disputeEvent = (type: string, status: string): StripeEventInput => {
+      const event = fixture("charge.dispute.created");
+      event.type = type;
+      (event.data.object as Record<string, unknown>).status = status;
+      return event;
+    };
+
+    it("turns charge.dispute.created into one disputed fact located by its payment intent", () => {
+      expect(planStripeEvent(fixture("charge.dispute.created"))).toEqual({
+        action: "settle",
+        locator: { by: "payment_intent", paymentIntentId: "pi_test_1", claimedOrderId: null },
+        facts: [
+          {
+            kind: "disputed",
+            provider: "stripe",
+            paymentRef: "pi_test_1",
+            disputeRef: "dp_test_1",
+            amountMinor: 1999,
+            currency: "USD",
+            state: "open",
+            policy: "claw_back",
+          },
+        ],
+      });
+    });
+
+    it.each([
+      ["charge.dispute.created", "warning_needs_response", "open"],
+      ["charge.dispute.funds_withdrawn", "needs_response", "open"],
+      ["charge.dispute.updated", "under_review", "open"],
+      ["charge.dispute.updated", "warning_under_review", "open"],
+      ["charge.dispute.updated", "appeal_under_review", "open"],
+      ["charge.dispute.updated", "a_status_stripe_adds_later", "open"],
+      ["charge.dispute.closed", "won", "won"],
+      ["charge.dispute.closed", "warning_closed", "won"],
+      ["charge.dispute.closed", "prevented", "won"],
+      ["charge.dispute.funds_reinstated", "won", "won"],
+      ["charge.dispute.closed", "lost", "lost"],
+    ])("%s with status %s → one disputed fact, state %s, keyed by the dispute id", (type, status, state) => {
+      const plan = planStripeEvent(disputeEvent(type, status));
+      expect(plan.action === "settle" && plan.facts).toEqual([
+        expect.objectContaining({ kind: "disputed", disputeRef: "dp_test_1", state }),
+      ]);
+    });
+
+    it("is subscribed to by the webhook endpoint check and listed by the backfill, each type", () => {
+      const types = [
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+      ];
+      expect(STRIPE_EVENT_TYPES).toEqual(expect.arrayContaining(types));
+      for (const type of types)
+        expect(planStripeEvent(disputeEvent(type, "needs_response")).action).toBe("settle");
+    });
+
+    it("carries the deployment's dispute policy (default claw_back)", () => {
+      const plan = planStripeEvent(fixture("charge.dispute.created"), "notify");
+      expect(plan.action === "settle" && plan.facts[0]).toMatchObject({ policy: "notify" });
+    });
+
+    it("ignores a dispute without a payment intent, id or amount", () => {
+      for (const field of ["payment_intent", "id", "amount"]) {
+        const event = fixture("charge.dispute.created");
+        (event.data.object as Record<string, unknown>)[field] = null;
+        expect(planStripeEvent(event)).toEqual({
+          action: "ignore",
+          reason: "malformed: dispute without id, amount or payment intent",
+        });
+      }
     });
   });
 });
