@@ -311,6 +311,35 @@ describe.each(ledgerBackends("exactly-once SQL"))("exactly-once, round two, on %
     );
   });
 
+  it("break 9: an async payment with no result by its deadline expires the order, once checked past it", async () => {
+    const order = await f.newOrder();
+    const until = at(60);
+    await ledger.call("await_payment", {
+      p_order_id: order.id,
+      p_payment_ref: null,
+      p_until: until,
+      p_now: at(1),
+    });
+    const still = await ledger.call<Outcome>("await_payment", {
+      p_order_id: order.id,
+      p_payment_ref: null,
+      p_until: until,
+      p_now: at(30),
+    });
+    expect(still.order?.status).toBe("pending");
+    // Checked hourly meanwhile (the result normally comes as an event), never later than the deadline.
+    expect(Date.parse((still.order as unknown as { next_check_at: string }).next_check_at)).toBe(
+      Date.parse(until),
+    );
+    const past = await ledger.call<Outcome>("await_payment", {
+      p_order_id: order.id,
+      p_payment_ref: null,
+      p_until: until,
+      p_now: at(61),
+    });
+    expect(past).toMatchObject({ outcome: "expired", order: { status: "expired" } });
+  });
+
   it("break 9: a late payment for a unit sold meanwhile goes to review without credits, never a second unit sold", async () => {
     await ledger.db.exec(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active, stock_limit)
       values ('single', 'single', 500, 'USD', 10, true, 1) on conflict do nothing`);
