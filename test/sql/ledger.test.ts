@@ -210,9 +210,10 @@ describe.each(ledgerBackends("ledger SQL"))("ledger functions on %s", (_name, op
     // One more refund than was paid: recorded, and the order goes to review with nothing more taken.
     expect((await refund(order.id, "re_3", 1)).outcome).toBe("needs_review");
     expect((await ledgerOf(order.user_id)).balance).toBe(0);
-    const { rows: recorded } = await ledger.db.query("select refund_ref from payguard.payment_refunds where order_id = $1", [
-      order.id,
-    ]);
+    const { rows: recorded } = await ledger.db.query(
+      "select refund_ref from payguard.payment_refunds where order_id = $1",
+      [order.id],
+    );
     expect(recorded).toHaveLength(3);
   });
 
