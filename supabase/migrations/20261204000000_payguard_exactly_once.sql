@@ -112,8 +112,9 @@ as $$
 $$;
 
 -- Internal: a result with the incidents this transaction queued (`incidents`, in order), when there are any.
+-- Volatile on purpose: it must see rows written by the call that computed its argument in the same statement.
 create function payguard._with_incidents(p_result jsonb) returns jsonb
-  language plpgsql stable security definer set search_path = ''
+  language plpgsql volatile security definer set search_path = ''
 as $$
 declare
   ids bigint[] := string_to_array(nullif(current_setting('payguard.outbox', true), ''), ',')::bigint[];
@@ -367,10 +368,6 @@ begin
   elsif was.status = 'needs_review' and o.status <> 'needs_review' then
     perform payguard._resolve('needs_review:' || o.id, p_now);
   end if;
-  if v_refunded > 0 and was.refunded_minor = 0
-     and exists (select 1 from payguard.order_events where order_id = o.id and kind = 'refund_awaited') then
-    perform payguard._resolve('refund_awaited:' || o.id, p_now);
-  end if;
   return o;
 end $$;
 
@@ -413,6 +410,9 @@ begin
   values (v_provider, ref, o.id, p_fact ->> 'payment_ref', (p_fact ->> 'amount_minor')::bigint,
           upper(p_fact ->> 'currency'), case when failed then 'failed' else 'succeeded' end, p_now);
   perform payguard._order_event(o.id, p_now, case when failed then 'refund_failed' else 'refunded' end, p_source, p_fact);
+  if exists (select 1 from payguard.order_events where order_id = o.id and kind = 'refund_awaited') then
+    perform payguard._resolve('refund_awaited:' || o.id, p_now);
+  end if;
   return case when failed then 'refund_failed' else 'recorded' end;
 end $$;
 
@@ -720,6 +720,21 @@ begin
   return jsonb_build_object('outcome', 'awaiting_payment', 'order', to_jsonb(o));
 end $$;
 
+-- Internal: the provider reports the payment (partly) refunded (WeChat trade_state REFUND) while payguard has
+-- recorded no refund of the order yet: a human watches until one arrives (its recording resolves this).
+create function payguard._await_refund(o payguard.payment_orders, p_payment_ref text, p_source text, p_now timestamptz)
+  returns void language plpgsql security definer set search_path = ''
+as $$
+begin
+  if exists (select 1 from payguard.payment_refunds where order_id = o.id) then
+    return;
+  end if;
+  perform payguard._order_event(o.id, p_now, 'refund_awaited', p_source, jsonb_build_object('payment_ref', p_payment_ref));
+  perform payguard._raise('refund_awaited:' || o.id, 'refund_awaited', 'warning',
+    format('Order %s: %s reports a refund that has not reached payguard yet', o.id, o.provider),
+    payguard._incident_detail(o, null), p_now);
+end $$;
+
 drop function payguard.apply_payment(text, text, text, bigint, text, timestamptz, text, timestamptz, jsonb, bigint, text);
 -- A payment: recorded once per provider payment, credited when it is the order's earliest matching one.
 -- `p_refunded_at_provider`: the provider reports it (partly) refunded already (WeChat trade_state REFUND), so a
@@ -748,7 +763,10 @@ begin
   select * into prior from payguard.order_payments where provider = p_provider and payment_ref = p_payment_ref;
   if found then
     select * into o from payguard.payment_orders where id = prior.order_id;
-    return jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o));
+    if p_refunded_at_provider then
+      perform payguard._await_refund(o, p_payment_ref, p_source, p_now);
+    end if;
+    return payguard._with_incidents(jsonb_build_object('outcome', 'duplicate', 'order', to_jsonb(o)));
   end if;
   o := payguard._locate_payment(p_provider, p_order_id, p_provider_ref);
   if o.id is null and p_order_id is not null then
@@ -822,11 +840,8 @@ begin
       format('Order %s was rejected, then paid by %s: refund it', o.id, p_payment_ref),
       payguard._incident_detail(o, jsonb_build_object('refund', p_payment_ref)), p_now);
   end if;
-  if p_refunded_at_provider and o.status not in ('refunded', 'partially_refunded') then
-    perform payguard._order_event(o.id, p_now, 'refund_awaited', p_source, jsonb_build_object('payment_ref', p_payment_ref));
-    perform payguard._raise('refund_awaited:' || o.id, 'refund_awaited', 'warning',
-      format('Order %s: %s reports a refund that has not reached payguard yet', o.id, p_provider),
-      payguard._incident_detail(o, null), p_now);
+  if p_refunded_at_provider then
+    perform payguard._await_refund(o, p_payment_ref, p_source, p_now);
   end if;
   outcome := case when o.status = 'needs_review' then (case when role = 'primary' then 'needs_review' else 'mismatch' end)
                   when rebuilt = 'rebuilt' then 'created_from_metadata'
