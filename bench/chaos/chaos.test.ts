@@ -1,7 +1,7 @@
 /**
  * The short chaos run `npm test` includes: the whole system (wrangler dev, stand-in, sandbox, the crons)
  * under the `default` fault mix (dropped, duplicated, reordered and delayed deliveries, provider 5xx /
- * 429 / timeouts, database failures, overlapping crons) for a few hundred orders on a fixed seed, and
+ * 429 / timeouts, database failures and lost connections, overlapping crons) for a few hundred orders on a fixed seed, and
  * every invariant must hold. The long run is `npm run chaos`; see the README.
  */
 import { createServer } from "node:net";
@@ -36,9 +36,16 @@ describe("chaos: the whole system under the default fault mix", () => {
     async () => {
       const result = await simulate(stack, { seed: SEED, orders: ORDERS, faults: "default" });
       const failed = result.report.checks.filter((check) => check.violations.length > 0);
-      expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+      // A failure explains itself: each violating order's timeline (sandbox, deliveries, inbox, ledger, incidents).
+      const explained = result.violationReport?.explained.map(({ orderId, violations, timeline }) => ({
+        orderId,
+        violations,
+        timeline,
+      }));
+      expect(failed, JSON.stringify({ failed, explained }, null, 2)).toEqual([]);
       // The run was not vacuous: the faults fired and each kind of order was checked.
       expect(result.faults.injectedDatabaseFailures).toBeGreaterThan(0);
+      expect(result.faults.lostDatabaseConnections).toBeGreaterThan(0);
       expect(Object.keys(result.faults.deliveryFaults as object)).toEqual(
         expect.arrayContaining(["drop", "duplicate", "reorder", "delay"]),
       );

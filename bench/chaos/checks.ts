@@ -6,7 +6,7 @@
  */
 import { percentile } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
-import type { Tracked } from "./simulate.ts";
+import type { Tracked } from "./orders.ts";
 
 /** Incidents that wait for a human by design (the hourly audit re-reports an order in review too). */
 const REVIEW_KINDS = new Set([
@@ -46,6 +46,8 @@ export interface Check {
   name: string;
   checked: number;
   violations: string[];
+  /** The orders the violations are about (explained after the run), where a violation names one. */
+  orderIds?: string[];
 }
 
 export interface CheckReport {
@@ -65,10 +67,21 @@ interface OrderRow {
   credited_by: string | null;
 }
 
+/** A delivery the worker answered 2xx: the provider will not send that event again. */
+export interface Acknowledged {
+  provider: string;
+  eventId: string;
+  /** The order the simulation emitted the event for, when it knows. */
+  orderId: string | null;
+  /** When the first 2xx for it came back. */
+  acknowledgedAtMs: number;
+}
+
 export async function checkSystem(
   stack: BenchStack,
   tracked: Tracked[],
   lastTickStartedMs: number,
+  acknowledged: Acknowledged[] = [],
 ): Promise<CheckReport> {
   const rows = await stack.standIn.query<OrderRow>(
     `select o.id, o.status, o.user_id::text, o.expires_at,
@@ -88,12 +101,15 @@ export async function checkSystem(
     violation: (order: Tracked, row: OrderRow) => string | null,
   ) => {
     const violations: string[] = [];
+    const orderIds: string[] = [];
     for (const order of orders) {
       const row = byId.get(order.orderId);
       const found = row ? violation(order, row) : "order row missing";
-      if (found) violations.push(`${order.orderId} (${order.plan.provider}, ${order.plan.fate}): ${found}`);
+      if (!found) continue;
+      violations.push(`${order.orderId} (${order.plan.provider}, ${order.plan.fate}): ${found}`);
+      orderIds.push(order.orderId);
     }
-    return { name, checked: orders.length, violations };
+    return { name, checked: orders.length, violations, orderIds };
   };
   const paid = tracked.filter((o) => o.plan.fate !== "abandon" && o.plan.fate !== "mismatch");
   const unpaid = tracked.filter((o) => o.plan.fate === "abandon" || o.plan.fate === "mismatch");
@@ -128,6 +144,7 @@ export async function checkSystem(
     await balancesCheck(stack, tracked),
     await cronOverlapCheck(stack),
     ...(await incidentChecks(stack, anomalies, tracked)),
+    await acknowledgedCheck(stack, acknowledged),
   ];
   return {
     checks,
@@ -145,10 +162,61 @@ async function balancesCheck(stack: BenchStack, tracked: Tracked[]): Promise<Che
        left join payguard.credit_balances b on b.user_id = u.user_id`,
     [users],
   );
-  const violations = rows
-    .filter((row) => (row.balance ?? "0") !== (row.ledger ?? "0"))
-    .map((row) => `user ${row.user_id}: balance ${row.balance ?? 0}, ledger ${row.ledger ?? 0}`);
-  return { name: "every balance = sum(ledger)", checked: rows.length, violations };
+  const off = rows.filter((row) => (row.balance ?? "0") !== (row.ledger ?? "0"));
+  const violations = off.map(
+    (row) => `user ${row.user_id}: balance ${row.balance ?? 0}, ledger ${row.ledger ?? 0}`,
+  );
+  const offUsers = new Set(off.map((row) => row.user_id));
+  const orderIds = tracked.filter((o) => offUsers.has(o.userId)).map((o) => o.orderId);
+  return { name: "every balance = sum(ledger)", checked: rows.length, violations, orderIds };
+}
+
+/** Inbox states that mean the event's transaction committed its settlement and finished it. */
+const FINISHED_INBOX = new Set(["processed", "ignored"]);
+/** Timestamps of the two clocks (the runner's, the worker's `now`) are compared within this much. */
+const CLOCK_SLACK_MS = 50;
+
+/**
+ * No event answered 2xx while its transaction did not commit (issue 22 item 6): every event a delivery
+ * was acknowledged for is in the inbox and finished, and was finished by then (a row finished later was
+ * finished by a redelivery's copy or the backfill after the provider had stopped retrying). The worker
+ * stamps `finished_at` with the `now` it took when the finishing request arrived, so a correct
+ * acknowledgement always comes after it.
+ */
+async function acknowledgedCheck(stack: BenchStack, acknowledged: Acknowledged[]): Promise<Check> {
+  const rows = await stack.standIn.query<{
+    provider: string;
+    event_id: string;
+    status: string;
+    finished_at: Date | null;
+    attempts: number;
+  }>(
+    "select provider, event_id, status, finished_at, attempts from payguard.webhook_events where event_id = any($1)",
+    [[...new Set(acknowledged.map((a) => a.eventId))]],
+  );
+  const inbox = new Map(rows.map((row) => [`${row.provider}:${row.event_id}`, row]));
+  const problem = (a: Acknowledged): string | null => {
+    const row = inbox.get(`${a.provider}:${a.eventId}`);
+    if (!row) return "not in the inbox";
+    if (!FINISHED_INBOX.has(row.status)) return `inbox ${row.status}`;
+    const lateMs = (row.finished_at?.getTime() ?? 0) - a.acknowledgedAtMs;
+    return lateMs > CLOCK_SLACK_MS
+      ? `finished ${lateMs} ms after the first 2xx (attempts ${row.attempts})`
+      : null;
+  };
+  const bad = acknowledged.flatMap((a) => {
+    const found = problem(a);
+    return found ? [{ a, found }] : [];
+  });
+  return {
+    name: "no event acknowledged before its commit",
+    checked: acknowledged.length,
+    violations: bad.map(
+      ({ a, found }) =>
+        `${a.provider}:${a.eventId} (order ${a.orderId ?? "unknown"}): answered 2xx, ${found}`,
+    ),
+    orderIds: bad.flatMap(({ a }) => (a.orderId ? [a.orderId] : [])),
+  };
 }
 
 /**
@@ -192,34 +260,37 @@ async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: 
   for (const incident of incidents)
     if (incident.order_id && REVIEW_KINDS.has(incident.kind))
       reviewFor.set(incident.order_id, (reviewFor.get(incident.order_id) ?? 0) + 1);
-  const missing = anomalies
-    .filter((o) => !reviewFor.has(o.orderId))
-    .map((o) => `${o.orderId} (${o.plan.provider}, ${o.plan.fate}): no review incident`);
-  const unexpected = incidents
-    .filter((i) => i.order_id && ours.has(i.order_id) && !anomalyIds.has(i.order_id) && i.status === "open")
-    .map((i) => `${i.key} (${i.kind}) open for an order that had no anomaly`);
-  const unresolved = incidents
-    .filter(
-      (i) =>
-        i.status === "open" &&
-        !REVIEW_KINDS.has(i.kind) &&
-        !ENVIRONMENT_INCIDENT_PREFIXES.some((prefix) => i.key.startsWith(prefix)) &&
-        !(i.order_id && ours.has(i.order_id)),
-    )
-    .map(
-      (i) =>
-        `${i.key} (${i.kind}) still open after the faults stopped (opened ${i.opened_at.toISOString()}, last seen ${i.last_seen_at.toISOString()}: ${JSON.stringify(i.detail)})`,
-    );
+  const missingFor = anomalies.filter((o) => !reviewFor.has(o.orderId));
+  const missing = missingFor.map(
+    (o) => `${o.orderId} (${o.plan.provider}, ${o.plan.fate}): no review incident`,
+  );
+  const unexpectedFor = incidents.filter(
+    (i) => i.order_id && ours.has(i.order_id) && !anomalyIds.has(i.order_id) && i.status === "open",
+  );
+  const unexpected = unexpectedFor.map((i) => `${i.key} (${i.kind}) open for an order that had no anomaly`);
+  const unresolvedFor = incidents.filter(
+    (i) =>
+      i.status === "open" &&
+      !REVIEW_KINDS.has(i.kind) &&
+      !ENVIRONMENT_INCIDENT_PREFIXES.some((prefix) => i.key.startsWith(prefix)) &&
+      !(i.order_id && ours.has(i.order_id)),
+  );
+  const unresolved = unresolvedFor.map(
+    (i) =>
+      `${i.key} (${i.kind}) still open after the faults stopped (opened ${i.opened_at.toISOString()}, last seen ${i.last_seen_at.toISOString()}: ${JSON.stringify(i.detail)})`,
+  );
   return [
     {
       name: "every anomaly has an incident",
       checked: anomalies.length,
       violations: [...missing, ...unexpected],
+      orderIds: [...missingFor.map((o) => o.orderId), ...unexpectedFor.map((i) => i.order_id as string)],
     },
     {
       name: "every incident resolves once the faults stop",
       checked: incidents.filter((i) => !REVIEW_KINDS.has(i.kind)).length,
       violations: unresolved,
+      orderIds: unresolvedFor.flatMap((i) => (i.order_id ? [i.order_id] : [])),
     },
   ];
 }

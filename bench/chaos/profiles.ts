@@ -1,14 +1,17 @@
 /**
  * Fault mixes for the chaos simulation. `default` is the issue's: every delivery fault, transient database
- * failures, provider API 5xx / 429 / timeouts, overlapping crons, and every scenario. `webhooks` keeps
- * every fault the webhook path must survive on its own (no dropped deliveries, and no WeChat abandon,
- * which only the reconcile cron can expire); `none` runs every scenario without faults.
+ * failures and connections lost mid-transaction, provider API 5xx / 429 / timeouts, overlapping crons, and
+ * every scenario. `webhooks` keeps every fault the webhook path must survive on its own (no dropped
+ * deliveries, and no WeChat abandon, which only the reconcile cron can expire); `none` runs every
+ * scenario without faults.
  */
 export type ProfileName = "none" | "webhooks" | "default";
 
 export interface Profile {
   delivery: Record<string, unknown> | null;
   dbFailureRate: number;
+  /** Of the database calls not failed before, the share whose connection is lost before the commit (57P01). */
+  dbLostConnectionRate: number;
   api: Record<string, unknown>[];
   /** Scenarios only the reconcile cron can finish: a WeChat order left unpaid must be closed by it. */
   wechatAbandons: boolean;
@@ -28,16 +31,18 @@ const API_FAULTS = [
 ];
 
 export const PROFILES: Record<ProfileName, Profile> = {
-  none: { delivery: null, dbFailureRate: 0, api: [], wechatAbandons: true },
+  none: { delivery: null, dbFailureRate: 0, dbLostConnectionRate: 0, api: [], wechatAbandons: true },
   webhooks: {
     delivery: { rates: SHAKEN, ...RETRIES },
     dbFailureRate: 0.02,
+    dbLostConnectionRate: 0.01,
     api: API_FAULTS,
     wechatAbandons: false,
   },
   default: {
     delivery: { rates: { drop: 0.05, ...SHAKEN }, ...RETRIES },
     dbFailureRate: 0.02,
+    dbLostConnectionRate: 0.01,
     api: API_FAULTS,
     wechatAbandons: true,
   },

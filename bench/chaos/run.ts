@@ -1,17 +1,22 @@
 /**
  * `npm run chaos -- --seed N --orders M [--faults none|webhooks|default]`: the whole system under seeded
  * faults, then the invariants. Prints fault counts, each check and paid → credited time by path; writes
- * bench/results/chaos.json; exits 1 on any violation. The same seed replays the same scenario and faults.
+ * bench/results/chaos.json; on a violation also explains each violating order (printed, and written whole
+ * to bench/results/chaos-violations-<seed>.json) and exits 1. The same seed replays the same scenario
+ * and faults.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { machineInfo } from "../lib/machine.ts";
-import { portsFromEnv, startBenchStack } from "../lib/stack.ts";
+import { type BenchStack, portsFromEnv, startBenchStack } from "../lib/stack.ts";
 import { printReport } from "./checks.ts";
+import { printViolationReport } from "./explain.ts";
 import { isProfileName } from "./profiles.ts";
 import { simulate } from "./simulate.ts";
 
 const RUN_TIME_MAX_MS = 15 * 60_000;
 const WORKER_PORT_DEFAULT = 8807;
+/** How long a run stopped by RUN_TIME_MAX_MS waits for its stack to stop. */
+const STOP_WAIT_MS = 15_000;
 
 function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -24,11 +29,16 @@ async function main(): Promise<void> {
   const faults = arg("faults", "default");
   if (!Number.isInteger(seed) || !Number.isInteger(orders) || orders < 1 || !isProfileName(faults))
     throw new Error("usage: --seed <int> --orders <int ≥ 1> --faults none|webhooks|default");
+  let started: BenchStack | undefined;
   setTimeout(() => {
     console.error(`chaos: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
-    process.exit(2);
+    // wrangler, workerd and the scratch database go too, not only this process.
+    const stopped = started?.stop() ?? Promise.resolve();
+    const waited = new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS));
+    void Promise.race([stopped, waited]).finally(() => process.exit(2));
   }, RUN_TIME_MAX_MS).unref();
   const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), seed, label: "chaos" });
+  started = stack;
   try {
     const result = await simulate(stack, { seed, orders, faults });
     console.log(
@@ -37,14 +47,21 @@ async function main(): Promise<void> {
     console.log(`  phases (ms): ${JSON.stringify(result.phasesMs)}`);
     console.log(`  faults: ${JSON.stringify(result.faults)}`);
     printReport(result.report);
+    const results = new URL("../results/", import.meta.url);
+    await mkdir(results, { recursive: true });
+    if (result.violationReport) {
+      const file = new URL(`chaos-violations-${seed}.json`, results);
+      await writeFile(file, `${JSON.stringify(result.violationReport, null, 2)}\n`);
+      printViolationReport(result.violationReport, `bench/results/chaos-violations-${seed}.json`);
+    }
     console.log(`  violations: ${result.report.violations}`);
     const postgres = stack.databaseUrl
       ? ((await stack.standIn.query<{ version: string }>("select version()"))[0]?.version ?? null)
       : null;
-    await mkdir(new URL("../results/", import.meta.url), { recursive: true });
+    const { violationReport: _explained, ...summary } = result;
     await writeFile(
-      new URL("../results/chaos.json", import.meta.url),
-      `${JSON.stringify({ command: `npm run chaos -- --seed ${seed} --orders ${orders} --faults ${faults}`, machine: machineInfo(postgres), ...result }, null, 2)}\n`,
+      new URL("chaos.json", results),
+      `${JSON.stringify({ command: `npm run chaos -- --seed ${seed} --orders ${orders} --faults ${faults}`, machine: machineInfo(postgres), ...summary }, null, 2)}\n`,
     );
     if (result.report.violations > 0) process.exitCode = 1;
   } finally {

@@ -13,18 +13,21 @@ export interface ApiCall {
   fault: "5xx" | "429" | "timeout" | null;
 }
 
+/** A logged call, numbered from 1 since the last clear (a reader copying the log across its window keys on it). */
+export type LoggedCall = ApiCall & { seq: number };
+
 export function createCallLog() {
-  const calls: ApiCall[] = [];
+  const calls: LoggedCall[] = [];
   /** Calls and faults since the last clear, kept whole when the log drops its oldest entries. */
   let totals = { calls: 0, byFault: {} as Record<string, number> };
   return {
     add(call: ApiCall): void {
       totals.calls += 1;
       if (call.fault) totals.byFault[call.fault] = (totals.byFault[call.fault] ?? 0) + 1;
-      calls.push(call);
+      calls.push({ ...call, seq: totals.calls });
       if (calls.length > CALL_LOG_MAX) calls.shift();
     },
-    list: (): readonly ApiCall[] => calls,
+    list: (): readonly LoggedCall[] => calls,
     totals: () => totals,
     /** Calls per `METHOD path` (query left out), for tests that count provider calls per endpoint. */
     counts(): Record<string, number> {

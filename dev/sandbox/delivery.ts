@@ -33,6 +33,8 @@ export interface DeliveryAttempt {
   fault: FaultAction | null;
   status: DeliveryStatus;
   atMs: number;
+  /** When the answer (or its absence) was known; unset while pending and for deliveries never sent. */
+  answeredAtMs?: number;
 }
 
 export interface DeliveryQueueOptions {
@@ -115,7 +117,17 @@ function record(
   q.seq += 1;
   const { provider, eventId, url } = delivery;
   const eventType = eventTypeOf(delivery.body);
-  const entry = { seq: q.seq, provider, eventId, eventType, url, attempt, fault, status, atMs: q.clock() };
+  const entry: DeliveryAttempt = {
+    seq: q.seq,
+    provider,
+    eventId,
+    eventType,
+    url,
+    attempt,
+    fault,
+    status,
+    atMs: q.clock(),
+  };
   q.log.push(entry);
   if (q.log.length > DELIVERY_LOG_MAX) q.log.shift();
   q.totals.attempts += 1;
@@ -129,6 +141,7 @@ function attempt(q: QueueState, delivery: QueuedDelivery, number: number, fault:
   const headers = delivery.resign?.(q.clock()) ?? delivery.headers;
   const running = post(q.send, delivery, headers, q.aborts).then((status) => {
     entry.status = status;
+    entry.answeredAtMs = q.clock();
     tally(q.totals.byStatus, String(status));
     q.inFlight.delete(running);
     if (delivered(status) || number >= q.faults.attemptsMax) return;

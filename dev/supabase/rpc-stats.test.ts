@@ -40,7 +40,25 @@ describe("stand-in RPC stats and injected database failures", () => {
     expect(stats.snapshot(false)).toMatchObject({ calls: 0, injectedFailures: 0 });
   });
 
+  it("spreads lost connections on a stream of their own, leaving the 503s where they were", () => {
+    const stats = createRpcStats();
+    stats.setFaultRate(0.02, 7, 0.01);
+    const failed: boolean[] = [];
+    const lost: boolean[] = [];
+    for (let call = 0; call < 1000; call += 1) {
+      failed.push(stats.injectFault("settle_event"));
+      lost.push(stats.injectLostConnection("settle_event"));
+    }
+    expect(failed).toEqual(draws(7, 0.02, 1000));
+    expect(lost.filter(Boolean)).toHaveLength(10);
+    expect(stats.snapshot(false)).toMatchObject({
+      lostConnections: 10,
+      lostByFunction: { settle_event: 10 },
+    });
+  });
+
   it("refuses a rate outside 0..1", () => {
     expect(() => createRpcStats().setFaultRate(1.5, 1)).toThrow(/0\.\.1/);
+    expect(() => createRpcStats().setFaultRate(0, 1, -1)).toThrow(/0\.\.1/);
   });
 });

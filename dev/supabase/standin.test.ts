@@ -289,6 +289,18 @@ describe.each(backends)("stand-in on %s", (name, open) => {
     expect((await client.rpc("add_numbers", { p_a: 1 })).status).toBe(200);
   });
 
+  it("loses an injected share of connections inside the transaction: 503, nothing committed, the next call works", async () => {
+    const client = createClient(standIn.url, standIn.serviceRoleKey);
+    standIn.setFaultRate(0, 1, 1);
+    const lost = await client.rpc("insert_unique", { p_id: 9001 });
+    standIn.setFaultRate(0, 0);
+    expect(lost.status).toBe(503);
+    expect(["57P01", "PGRST001"]).toContain(lost.error?.code);
+    expect(await standIn.query("select id from public.uniques where id = 9001")).toEqual([]);
+    expect((await client.rpc("insert_unique", { p_id: 9001 })).status).toBe(204);
+    expect(standIn.stats(false)).toMatchObject({ lostConnections: 1, lostByFunction: { insert_unique: 1 } });
+  });
+
   it("changes its exposed schemas at runtime like the Data API settings: a schema left out is 406 PGRST106", async () => {
     const client = createClient(standIn.url, standIn.secretKey, { db: { schema: "payguard" } });
     standIn.setExposedSchemas(["public"]);

@@ -22,8 +22,10 @@
  *   POST /__standin/user-token {"userId", "alg"?, "expiresInS"?, "claims"?}  mint a user access token:
  *                                               {"token"}
  *   POST /__standin/rotate-signing-keys         new ES256 / RS256 signing keys: {"ES256": kid, "RS256": kid}
- *   POST /__standin/faults {"rate", "seed"}     fail that share of RPCs with 503 PGRST001 (the connection
- *                                               lost mid-request), decided by a seeded stream
+ *   POST /__standin/faults {"rate", "seed", "lostRate"?}  fail that share of RPCs with 503 PGRST001 (the
+ *                                               connection lost mid-request), decided by a seeded stream;
+ *                                               lostRate: that share loses its connection inside the
+ *                                               transaction after the function ran (57P01, rolled back)
  *   POST /__standin/stats {"reset"?}            RPC counts and database time per function (benchmarks)
  * Every RPC answer carries `Server-Timing: db;dur=<ms>`: the time spent inside the database transaction.
  * A database that really fails answers as PostgREST does too (rpc.ts `toRpcError`): no connection 503
@@ -33,7 +35,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { applyMigrations, MIGRATIONS_DIR } from "../migrate.ts";
-import { type Database, openPglite, openPostgres } from "./database.ts";
+import { type Database, openPglite, openPostgres, type TxClient } from "./database.ts";
 import { type JwtClaims, signJwt, verifyJwt } from "./jwt.ts";
 import {
   buildCall,
@@ -79,8 +81,11 @@ export interface StandIn {
   setExposedSchemas(schemas: string[]): void;
   /** While `revoked`, the gateway refuses the service-role keys (secret key, legacy JWT) with 401. */
   setServiceKeysRevoked(revoked: boolean): void;
-  /** Fails `rate` (0..1) of the RPCs with a transient 503, drawn from a stream seeded with `seed`. */
-  setFaultRate(rate: number, seed: number): void;
+  /**
+   * Fails `rate` (0..1) of the RPCs with a transient 503, drawn from a stream seeded with `seed`, and
+   * `lostRate` of the rest by ending their connection before the commit (57P01 / connection terminated).
+   */
+  setFaultRate(rate: number, seed: number, lostRate?: number): void;
   /** Per-function RPC counts and database time since start or the last reset. */
   stats(reset?: boolean): RpcStatsSnapshot;
   close(): Promise<void>;
@@ -181,6 +186,21 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
   let serviceKeysRevoked = false;
   const signatures = createSignatureCache();
   const stats = createRpcStats();
+  /**
+   * The database ends this session after the function ran, before the commit: on Postgres the backend is
+   * really terminated (the client sees 57P01 FATAL or "Connection terminated"; the pool drops it), on
+   * PGlite (one session for everything) the same error is raised so the transaction rolls back.
+   */
+  const loseConnection = async (tx: TxClient): Promise<void> => {
+    if (!options.databaseUrl)
+      throw Object.assign(new Error("terminating connection due to administrator command"), {
+        code: "57P01",
+        severity: "FATAL",
+      });
+    // Back to the session's own role: it may end its own backend, the request's role may not.
+    await tx.query("set local role none");
+    await tx.query("select pg_terminate_backend(pg_backend_pid())");
+  };
 
   /** The role an `apikey` grants: the new keys by exact match, legacy keys by their signed `role`. */
   function keyRole(apikey: string): Role | null {
@@ -238,6 +258,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
         status: 503,
         body: { ...CONNECTION_LOST, details: "connection reset (injected)", hint: null },
       };
+    const lose = stats.injectLostConnection(name);
     const startedMs = performance.now();
     let callMs = 0;
     try {
@@ -260,6 +281,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
         const callStartedMs = performance.now();
         const { rows } = await tx.query<{ result: unknown }>(sql, params);
         callMs = performance.now() - callStartedMs;
+        if (lose) await loseConnection(tx);
         return sig.returnsVoid ? { status: 204 } : { status: 200, body: rows[0]?.result ?? null };
       });
       return { ...reply, dbMs: stats.record(name, performance.now() - startedMs, callMs) };
@@ -308,6 +330,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       userId?: string;
       rate?: number;
       seed?: number;
+      lostRate?: number;
       reset?: boolean;
       schemas?: unknown;
       revoked?: boolean;
@@ -323,7 +346,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
       return { status: 200, body: await signingKeys.rotate() };
     }
     if (url.pathname === "/__standin/faults") {
-      stats.setFaultRate(Number(body.rate ?? 0), Number(body.seed ?? 0));
+      stats.setFaultRate(Number(body.rate ?? 0), Number(body.seed ?? 0), Number(body.lostRate ?? 0));
       return { status: 200, body: { rate: Number(body.rate ?? 0) } };
     }
     if (url.pathname === "/__standin/stats")
@@ -399,7 +422,7 @@ export async function startStandIn(options: StandInOptions): Promise<StandIn> {
     setServiceKeysRevoked: (revoked) => {
       serviceKeysRevoked = revoked;
     },
-    setFaultRate: (rate, seed) => stats.setFaultRate(rate, seed),
+    setFaultRate: (rate, seed, lostRate) => stats.setFaultRate(rate, seed, lostRate),
     stats: (reset) => stats.snapshot(reset === true),
     async close() {
       server.closeAllConnections();
