@@ -104,7 +104,8 @@ export const incidentsOf = (row: { incidents?: OutboxRow[] | null }): OutboxInci
   (row.incidents ?? []).map(toOutboxIncident);
 
 export type SettledEventJson =
-  | { status: "duplicate" | "unlocated" }
+  | { status: "duplicate"; incidents?: OutboxRow[] | null }
+  | { status: "unlocated" }
   | {
       status: "settled";
       results: Array<{ outcome: SettleOutcome; order: OrderRow | null; order_id: string | null }>;
@@ -112,6 +113,7 @@ export type SettledEventJson =
     };
 
 export function toSettledEvent(row: SettledEventJson): SettledEventRow {
+  if (row.status === "duplicate") return { status: "duplicate", incidents: incidentsOf(row) };
   if (row.status !== "settled") return { status: row.status };
   return {
     status: "settled",

@@ -245,7 +245,8 @@ export interface LedgerStore {
 }
 
 export type SettledEventRow =
-  | { status: "duplicate" }
+  /** `incidents`: what an earlier delivery of the event left undelivered (its answer was lost). */
+  | { status: "duplicate"; incidents: OutboxIncident[] }
   | { status: "unlocated" }
   | {
       status: "settled";

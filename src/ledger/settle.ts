@@ -147,8 +147,10 @@ export async function settleEvent(
     return recordFailure(event, settled.error, nowMs, ports.store);
   }
   const row = settled.value;
-  if (row.status !== "settled") return ok(row);
+  if (row.status === "unlocated") return ok(row);
+  // A duplicate hands over what its first delivery left undelivered (that answer was lost: a timeout).
   await deliverIncidents(row.incidents, nowMs, ports);
+  if (row.status === "duplicate") return ok({ status: "duplicate" });
   return ok({
     status: "done",
     results: row.results.map((r) => ({

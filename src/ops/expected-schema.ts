@@ -4,7 +4,7 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261204000200_payguard_refund_duplicate_first";
+export const EXPECTED_MIGRATION = "20261204000300_payguard_redelivery_incidents";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [

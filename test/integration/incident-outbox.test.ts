@@ -9,7 +9,7 @@ import { OUTBOX_MIN_AGE_SECONDS } from "../../src/ledger/incident-outbox.ts";
 import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
 import { installTestAppHook, removeTestAppHook } from "../support/worker/app-hook.ts";
 import { seedPackage, sql } from "../support/worker/harness.ts";
-import { lastRun, runCron } from "../support/worker/reconcile.ts";
+import { runCron } from "../support/worker/reconcile.ts";
 import { createOrder, deliverStripe, ledgerOf, stripeScenario } from "../support/worker/stripe.ts";
 import { createWechatOrder, deliverWechat, only, wechatScenario } from "../support/worker/wechat.ts";
 
@@ -86,15 +86,9 @@ describe("an incident survives a settlement that commits after the worker gave u
       );
       expect(inbox).toEqual([{ status: "processed" }]);
       expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
-      // Nobody delivered it yet: the answer that carried it was lost and the redelivery was a duplicate.
-      expect(await incidentsOf(key)).toEqual([]);
-
-      await runDrain();
+      // The answer that carried it was lost; the redelivery, a duplicate, handed it over and it was delivered.
       expect(await incidentsOf(key)).toEqual([{ kind, severity: "warning", status: "open" }]);
       expect(await outboxOf(key)).toEqual([]);
-      const drained = (await lastRun("reconcile"))?.detail.outbox as { delivered: number; error: unknown };
-      expect(drained).toMatchObject({ error: null });
-      expect(drained.delivered).toBeGreaterThanOrEqual(1);
     },
   );
 });

@@ -415,7 +415,8 @@ describe("settleEvent", () => {
 
   it("answers a duplicate or unlocated event as the database did, with nothing to deliver", async () => {
     for (const status of ["duplicate", "unlocated"] as const) {
-      const store = storeWith({ settleEvent: async () => ok({ status }) });
+      const row = status === "duplicate" ? { status, incidents: [] } : { status };
+      const store = storeWith({ settleEvent: async () => ok(row) });
       const alerts = recordingSink();
       expect(await settleEvent(paidEvent, NOW_MS, { store, alerts })).toEqual({
         ok: true,
@@ -423,6 +424,20 @@ describe("settleEvent", () => {
       });
       expect(alerts.steps).toEqual([]);
     }
+  });
+
+  it("delivers what a duplicate hands over (its first delivery's answer was lost), then answers duplicate", async () => {
+    const steps: string[] = [];
+    const store = storeWith({
+      settleEvent: async () => ok({ status: "duplicate", incidents: [raised(7, "late_payment", "warning")] }),
+      ...finishInto(steps),
+    });
+    const alerts = recordingSink(steps);
+    expect(await settleEvent(paidEvent, NOW_MS, { store, alerts })).toEqual({
+      ok: true,
+      value: { status: "duplicate" },
+    });
+    expect(steps).toEqual(["raise late_payment:ord_1", "finish 7"]);
   });
 
   it("raises app_hook_failed for the event's order when the hook rolled the event back", async () => {
