@@ -1,12 +1,18 @@
 /**
- * The invariants a chaos run must end with, read from the database after the faults stopped:
- * paid orders fulfilled exactly once, unpaid ones never credited, balances equal to their ledger, refunds
- * clawed back once, nothing pending past its expiry plus one cron tick, one incident per anomaly and none
- * left open from transient faults. Also how long paid → credited took, by the path that credited.
+ * The invariants a chaos run must end with, read from the database after the faults stopped and
+ * compared with what the sandbox says happened (./facts.ts): paid orders fulfilled exactly once, unpaid
+ * ones never credited, every order's credits what its facts imply, refunds recorded and clawed back once
+ * (WeChat's second and lost ones too), failed refunds taking nothing net, disputes taking their share
+ * until won (./fact-checks.ts), balances equal to their ledger, nothing pending past its expiry plus one
+ * cron tick, one incident per anomaly and none left open from transient faults, no event acknowledged
+ * before its commit. Also how long paid → credited took, by the path that credited.
  */
 import { percentile } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
+import { factChecks, readBooks } from "./fact-checks.ts";
+import { expectedStatus, type ProviderFacts, readProviderFacts } from "./facts.ts";
 import type { Tracked } from "./orders.ts";
+import { endsPaid } from "./plan.ts";
 
 /** Incidents that wait for a human by design (the hourly audit re-reports an order in review too). */
 const REVIEW_KINDS = new Set([
@@ -16,6 +22,10 @@ const REVIEW_KINDS = new Set([
   "exceeds_grant",
   "unknown_order",
 ]);
+/** A chargeback's incident stays open while the dispute is open or lost: a human answers the bank. */
+const DISPUTE_KIND = "dispute";
+/** Incidents no fault stopping can clear: the review kinds and open or lost disputes. */
+const HUMAN_KINDS = new Set([...REVIEW_KINDS, DISPUTE_KIND]);
 /**
  * Callback health reports this machine's setup (http://127.0.0.1 is no public https URL) and the
  * provider's last hour of failed deliveries (a dropped delivery stays failed there); the threshold alerts
@@ -27,17 +37,18 @@ const VIOLATIONS_SHOWN_MAX = 10;
 
 /**
  * What the final ticks still have to finish once the faults stopped: orders pending past their expiry,
- * inbox events not processed (a redelivery or the backfill takes them again) and open incidents that no
- * human has to look at.
+ * inbox events not processed (a redelivery or the backfill takes them again), incidents still in the
+ * outbox and open incidents that no human has to look at.
  */
 export async function unfinishedWork(stack: BenchStack): Promise<number> {
   const [row] = await stack.standIn.query<{ n: number }>(
     `select (select count(*) from payguard.payment_orders where status = 'pending' and expires_at < now())::int
           + (select count(*) from payguard.webhook_events where status in ('failed', 'received'))::int
+          + (select count(*) from payguard.incident_outbox)::int
           + (select count(*) from payguard.incidents
               where status = 'open' and not (kind = any($1))
                 and not (key like any($2)))::int as n`,
-    [[...REVIEW_KINDS], ENVIRONMENT_INCIDENT_PREFIXES.map((prefix) => `${prefix}%`)],
+    [[...HUMAN_KINDS], ENVIRONMENT_INCIDENT_PREFIXES.map((prefix) => `${prefix}%`)],
   );
   return row?.n ?? 0;
 }
@@ -62,7 +73,6 @@ interface OrderRow {
   user_id: string;
   expires_at: Date;
   purchases: number;
-  clawbacks: number;
   credited_at: Date | null;
   credited_by: string | null;
 }
@@ -86,7 +96,6 @@ export async function checkSystem(
   const rows = await stack.standIn.query<OrderRow>(
     `select o.id, o.status, o.user_id::text, o.expires_at,
             (select count(*)::int from payguard.credit_ledger l where l.order_id = o.id and l.kind = 'purchase') as purchases,
-            (select count(*)::int from payguard.credit_ledger l where l.order_id = o.id and l.kind = 'clawback') as clawbacks,
             e.at as credited_at, e.source as credited_by
        from payguard.payment_orders o
        left join lateral (select at, source from payguard.order_events
@@ -111,31 +120,39 @@ export async function checkSystem(
     }
     return { name, checked: orders.length, violations, orderIds };
   };
-  const paid = tracked.filter((o) => o.plan.fate !== "abandon" && o.plan.fate !== "mismatch");
-  const unpaid = tracked.filter((o) => o.plan.fate === "abandon" || o.plan.fate === "mismatch");
-  const refunded = tracked.filter((o) => o.refunded);
-  const anomalies = tracked.filter((o) => o.plan.fate === "mismatch");
+  const facts = await readProviderFacts(stack, tracked);
+  const factsOf = (o: Tracked) => facts.get(o.orderId) as ProviderFacts;
+  // Paid: what the provider says, not what the run meant (a refused step would otherwise hide there).
+  const paid = tracked.filter((o) => o.plan.fate !== "mismatch" && factsOf(o).paidMinor !== null);
+  const unpaid = tracked.filter((o) => !paid.includes(o));
+  const books = await readBooks(
+    stack,
+    paid.map((o) => o.orderId),
+  );
+  const notified = new Set(acknowledged.map((a) => a.eventId));
+  const wechatRefundNotified = new Map(
+    tracked.flatMap((o) =>
+      o.refundEvents.map((r) => [r.refundId, r.eventIds.some((id) => notified.has(id))]),
+    ),
+  );
 
   const checks: Check[] = [
-    check("every paid order fulfilled exactly once", paid, (o, row) =>
-      row.purchases !== 1
-        ? `${row.purchases} grants`
-        : !["fulfilled", "refunded", "partially_refunded"].includes(row.status)
-          ? `status ${row.status}`
-          : o.refunded || row.status === "fulfilled"
-            ? null
-            : `status ${row.status} without a refund`,
+    check(
+      "every paid order fulfilled exactly once",
+      [...paid, ...unpaid.filter((o) => endsPaid(o.plan))],
+      (o, row) =>
+        factsOf(o).paidMinor === null
+          ? "planned paid, no payment at the provider"
+          : row.purchases !== 1
+            ? `${row.purchases} grants`
+            : row.status !== expectedStatus(factsOf(o))
+              ? `status ${row.status}, the provider's facts imply ${expectedStatus(factsOf(o))}`
+              : null,
     ),
     check("no unpaid order credited", unpaid, (_o, row) =>
       row.purchases > 0 ? `${row.purchases} grants` : null,
     ),
-    check("every refund clawed back once", refunded, (_o, row) =>
-      row.clawbacks !== 1
-        ? `${row.clawbacks} clawbacks`
-        : row.status !== "refunded"
-          ? `status ${row.status}`
-          : null,
-    ),
+    ...factChecks({ paid, facts, books, wechatRefundNotified }),
     check("nothing pending past expiry plus one tick", tracked, (_o, row) =>
       row.status === "pending" && row.expires_at.getTime() < lastTickStartedMs
         ? `pending, expired at ${row.expires_at.toISOString()}`
@@ -143,7 +160,7 @@ export async function checkSystem(
     ),
     await balancesCheck(stack, tracked),
     await cronOverlapCheck(stack),
-    ...(await incidentChecks(stack, anomalies, tracked)),
+    ...(await incidentChecks(stack, tracked, facts)),
     await acknowledgedCheck(stack, acknowledged),
   ];
   return {
@@ -242,36 +259,78 @@ async function cronOverlapCheck(stack: BenchStack): Promise<Check> {
   };
 }
 
-async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: Tracked[]): Promise<Check[]> {
-  const incidents = await stack.standIn.query<{
-    key: string;
-    kind: string;
-    status: string;
-    order_id: string | null;
-    opened_at: Date;
-    last_seen_at: Date;
-    detail: Record<string, unknown>;
-  }>(
-    "select key, kind, status, detail->>'order_id' as order_id, opened_at, last_seen_at, detail from payguard.incidents",
+interface IncidentRow {
+  key: string;
+  kind: string;
+  status: string;
+  order_id: string | null;
+  opened_at: Date;
+  last_seen_at: Date;
+  detail: Record<string, unknown>;
+}
+
+/** A dispute's incident: open while the dispute is open or lost, there and resolved once it is won. */
+function disputeIncidentFinding(facts: ProviderFacts, incident: IncidentRow | undefined): string | null {
+  const undecided = facts.disputes.filter((d) => d.state !== "won").map((d) => `${d.id} ${d.state}`);
+  if (!incident) return "disputed, no dispute incident";
+  if (undecided.length > 0 && incident.status !== "open")
+    return `dispute ${undecided.join(", ")}, its incident ${incident.status}`;
+  if (undecided.length === 0 && incident.status === "open")
+    return "every dispute won, its incident still open";
+  return null;
+}
+
+/**
+ * One incident per anomaly: a mis-charge's review incident; a dispute's `dispute:<order>`, open while
+ * it is open or lost and resolved once won. Nothing else open for an order of the run, and nothing
+ * about no order of it (a transient fault's) once the faults stopped.
+ */
+async function incidentChecks(
+  stack: BenchStack,
+  tracked: Tracked[],
+  facts: Map<string, ProviderFacts>,
+): Promise<Check[]> {
+  // The bill's findings name their order as `orderId`.
+  const incidents = await stack.standIn.query<IncidentRow>(
+    `select key, kind, status, coalesce(detail->>'order_id', detail->>'orderId') as order_id, opened_at,
+            last_seen_at, detail from payguard.incidents`,
   );
-  const anomalyIds = new Set(anomalies.map((o) => o.orderId));
+  const mismatches = tracked.filter((o) => o.plan.fate === "mismatch");
+  const disputed = tracked.filter((o) => (facts.get(o.orderId)?.disputes.length ?? 0) > 0);
   const ours = new Set(tracked.map((o) => o.orderId));
-  const reviewFor = new Map<string, number>();
-  for (const incident of incidents)
-    if (incident.order_id && REVIEW_KINDS.has(incident.kind))
-      reviewFor.set(incident.order_id, (reviewFor.get(incident.order_id) ?? 0) + 1);
-  const missingFor = anomalies.filter((o) => !reviewFor.has(o.orderId));
-  const missing = missingFor.map(
-    (o) => `${o.orderId} (${o.plan.provider}, ${o.plan.fate}): no review incident`,
+  const reviewFor = new Set(
+    incidents.filter((i) => i.order_id && REVIEW_KINDS.has(i.kind)).map((i) => i.order_id as string),
   );
+  const byKey = new Map(incidents.map((i) => [i.key, i]));
+  const problems = [
+    ...mismatches.map((o) => ({ o, found: reviewFor.has(o.orderId) ? null : "no review incident" })),
+    ...disputed.map((o) => ({
+      o,
+      found: disputeIncidentFinding(facts.get(o.orderId) as ProviderFacts, byKey.get(`dispute:${o.orderId}`)),
+    })),
+  ].filter(({ found }) => found !== null);
+  const missing = problems.map(
+    ({ o, found }) => `${o.orderId} (${o.plan.provider}, ${o.plan.fate}): ${found}`,
+  );
+  const mayStayOpen = new Set([
+    ...mismatches.map((o) => o.orderId),
+    ...disputed
+      .filter((o) => facts.get(o.orderId)?.disputes.some((d) => d.state !== "won"))
+      .map((o) => o.orderId),
+  ]);
   const unexpectedFor = incidents.filter(
-    (i) => i.order_id && ours.has(i.order_id) && !anomalyIds.has(i.order_id) && i.status === "open",
+    (i) =>
+      i.order_id &&
+      ours.has(i.order_id) &&
+      !mayStayOpen.has(i.order_id) &&
+      i.status === "open" &&
+      !(i.kind === DISPUTE_KIND && disputed.some((o) => o.orderId === i.order_id)),
   );
   const unexpected = unexpectedFor.map((i) => `${i.key} (${i.kind}) open for an order that had no anomaly`);
   const unresolvedFor = incidents.filter(
     (i) =>
       i.status === "open" &&
-      !REVIEW_KINDS.has(i.kind) &&
+      !HUMAN_KINDS.has(i.kind) &&
       !ENVIRONMENT_INCIDENT_PREFIXES.some((prefix) => i.key.startsWith(prefix)) &&
       !(i.order_id && ours.has(i.order_id)),
   );
@@ -279,18 +338,22 @@ async function incidentChecks(stack: BenchStack, anomalies: Tracked[], tracked: 
     (i) =>
       `${i.key} (${i.kind}) still open after the faults stopped (opened ${i.opened_at.toISOString()}, last seen ${i.last_seen_at.toISOString()}: ${JSON.stringify(i.detail)})`,
   );
+  // An incident change still in the outbox never reached the desk: raised or resolved too late to count.
+  const undelivered = await stack.standIn.query<{ key: string; action: string; order_id: string | null }>(
+    "select key, action, detail->>'order_id' as order_id from payguard.incident_outbox order by id",
+  );
   return [
     {
       name: "every anomaly has an incident",
-      checked: anomalies.length,
+      checked: mismatches.length + disputed.length,
       violations: [...missing, ...unexpected],
-      orderIds: [...missingFor.map((o) => o.orderId), ...unexpectedFor.map((i) => i.order_id as string)],
+      orderIds: [...problems.map(({ o }) => o.orderId), ...unexpectedFor.map((i) => i.order_id as string)],
     },
     {
       name: "every incident resolves once the faults stop",
-      checked: incidents.filter((i) => !REVIEW_KINDS.has(i.kind)).length,
-      violations: unresolved,
-      orderIds: unresolvedFor.flatMap((i) => (i.order_id ? [i.order_id] : [])),
+      checked: incidents.filter((i) => !HUMAN_KINDS.has(i.kind)).length,
+      violations: [...unresolved, ...undelivered.map((x) => `${x.action} ${x.key} still in the outbox`)],
+      orderIds: [...unresolvedFor, ...undelivered].flatMap((i) => (i.order_id ? [i.order_id] : [])),
     },
   ];
 }

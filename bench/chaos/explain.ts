@@ -1,6 +1,6 @@
 /**
  * A chaos violation explains itself: for each violating order, what the sandbox holds about it (sessions,
- * payment intents, charges and refunds with their states; WeChat's trade state), every event the
+ * payment intents, charges, refunds and disputes with their states; WeChat's trade state and refunds), every event the
  * provider emitted about it and every delivery attempt of those with its answer and time, every API call
  * naming it, its database rows (order, payments, refunds and failures, held facts, inbox rows, ledger,
  * order_events, incidents and what an incident outbox or dispute table holds for it) and one timeline of
@@ -128,7 +128,14 @@ async function stripeFacts(stack: BenchStack, orderId: string, refs: Set<string>
   const sessionRows = sessions.map((s) =>
     pick(s, ["id", "status", "payment_status", "amount_total", "currency", "payment_intent", "expires_at"]),
   );
-  return { sessions: sessionRows, paymentIntents: intents, charges };
+  const intentIds = new Set(intents.map((intent) => String(intent.id)));
+  const disputes = (await stack.control<{ disputes: Row[] }>("stripe/disputes")).disputes
+    .filter((d) => intentIds.has(String(d.payment_intent)))
+    .map((d) => {
+      refs.add(String(d.id));
+      return pick(d, ["id", "amount", "status", "created"]);
+    });
+  return { sessions: sessionRows, paymentIntents: intents, charges, disputes };
 }
 
 const pick = (row: Row, keys: string[]): Row =>
@@ -320,6 +327,9 @@ export async function explainViolations(
               (await stack.control<{ orders: Row[] }>("wechat/orders")).orders.find(
                 (o) => o.outTradeNo === orderId,
               ) ?? null,
+            wechatRefunds: (await stack.control<{ refunds: Row[] }>("wechat/refunds")).refunds.filter(
+              (r) => r.outTradeNo === orderId,
+            ),
           };
     if (typeof sandbox.wechatOrder === "object" && sandbox.wechatOrder)
       refs.add(String((sandbox.wechatOrder as Row).transactionId ?? ""));
@@ -355,8 +365,11 @@ const TIMELINE_LINES_SHOWN = 60;
 function sandboxLine(sandbox: Row): string {
   if ("wechatOrder" in sandbox) {
     const o = sandbox.wechatOrder as Row | null;
+    const refunds = ((sandbox.wechatRefunds as Row[] | undefined) ?? []).map(
+      (r) => `, refund ${r.refundId} (${r.outRefundNo}) ${r.amountMinor} ${r.status}`,
+    );
     return o
-      ? `WeChat order ${o.tradeState}, ${o.amountMinor}, transaction ${o.transactionId ?? "none"}`
+      ? `WeChat order ${o.tradeState}, ${o.amountMinor}, transaction ${o.transactionId ?? "none"}${refunds.join("")}`
       : "no WeChat order";
   }
   const sessions = (sandbox.sessions as Row[]).map((x) => `session ${x.id} ${x.status}/${x.payment_status}`);
@@ -366,7 +379,10 @@ function sandboxLine(sandbox: Row): string {
       `${c.id} refunded ${c.amount_refunded}/${c.amount}` +
       (c.refunds as Row[]).map((r) => `, refund ${r.id} ${r.amount} ${r.status}`).join(""),
   );
-  return [...sessions, ...intents, ...charges].join(" → ") || "no Checkout Session";
+  const disputes = ((sandbox.disputes as Row[] | undefined) ?? []).map(
+    (d) => `dispute ${d.id} ${d.amount} ${d.status}`,
+  );
+  return [...sessions, ...intents, ...charges, ...disputes].join(" → ") || "no Checkout Session";
 }
 
 const CLOCKS =

@@ -1,12 +1,13 @@
 /**
  * One simulated order, as its plan says: created as payguard's checkout would, then paid, paid with the
- * success page opened, abandoned, paid then refunded once credited, or mis-charged. Every step the sandbox
- * answered goes into the order's trace (./trace.ts), so a violation can be explained afterwards.
+ * success page opened, abandoned, paid then (once credited) refunded once or twice, refunded with the
+ * refund failing later, or disputed and decided; paid by an async method, free, or mis-charged. Every
+ * step the sandbox answered goes into the order's trace (./trace.ts), so a violation can be explained
+ * afterwards.
  */
 import { createHash } from "node:crypto";
 import type { BenchStack } from "../lib/stack.ts";
-import type { Acknowledged } from "./checks.ts";
-import type { OrderPlan } from "./plan.ts";
+import type { Fate, OrderPlan } from "./plan.ts";
 import type { Trace } from "./trace.ts";
 
 /** Abandoned orders expire this soon, so "nothing pending past expiry" is checked within the run. */
@@ -25,6 +26,8 @@ export interface Tracked {
   userId: string;
   paidAtMs: number | null;
   refunded: boolean;
+  /** Each refund the run made, with the events the provider emitted for it. */
+  refundEvents: Array<{ refundId: string; eventIds: string[] }>;
   expiresAtMs: number;
 }
 
@@ -133,6 +136,7 @@ async function createTracked(
     userId,
     paidAtMs: null,
     refunded: false,
+    refundEvents: [],
     expiresAtMs: Date.parse(row?.expires_at as string),
   };
 }
@@ -156,75 +160,152 @@ async function openSuccessPage(stack: BenchStack, order: Tracked, counters: Coun
   );
 }
 
-interface RefundDelivery {
-  eventId: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const REFUND_DELIVERY_ATTEMPTS_MAX = 20;
-const REFUND_DELIVERY_RETRY_MS = 250;
-
-async function deliverUntilAnswered(
+/** A control step the sandbox refused (409: nothing left to refund, no open dispute) is noted, not thrown. */
+async function tryTraced(
   stack: BenchStack,
-  delivery: RefundDelivery,
+  trace: Trace,
   orderId: string,
-  counters: Counters,
-): Promise<void> {
-  for (let attempt = 1; attempt <= REFUND_DELIVERY_ATTEMPTS_MAX; attempt += 1) {
-    const startedMs = Date.now();
-    const answer = await fetch(`${stack.workerUrl}/webhooks/wechatpay`, {
-      method: "POST",
-      headers: delivery.headers,
-      body: delivery.body,
-    }).catch(() => null);
-    await answer?.arrayBuffer();
-    const status = answer?.status ?? "network";
-    counters.trace.step(
-      orderId,
-      "refund notification delivered by the run",
-      { eventId: delivery.eventId, attempt, status, tookMs: Date.now() - startedMs },
-      startedMs,
-    );
-    if (answer?.ok) {
-      counters.acknowledged.push({
-        provider: "wechatpay",
-        eventId: delivery.eventId,
-        orderId,
-        acknowledgedAtMs: Date.now(),
-      });
-      return;
-    }
-    await sleep(REFUND_DELIVERY_RETRY_MS);
+  path: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown> | null> {
+  try {
+    return await traced(stack, trace, orderId, path, body);
+  } catch (error) {
+    trace.step(orderId, `${path} refused`, { error: (error as Error).message });
+    return null;
   }
 }
 
+/** Refunds `amountMinor` of the order; WeChat's notification goes through the delivery faults like any other. */
+async function refund(
+  stack: BenchStack,
+  order: Tracked,
+  amountMinor: number,
+  trace: Trace,
+): Promise<string | null> {
+  const path = order.plan.provider === "stripe" ? "stripe/refund" : "wechat/refund";
+  const answer = await tryTraced(stack, trace, order.orderId, path, { orderId: order.orderId, amountMinor });
+  if (!answer) return null;
+  order.refunded = true;
+  const refundId = String(answer.refundId);
+  order.refundEvents.push({ refundId, eventIds: (answer.eventIds as string[] | undefined) ?? [] });
+  return refundId;
+}
+
+/** Waits until the order is credited, as a merchant refunds or a cardholder disputes only a delivered order. */
+async function credited(stack: BenchStack, order: Tracked, counters: Counters): Promise<boolean> {
+  if (await waitForCredit(stack, order.orderId)) return true;
+  counters.laterFactsSkipped += 1;
+  counters.trace.step(order.orderId, "later facts skipped: not fulfilled in time", {
+    waitedMs: CREDIT_WAIT_MS,
+  });
+  return false;
+}
+
+/**
+ * Paid, credited, then refunded: once in full; or twice (a third, then the rest or another third: a
+ * lost notification of the second is what issue 22 item 1 was about); or in full, the refund failing
+ * after it succeeded (Stripe's refund.failed) and, for some, refunded again.
+ */
 async function refundOnceCredited(stack: BenchStack, order: Tracked, counters: Counters): Promise<void> {
-  if (!(await waitForCredit(stack, order.orderId))) {
-    counters.refundsSkipped += 1;
-    counters.trace.step(order.orderId, "refund skipped: not fulfilled in time", { waitedMs: CREDIT_WAIT_MS });
+  if (!(await credited(stack, order, counters))) return;
+  const { trace } = counters;
+  const { fate, later } = order.plan;
+  const amountMinor = PACKAGES[order.plan.provider].amountMinor;
+  if (fate === "refund_twice") {
+    const third = Math.floor(amountMinor / 3);
+    await refund(stack, order, third, trace);
+    await sleep(later.stepDelayMs);
+    await refund(stack, order, later.secondRefundTakesRest ? amountMinor - third : third, trace);
     return;
   }
-  const amountMinor = PACKAGES[order.plan.provider].amountMinor;
-  if (order.plan.provider === "stripe") {
-    await traced(stack, counters.trace, order.orderId, "stripe/refund", {
-      orderId: order.orderId,
-      amountMinor,
-    });
-  } else {
-    // A lost WeChat refund notification is recovered only by the next day's trade bill (as an incident
-    // for an operator), which a run of seconds never reaches: its delivery bypasses the fault mix, retried
-    // until answered as WeChat retries for 24 h. (Stripe refunds are recovered by the events backfill.)
-    const { deliveries, ...answer } = await stack.control<{ deliveries: RefundDelivery[] }>("wechat/refund", {
-      orderId: order.orderId,
-      amountMinor,
-      deliver: false,
-    });
-    counters.trace.step(order.orderId, "wechat/refund", { ...answer, amountMinor });
-    for (const delivery of deliveries) await deliverUntilAnswered(stack, delivery, order.orderId, counters);
+  const refundId = await refund(stack, order, amountMinor, trace);
+  if (fate !== "refund_fail" || !refundId) return;
+  await sleep(later.stepDelayMs);
+  if (!(await tryTraced(stack, trace, order.orderId, "stripe/refund/fail", { refundId }))) return;
+  counters.laterFacts.refundsFailedAfterSuccess += 1;
+  if (!later.refundAgain) return;
+  await sleep(later.stepDelayMs);
+  await refund(stack, order, amountMinor, trace);
+}
+
+/** Paid, credited, then charged back (the whole amount or half), and the bank decides (or not yet). */
+async function disputeOnceCredited(stack: BenchStack, order: Tracked, counters: Counters): Promise<void> {
+  if (!(await credited(stack, order, counters))) return;
+  const { trace } = counters;
+  const { later } = order.plan;
+  const amountMinor = PACKAGES.stripe.amountMinor;
+  const opened = await tryTraced(stack, trace, order.orderId, "stripe/dispute", {
+    orderId: order.orderId,
+    amountMinor: later.disputeWholeAmount ? amountMinor : Math.floor(amountMinor / 2),
+  });
+  if (!opened) return;
+  counters.laterFacts.disputesOpened += 1;
+  const disputeId = String(opened.disputeId);
+  if (later.disputeOutcome === "open") return;
+  await sleep(later.stepDelayMs);
+  await tryTraced(stack, trace, order.orderId, "stripe/dispute/move", { disputeId, step: "respond" });
+  await sleep(later.stepDelayMs);
+  await weeksPass(stack, order, trace);
+  const decided = await tryTraced(stack, trace, order.orderId, "stripe/dispute/move", {
+    disputeId,
+    step: later.disputeOutcome,
+  });
+  if (decided && later.disputeOutcome === "won") counters.laterFacts.disputesWon += 1;
+  if (decided && later.disputeOutcome === "lost") counters.laterFacts.disputesLost += 1;
+}
+
+/** How long the run waits for a dispute's incident before the bank decides anyway (the check then says so). */
+const DISPUTE_INCIDENT_WAIT_MS = 15_000;
+/**
+ * An outbox row this old was left by a call that gave up (its own delivery and a redelivery's handover
+ * have had their turn): on the run's clock (a tick for five minutes) the cron drain would have taken it.
+ */
+const OUTBOX_LEFT_AFTER_MS = 5_000;
+/** Past the cron drain's minimum age (src/ledger/incident-outbox.ts OUTBOX_MIN_AGE_SECONDS). */
+const OUTBOX_AGED_BY = "1 hour";
+
+/**
+ * A bank decides a dispute weeks after it opened, when thousands of cron ticks have delivered whatever
+ * the dispute's settlement left in the incident outbox. The run's decision comes seconds later, so the
+ * run waits until the dispute's incident is raised, and lets time pass for an outbox row of it that a
+ * call left behind (else the resolve would replace the undelivered raise and the incident never show).
+ * Rows still young are left alone: their own delivery is under way, and a second one would only add load.
+ */
+async function weeksPass(stack: BenchStack, order: Tracked, trace: Trace): Promise<void> {
+  const startedMs = Date.now();
+  const key = `dispute:${order.orderId}`;
+  while (Date.now() - startedMs < DISPUTE_INCIDENT_WAIT_MS) {
+    const [raised] = await stack.standIn.query<{ n: number }>(
+      "select count(*)::int as n from payguard.incidents where key = $1",
+      [key],
+    );
+    if ((raised?.n ?? 0) > 0) break;
+    await stack.standIn.query(
+      `update payguard.incident_outbox set created_at = created_at - interval '${OUTBOX_AGED_BY}'
+        where key = $1 and leased_until is null
+          and created_at between now() - interval '${OUTBOX_AGED_BY}' and now() - make_interval(secs => $2)`,
+      [key, OUTBOX_LEFT_AFTER_MS / 1000],
+    );
+    await sleep(POLL_MS);
   }
-  order.refunded = true;
+  trace.step(order.orderId, "weeks pass before the bank decides", { waitedMs: Date.now() - startedMs });
+}
+
+/** A bank debit: the session completes unpaid, the money (or its failure) comes a little later. */
+async function payAsync(stack: BenchStack, order: Tracked, trace: Trace, sessionId: string): Promise<void> {
+  const { later } = order.plan;
+  await traced(stack, trace, order.orderId, "stripe/pay", {
+    orderId: order.orderId,
+    sessionId,
+    async: "pending",
+  });
+  await sleep(later.stepDelayMs);
+  if (later.asyncSucceeds) order.paidAtMs = Date.now();
+  await traced(stack, trace, order.orderId, "stripe/pay/finish", {
+    orderId: order.orderId,
+    status: later.asyncSucceeds ? "succeeded" : "failed",
+  });
 }
 
 export async function runOrder(
@@ -248,19 +329,44 @@ export async function runOrder(
       await traced(stack, trace, order.orderId, "stripe/expire", { orderId: order.orderId });
     return order;
   }
+  if (plan.fate === "async" && sessionId) {
+    await payAsync(stack, order, trace, sessionId);
+    return order;
+  }
+  if (plan.fate === "free") {
+    // A 100 % promotion code: Checkout completes with nothing to pay (no_payment_required).
+    order.paidAtMs = Date.now();
+    await traced(stack, trace, order.orderId, "stripe/pay", {
+      orderId: order.orderId,
+      sessionId,
+      discountMinor: amountMinor,
+    });
+    return order;
+  }
   await pay(stack, order, amountMinor, trace, sessionId);
   if (plan.fate === "pay_confirm") await openSuccessPage(stack, order, counters);
-  if (plan.fate === "refund") await refundOnceCredited(stack, order, counters);
+  if (REFUND_FATES.has(plan.fate)) await refundOnceCredited(stack, order, counters);
+  if (plan.fate === "dispute") await disputeOnceCredited(stack, order, counters);
   return order;
+}
+
+const REFUND_FATES: ReadonlySet<Fate> = new Set(["refund", "refund_twice", "refund_fail"]);
+
+/** What the run made happen at the sandbox beyond payments, for the fault counts. */
+export interface LaterFactCounts {
+  refundsFailedAfterSuccess: number;
+  disputesOpened: number;
+  disputesWon: number;
+  disputesLost: number;
 }
 
 export interface Counters {
   cronRuns: Record<string, number>;
   confirms: Record<string, number>;
-  refundsSkipped: number;
+  /** Orders whose refunds or dispute were not made because they were not credited in time. */
+  laterFactsSkipped: number;
+  laterFacts: LaterFactCounts;
   finalTicks: number;
   /** Each order's steps, for explaining a violation. */
   trace: Trace;
-  /** Deliveries the run made itself (outside the sandbox's queue) that were answered 2xx. */
-  acknowledged: Acknowledged[];
 }

@@ -1,9 +1,10 @@
 /**
- * `npm run chaos -- --seed N --orders M [--faults none|webhooks|default]`: the whole system under seeded
- * faults, then the invariants. Prints fault counts, each check and paid → credited time by path; writes
- * bench/results/chaos.json; on a violation also explains each violating order (printed, and written whole
- * to bench/results/chaos-violations-<seed>.json) and exits 1. The same seed replays the same scenario
- * and faults.
+ * `npm run chaos -- --seed N --orders M [--faults none|webhooks|default] [--out FILE]`: the whole system
+ * under seeded faults, then the invariants. Prints fault counts, each check and paid → credited time by
+ * path; writes bench/results/chaos.json (or bench/results/FILE, e.g. chaos-11.json for a second seed beside
+ * the figures the README quotes); on a violation also explains each violating order (printed, and
+ * written whole to bench/results/chaos-violations-<seed>.json) and exits 1. The same seed replays the
+ * same scenario and faults.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { machineInfo } from "../lib/machine.ts";
@@ -17,6 +18,8 @@ const RUN_TIME_MAX_MS = 15 * 60_000;
 const WORKER_PORT_DEFAULT = 8807;
 /** How long a run stopped by RUN_TIME_MAX_MS waits for its stack to stop. */
 const STOP_WAIT_MS = 15_000;
+/** A file name in bench/results, nothing else. */
+const OUT_FILE = /^[\w.-]+\.json$/;
 
 function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -27,8 +30,17 @@ async function main(): Promise<void> {
   const seed = Number(arg("seed", "1"));
   const orders = Number(arg("orders", "500"));
   const faults = arg("faults", "default");
-  if (!Number.isInteger(seed) || !Number.isInteger(orders) || orders < 1 || !isProfileName(faults))
-    throw new Error("usage: --seed <int> --orders <int ≥ 1> --faults none|webhooks|default");
+  const out = arg("out", "chaos.json");
+  if (
+    !Number.isInteger(seed) ||
+    !Number.isInteger(orders) ||
+    orders < 1 ||
+    !isProfileName(faults) ||
+    !OUT_FILE.test(out)
+  )
+    throw new Error(
+      "usage: --seed <int> --orders <int ≥ 1> --faults none|webhooks|default [--out <name>.json]",
+    );
   let started: BenchStack | undefined;
   setTimeout(() => {
     console.error(`chaos: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
@@ -60,8 +72,8 @@ async function main(): Promise<void> {
       : null;
     const { violationReport: _explained, ...summary } = result;
     await writeFile(
-      new URL("chaos.json", results),
-      `${JSON.stringify({ command: `npm run chaos -- --seed ${seed} --orders ${orders} --faults ${faults}`, machine: machineInfo(postgres), ...summary }, null, 2)}\n`,
+      new URL(out, results),
+      `${JSON.stringify({ command: `npm run chaos -- --seed ${seed} --orders ${orders} --faults ${faults}${out === "chaos.json" ? "" : ` --out ${out}`}`, machine: machineInfo(postgres), ...summary }, null, 2)}\n`,
     );
     if (result.report.violations > 0) process.exitCode = 1;
   } finally {

@@ -1,9 +1,11 @@
 /**
- * The chaos simulation: the sandbox pays, abandons and refunds orders on both providers while its seeded
- * faults drop, duplicate, reorder and delay deliveries and fail API calls; the stand-in fails a seeded
- * share of database calls and loses a seeded share of connections mid-transaction; crons are triggered
- * concurrently all along. When the orders are done the faults stop, the queues drain, the crons run twice
- * more, and the checks decide; each violating order is then explained from what the run recorded
+ * The chaos simulation: the sandbox pays, abandons, refunds (once, twice, or with the refund failing
+ * later) and disputes orders on both providers while its seeded faults drop, duplicate, reorder and
+ * delay deliveries (WeChat refund notifications a further share) and fail API calls; the stand-in fails
+ * a seeded share of database calls and loses a seeded share of connections mid-transaction; crons are
+ * triggered concurrently all along. When the orders are done the faults stop, the queues drain, WeChat's
+ * bill of the run's days is checked as the next morning's cron would (./wechat-bill.ts), the crons run
+ * twice more, and the checks decide; each violating order is then explained from what the run recorded
  * (./trace.ts, ./explain.ts).
  */
 import type { RpcStatsSnapshot } from "../../dev/supabase/rpc-stats.ts";
@@ -15,7 +17,10 @@ import { ABANDON_EXPIRY_S, type Counters, runOrder, sleep, type Tracked } from "
 import { planOrders } from "./plan.ts";
 import { PROFILES, type ProfileName } from "./profiles.ts";
 import { acknowledgedDeliveries, createTrace, recordSandboxLogs } from "./trace.ts";
+import { runWechatBills, wechatRefundNotificationFaults } from "./wechat-bill.ts";
 
+/** A progress line (stderr) per this many orders done: a stalled run shows where. */
+const PROGRESS_EVERY_ORDERS = 1_000;
 /** Orders in flight at once. */
 const ORDER_CONCURRENCY = 32;
 const CRON_TICK_MS = 1_000;
@@ -67,6 +72,27 @@ function cronLoop(stack: BenchStack, counters: Counters) {
       return loop;
     },
   };
+}
+
+/** Ticks `min` times, then on while work is left (FINAL_TICKS_MAX at most); answers when the last one started. */
+async function tickUntilDone(
+  stack: BenchStack,
+  crons: ReturnType<typeof cronLoop>,
+  min: number,
+): Promise<{ ticks: number; lastStartedMs: number }> {
+  let ticks = 0;
+  let lastStartedMs = Date.now();
+  do {
+    // A tick stands for five minutes: incidents a call left in the outbox are that much older, so the
+    // cron's drain (which takes rows a minute old) delivers them as it would by then.
+    await stack.standIn.query(
+      "update payguard.incident_outbox set created_at = created_at - interval '5 minutes' where leased_until is null",
+    );
+    lastStartedMs = Date.now();
+    await crons.tick(0);
+    ticks += 1;
+  } while (ticks < min || (ticks < FINAL_TICKS_MAX && (await unfinishedWork(stack)) > 0));
+  return { ticks, lastStartedMs };
 }
 
 async function setFaults(stack: BenchStack, options: ChaosOptions, on: boolean): Promise<void> {
@@ -128,7 +154,8 @@ async function faultCounts(
     lostByFunction: dbFaults.lostByFunction,
     cronRuns: counters.cronRuns,
     successPageVisits: counters.confirms,
-    refundsSkippedNeverCredited: counters.refundsSkipped,
+    ...counters.laterFacts,
+    laterFactsSkippedNeverCredited: counters.laterFactsSkipped,
     ticksAfterFaultsStopped: counters.finalTicks,
   };
 }
@@ -136,14 +163,22 @@ async function faultCounts(
 async function runOrders(stack: BenchStack, options: ChaosOptions, counters: Counters): Promise<Tracked[]> {
   const plans = planOrders(options.seed, options.orders, PROFILES[options.faults].wechatAbandons);
   const tracked: Tracked[] = new Array(plans.length);
+  const startedMs = Date.now();
+  let done = 0;
   await runPool(plans, ORDER_CONCURRENCY, async (plan) => {
     tracked[plan.index] = await runOrder(stack, options.seed, plan, counters);
+    done += 1;
+    if (done % PROGRESS_EVERY_ORDERS === 0)
+      console.error(
+        `chaos: ${done}/${plans.length} orders after ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
+      );
   });
   return tracked;
 }
 
 export async function simulate(stack: BenchStack, options: ChaosOptions): Promise<ChaosResult> {
   const started = performance.now();
+  const startedAtMs = Date.now();
   await stack.standIn.query(
     `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
      values ('chaos_usd', 'chaos', 1999, 'USD', 100, true), ('chaos_cny', 'chaos', 9900, 'CNY', 100, true)
@@ -152,10 +187,10 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   const counters: Counters = {
     cronRuns: {},
     confirms: {},
-    refundsSkipped: 0,
+    laterFactsSkipped: 0,
+    laterFacts: { refundsFailedAfterSuccess: 0, disputesOpened: 0, disputesWon: 0, disputesLost: 0 },
     finalTicks: 0,
     trace: createTrace(),
-    acknowledged: [],
   };
   const recorder = recordSandboxLogs(stack);
   await setFaults(stack, options, true);
@@ -180,20 +215,23 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await stack.standIn.query(
     "update payguard.payment_orders set next_check_at = now() where status = 'pending'",
   );
-  let finalTicks = 0;
-  let lastTickStartedMs = Date.now();
-  do {
-    lastTickStartedMs = Date.now();
-    await crons.tick(0);
-    finalTicks += 1;
-  } while (finalTicks < 2 || (finalTicks < FINAL_TICKS_MAX && (await unfinishedWork(stack)) > 0));
-  counters.finalTicks = finalTicks;
+  const ticked = await tickUntilDone(stack, crons, 2);
+  const billsStartedMs = performance.now();
+  // The next morning, once every other path had its turn: WeChat's bill of each day the run touched,
+  // which settles the refunds whose notifications were lost; then the crons once more (the outbox).
+  const bills = await runWechatBills(stack, startedAtMs);
+  const billsDoneMs = performance.now();
+  const after = await tickUntilDone(stack, crons, 1);
+  counters.finalTicks = ticked.ticks + after.ticks;
+  const lastTickStartedMs = after.lastStartedMs;
   await cronsStopped;
   const faults = await faultCounts(stack, counters, dbFaults, undelivered);
+  faults.wechatBills = bills;
   const phasesMs = {
     orders: Math.round(ordersDoneMs - started),
     drain: Math.round(drainedMs - ordersDoneMs),
-    finalTicks: Math.round(performance.now() - drainedMs),
+    finalTicks: Math.round(billsStartedMs - drainedMs + (performance.now() - billsDoneMs)),
+    wechatBills: Math.round(billsDoneMs - billsStartedMs),
   };
   const logs = await recorder.stop();
   faults.sandboxLogsCopied = {
@@ -201,7 +239,8 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
     calls: logs.calls.length,
     missed: logs.missed,
   };
-  const acknowledged = [...acknowledgedDeliveries(logs, counters.trace), ...counters.acknowledged];
+  faults.wechatRefundNotifications = wechatRefundNotificationFaults(logs);
+  const acknowledged = acknowledgedDeliveries(logs, counters.trace);
   const report = await checkSystem(stack, tracked, lastTickStartedMs, acknowledged);
   const result: ChaosResult = { options, wallMs: performance.now() - started, phasesMs, faults, report };
   if (report.violations === 0) return result;

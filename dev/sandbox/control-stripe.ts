@@ -1,7 +1,8 @@
 // `/_control/stripe/*`: Stripe scenario steps. `pay` finds the open Checkout Session of an order (by
 // client_reference_id) or creates one, completes it and emits the events; `pay/finish` settles an async
 // payment left pending; `abandon` leaves it open to expire by itself; `expire`, `refund`,
-// `refund/finish` and `dispute` (then `dispute/move`) do what a merchant, Stripe or a cardholder would.
+// `refund/finish`, `refund/fail` and `dispute` (then `dispute/move`) do what a merchant, Stripe or a
+// cardholder would. `refunds` and `disputes` list every one the sandbox holds, as they stand.
 import { badRequest, type ControlBody, type ControlDeps, type ControlRoute, emitting } from "./control.ts";
 import { json } from "./http.ts";
 import type { PayInput } from "./stripe/index.ts";
@@ -66,6 +67,12 @@ function finishRefund(deps: ControlDeps, body: ControlBody) {
   return emitting(deps, body, () => deps.stripe.finishRefund({ refundId, status }));
 }
 
+function failRefund(deps: ControlDeps, body: ControlBody) {
+  const refundId = str(body.refundId);
+  if (!refundId) return badRequest("refundId is required");
+  return emitting(deps, body, () => deps.stripe.failRefund({ refundId }));
+}
+
 function finishPayment(deps: ControlDeps, body: ControlBody) {
   const status = body.status;
   if (status !== "succeeded" && status !== "failed")
@@ -115,6 +122,17 @@ export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
     },
     { method: "POST", path: "/_control/stripe/refund", run: (body) => refund(deps, body) },
     { method: "POST", path: "/_control/stripe/refund/finish", run: (body) => finishRefund(deps, body) },
+    { method: "POST", path: "/_control/stripe/refund/fail", run: (body) => failRefund(deps, body) },
+    {
+      method: "GET",
+      path: "/_control/stripe/refunds",
+      run: () => json(200, { refunds: [...deps.stripe.state.refunds.values()] }),
+    },
+    {
+      method: "GET",
+      path: "/_control/stripe/disputes",
+      run: () => json(200, { disputes: [...deps.stripe.state.disputes.values()] }),
+    },
     { method: "POST", path: "/_control/stripe/dispute", run: (body) => dispute(deps, body) },
     { method: "POST", path: "/_control/stripe/dispute/move", run: (body) => moveDispute(deps, body) },
     { method: "POST", path: "/_control/stripe/sign", run: (body) => sign(deps, body) },

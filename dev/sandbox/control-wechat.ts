@@ -105,6 +105,22 @@ export function wechatControlRoutes(deps: ControlDeps): ControlRoute[] {
       path: "/_control/wechat/orders",
       run: () => json(200, { orders: deps.wechat.orders() }),
     },
+    {
+      method: "GET",
+      path: "/_control/wechat/refunds",
+      run: () => json(200, { refunds: deps.wechat.refunds() }),
+    },
+    {
+      method: "POST",
+      path: "/_control/wechat/bill/publish",
+      run: (body) => {
+        const billDate = str(body.billDate);
+        if (!billDate || !/^\d{4}-\d{2}-\d{2}$/.test(billDate))
+          return badRequest("billDate (YYYY-MM-DD) is required");
+        deps.wechat.publishBill(billDate);
+        return json(200, { billDate });
+      },
+    },
   ];
   return routes.map((route) => ({
     ...route,

@@ -47,7 +47,9 @@ export function listen(port: number, handler: SandboxHandler): Promise<RunningSe
   const sockets = new Set<Socket>();
   const hangs = new Set<NodeJS.Timeout>();
   const server = createServer(async (message, response) => {
-    const body = await readBody(message);
+    // A client that gave up mid-request (its own timeout) aborts the body: nobody is left to answer.
+    const body = await readBody(message).catch(() => undefined);
+    if (body === undefined) return void response.destroy();
     if (body === null) return write(response, { status: 413, body: "request body too large" });
     const reply = await handler(toSandboxRequest(message, body)).catch((error: unknown) => ({
       status: 500,

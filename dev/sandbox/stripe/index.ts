@@ -53,6 +53,7 @@ export function createStripeSandbox(options: StripeSandboxOptions) {
     refund: (input: Parameters<typeof scenarios.refund>[1]) => scenarios.refund(context, input),
     finishRefund: (input: Parameters<typeof scenarios.finishRefund>[1]) =>
       scenarios.finishRefund(context, input),
+    failRefund: (input: Parameters<typeof scenarios.failRefund>[1]) => scenarios.failRefund(context, input),
     finishPayment: (input: Parameters<typeof scenarios.finishPayment>[1]) =>
       scenarios.finishPayment(context, input),
     dispute: (input: Parameters<typeof scenarios.dispute>[1]) => scenarios.dispute(context, input),

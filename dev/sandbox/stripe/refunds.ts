@@ -1,6 +1,6 @@
 // Refunds against a paid PaymentIntent's charge, and the events Stripe emits for them: charge.refunded
 // and refund.created when a refund is made; refund.updated and charge.refund.updated when a pending
-// refund later succeeds or fails.
+// refund later succeeds or fails; those two and refund.failed when a refund that had succeeded fails.
 import type { SandboxResponse } from "../http.ts";
 import { invalidParam, missingResource, stripeError } from "./errors.ts";
 import { type EmittedEvent, emitEvent } from "./events.ts";
@@ -117,4 +117,15 @@ export function settleRefund(
     emitEvent(context, "refund.updated", refund, previous),
     emitEvent(context, "charge.refund.updated", refund, previous),
   ];
+}
+
+/**
+ * A refund that had succeeded fails after all (Stripe: the card was closed or the bank returned the
+ * money, days later): it turns `failed`, its amount goes back to the charge, and refund.failed follows the
+ * two update events.
+ */
+export function failSucceededRefund(context: StripeContext, refund: Refund): EmittedEvent[] {
+  const emitted = settleRefund(context, refund, "failed");
+  emitted.push(emitEvent(context, "refund.failed", refund));
+  return emitted;
 }

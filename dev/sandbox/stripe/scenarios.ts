@@ -6,7 +6,7 @@ import type { QueuedDelivery } from "../http.ts";
 import { completeSession, createSession, expireSession, settleAsyncPayment } from "./checkout.ts";
 import { closeDispute, DISPUTE_OPEN_STATUSES, openDispute, submitEvidence } from "./disputes.ts";
 import { type EmittedEvent, signStripePayload } from "./events.ts";
-import { createRefund, settleRefund } from "./refunds.ts";
+import { createRefund, failSucceededRefund, settleRefund } from "./refunds.ts";
 import type { StripeContext } from "./state.ts";
 import type { CheckoutSession, Metadata } from "./types.ts";
 
@@ -155,6 +155,17 @@ export function finishRefund(
   if (pending?.status !== "pending")
     return { ok: false, status: 409, error: "no pending refund with that id" };
   return { ok: true, eventIds: eventIds(settleRefund(context, pending, input.status)) };
+}
+
+/** A refund that succeeded fails later (`refund.failed`): the money is back with the merchant. */
+export function failRefund(
+  context: StripeContext,
+  input: { refundId: string },
+): ScenarioResult<{ eventIds: string[] }> {
+  const refund = context.state.refunds.get(input.refundId);
+  if (refund?.status !== "succeeded")
+    return { ok: false, status: 409, error: "no succeeded refund with that id" };
+  return { ok: true, eventIds: eventIds(failSucceededRefund(context, refund)) };
 }
 
 /** The cardholder disputes the paid charge of an order (or of a PaymentIntent); one dispute per charge. */

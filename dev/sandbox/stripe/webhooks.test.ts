@@ -149,6 +149,30 @@ describe("deliveries handed back to the test (no endpoint registered)", () => {
     ]);
   });
 
+  it("fails a refund that had succeeded: refund.updated, charge.refund.updated, refund.failed; the amount is back", async () => {
+    await control(sandbox, "stripe/pay", { orderId: "ord_wh_9", amountMinor: 1999 });
+    const { refundId } = await control(sandbox, "stripe/refund", { orderId: "ord_wh_9" });
+    const failed = await control(sandbox, "stripe/refund/fail", { refundId });
+    const events = failed.deliveries.map((d) => JSON.parse(d.body) as Stripe.Event);
+    expect(events.map((e) => [e.type, (e.data.object as Stripe.Refund).status])).toEqual([
+      ["refund.updated", "failed"],
+      ["charge.refund.updated", "failed"],
+      ["refund.failed", "failed"],
+    ]);
+    const again = await control(sandbox, "stripe/refund/fail", { refundId });
+    expect(again.error).toBe("no succeeded refund with that id");
+    const refundedAgain = await control(sandbox, "stripe/refund", { orderId: "ord_wh_9" });
+    expect(refundedAgain.refundId).toMatch(/^re_/);
+    const paymentIntent = (events[0]?.data.object as Stripe.Refund | undefined)?.payment_intent;
+    const { refunds } = (await fetch(`${sandbox.url}/_control/stripe/refunds`).then((r) => r.json())) as {
+      refunds: Stripe.Refund[];
+    };
+    expect(refunds.filter((r) => r.payment_intent === paymentIntent).map((r) => r.status)).toEqual([
+      "failed",
+      "succeeded",
+    ]);
+  });
+
   it("emits checkout.session.expired when an order's session is expired, and refuses unknown orders", async () => {
     await control(sandbox, "stripe/abandon", { orderId: "ord_wh_7" });
     const answer = await control(sandbox, "stripe/expire", { orderId: "ord_wh_7" });

@@ -1,6 +1,7 @@
 // `GET /v3/bill/tradebill` and the download it points to. The bill of day D exists from 10:00 Beijing
 // time on D+1 (WeChat generates it from 09:00 and asks merchants to fetch after 10:00; before that it
 // answers STATEMENT_CREATING); a day without any payment or refund has no bill (NO_STATEMENT_EXIST).
+// A day published early (state.billsPublished) is served at once, with the rows it holds so far.
 // hash_value is the SHA-1 of the bill itself, before gzip, as WeChat's SDK checks it (it hashes the
 // gunzipped stream). The download needs a signed request but its answer is not signed.
 import { createHash } from "node:crypto";
@@ -55,9 +56,10 @@ export function createBillApi(context: BillApiContext) {
     const query = readBillQuery(request);
     if (typeof query === "string") return paramError(query);
     const nowMs = context.clock();
-    if (query.date >= beijingDate(nowMs))
+    const published = context.state.billsPublished.has(query.date);
+    if (!published && query.date >= beijingDate(nowMs))
       return wechatError(400, "NO_STATEMENT_EXIST", "请求的账单文件不存在");
-    if (nowMs < beijingMidnightMs(query.date) + DAY_MS + BILL_READY_AFTER_DAY_END_MS) {
+    if (!published && nowMs < beijingMidnightMs(query.date) + DAY_MS + BILL_READY_AFTER_DAY_END_MS) {
       return wechatError(400, "STATEMENT_CREATING", "账单生成中");
     }
     const { orders, refunds } = context.state;

@@ -78,6 +78,7 @@ async function tradingDay() {
   step("2024-05-21T00:00:00", () => sandbox.pay({ outTradeNo: "bill_next_day", amountMinor: 800 }));
   nowMs = at("2024-05-21T10:30:00");
   return {
+    sandbox,
     call,
     ids: { a, b, refund } as { a: { transactionId: string }; b: unknown; refund: { refundId: string } },
     setNow: (ms: number) => (nowMs = ms),
@@ -226,6 +227,24 @@ describe("trade bill errors", () => {
     setNow(at(now));
     const response = await call(tradeBill(query));
     expect([response.status, json(response).code]).toEqual([status, code]);
+  });
+
+  it("serves a day published early (/_control/wechat/bill/publish), today's too, refunds included", async () => {
+    const { sandbox, call, setNow, ids } = await tradingDay();
+    setNow(at("2024-05-20T21:00:00"));
+    const before = await call(tradeBill("bill_date=2024-05-20"));
+    expect([before.status, json(before).code]).toEqual([400, "NO_STATEMENT_EXIST"]);
+    sandbox.publishBill("2024-05-20");
+    const { bytes } = await download(call, "bill_date=2024-05-20");
+    expect(bytes.toString("utf8")).toContain(ids.refund.refundId);
+    expect(sandbox.refunds()).toEqual([
+      expect.objectContaining({
+        refundId: ids.refund.refundId,
+        outTradeNo: "bill_a",
+        amountMinor: 300,
+        status: "SUCCESS",
+      }),
+    ]);
   });
 
   it("requires a signed download request and expires the URL after 5 minutes", async () => {

@@ -52,6 +52,14 @@ export interface WechatOrderSummary {
   transactionId?: string;
 }
 
+export interface WechatRefundSummary {
+  refundId: string;
+  outRefundNo: string;
+  outTradeNo: string;
+  amountMinor: number;
+  status: string;
+}
+
 export interface WechatSandbox {
   /** requests under /v3/; null = not mine */
   handle(request: SandboxRequest): Promise<SandboxResponse | null>;
@@ -69,6 +77,10 @@ export interface WechatSandbox {
   probe(): { eventId: string };
   setMode(mode: WechatMode): void;
   orders(): ReadonlyArray<WechatOrderSummary>;
+  /** Every refund, as it stands. */
+  refunds(): ReadonlyArray<WechatRefundSummary>;
+  /** Serves day `billDate`'s trade bill from now on, before 10:00 Beijing the next day (today's too). */
+  publishBill(billDate: string): void;
 }
 
 const API_STREAM_SEED_RANGE = 2 ** 32;
@@ -116,6 +128,17 @@ export function createWechatSandbox(options: WechatSandboxOptions): WechatSandbo
         amountMinor: order.payment?.amountMinor ?? order.amountMinor,
         ...(order.payment ? { transactionId: order.payment.transactionId } : {}),
       }));
+    },
+    refunds: () =>
+      state.refunds.map(({ refundId, outRefundNo, outTradeNo, amountMinor, status }) => ({
+        refundId,
+        outRefundNo,
+        outTradeNo,
+        amountMinor,
+        status,
+      })),
+    publishBill(billDate) {
+      state.billsPublished.add(billDate);
     },
   };
 }

@@ -59,12 +59,19 @@ export interface WechatState {
   refunds: RefundRecord[];
   /** Orders whose customer pays while the merchant's close call is in flight (scenario `pay` atClose). */
   payAtClose: Set<string>;
+  /**
+   * Bill days (YYYY-MM-DD, Beijing) served before their time, today's too (`/_control/wechat/bill/publish`):
+   * a run of minutes cannot wait for 10:00 the next day, and moving the clock there would put every
+   * merchant request's signature timestamp out of its five minutes.
+   */
+  billsPublished: Set<string>;
 }
 
 export const createWechatState = (): WechatState => ({
   orders: new Map(),
   refunds: [],
   payAtClose: new Set(),
+  billsPublished: new Set(),
 });
 
 /** Applies time_expire lazily: called before anything reads or changes orders. */
