@@ -125,7 +125,7 @@ describe("settle_event through the adapter", () => {
     ];
     expect(await store.settleEvent({ ...event(facts), nowMs: NOW_MS })).toEqual({
       ok: true,
-      value: { status: "duplicate" },
+      value: { status: "duplicate", incidents: [] },
     });
     expect(calls).toHaveLength(1);
     expect(calls[0]?.fn).toBe("settle_event");
