@@ -17,6 +17,7 @@ import {
 } from "../session.ts";
 import { LANG_COOKIE, type Lang, langOf, WORDS } from "./i18n.ts";
 import type { PageContext } from "./layout.tsx";
+import { canonicalTimeZone, TIME_ZONE_COOKIE } from "./time.tsx";
 
 export type DashboardEnv = { Bindings: Env; Variables: { session: Session; actor: string } };
 
@@ -88,6 +89,9 @@ export async function pageContext(c: Context<DashboardEnv>): Promise<PageContext
   return {
     t,
     lang,
+    timeZone:
+      canonicalTimeZone(getCookie(c, TIME_ZONE_COOKIE)) ?? getDeps(c.env).config.ops.reportTimeZone,
+    nowMs: Date.now(),
     salesPaused: pauses?.ok ? pauses.value.map((pause) => pause.scope) : [],
     actor: session?.actor ?? null,
     csrf: session ? await csrfToken(secretOf(c), session) : "",

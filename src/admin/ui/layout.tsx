@@ -13,6 +13,9 @@ export interface PageContext {
   flash: { ok: boolean; text: string } | null;
   /** Scopes whose sales are paused (`*` = all), shown as a banner on every page. */
   salesPaused?: string[];
+  /** The operator's time zone (cookie, default REPORT_TIME_ZONE) and the request's "now": see time.tsx. */
+  timeZone: string;
+  nowMs: number;
 }
 
 const STYLE = `
