@@ -24,17 +24,21 @@ const SERIAL_SUITES = [
   "test/integration/foundation.test.ts",
   "test/integration/health-audit.test.ts",
   "test/integration/incident-outbox.test.ts",
+  "test/integration/order-checks.test.ts",
   "test/integration/reconcile.test.ts",
   "test/integration/reconcile-backfill-share.test.ts",
   "test/integration/stripe-async-expiry.test.ts",
   "test/integration/thresholds.test.ts",
   "test/integration/wechatpay-bill.test.ts",
   "test/integration/weekly-report.test.ts",
-  // the database down, sandbox API faults, stand-in RPC counters, the Data API refusing payguard
+  // the database down, sandbox API faults and clock, stand-in RPC counters, the Data API refusing payguard
   "test/integration/alert-desk.test.ts",
+  "test/integration/alert-storm.test.ts",
   "test/integration/checkout.test.ts",
   "test/integration/data-api-faults.test.ts",
   "test/integration/order-guard.test.ts",
+  // deployment-wide figures checked as changes, and an app hook refusing deliveries
+  "test/integration/overview.test.ts",
   "test/integration/stripe-webhook.test.ts",
 ];
 

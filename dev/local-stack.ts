@@ -40,6 +40,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The local alert email's sender; the local send_email simulation accepts any domain. */
+export const LOCAL_ALERT_EMAIL_FROM = "payguard-alerts@payguard.test";
+
 /** The secrets wrangler.toml `[secrets] required` lists: what every deployment needs. */
 const REQUIRED_SECRETS = new Set(["ADMIN_TOKEN", "SUPABASE_SECRET_KEY"]);
 
@@ -72,6 +75,10 @@ export function workerVars(
     DINGTALK_WEBHOOK_URL: sandbox.alerts.dingtalkUrl,
     DINGTALK_SECRET: sandbox.alerts.dingtalkSecret,
     WECOM_WEBHOOK_URL: sandbox.alerts.wecomUrl,
+    SLACK_SIGNING_SECRET: sandbox.alerts.slackSigningSecret,
+    SLACK_OPERATORS: `${sandbox.alerts.slackUserId}:oncall`,
+    ALERT_EMAIL_TO: sandbox.alerts.emailTo,
+    ALERT_EMAIL_FROM: LOCAL_ALERT_EMAIL_FROM,
     CHECKOUT_SUCCESS_URL: `${workerUrl}/api/orders/{ORDER_ID}?session_id={CHECKOUT_SESSION_ID}`,
     CHECKOUT_CANCEL_URL: `${workerUrl}/api/packages`,
   };
@@ -102,6 +109,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     seed: options.sandboxSeed,
     stripeWebhookUrl: `${workerUrl}/webhooks/stripe`,
     wechatNotifyUrl: `${workerUrl}/webhooks/wechatpay`,
+    slackInteractivityUrl: `${workerUrl}/slack/interactions`,
   });
   const vars = { ...workerVars(workerUrl, standIn, sandbox, options.adminToken), ...options.vars };
   const lines = Object.entries(vars).map(([name, value]) => `${name}=${JSON.stringify(value)}`);

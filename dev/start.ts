@@ -97,6 +97,8 @@ async function main(): Promise<void> {
       `    ${app.pageUrl}?api=${encodeURIComponent(workerUrl)}&token=${demoToken}`,
       `  WeChat Native: the same checkout with -d '{"packageId":"demo_cny_100","provider":"wechatpay","tradeType":"native"}',`,
       `    then the customer pays: curl -X POST ${sandbox.url}/_control/wechat/pay -d '{"orderId":"<orderId>"}'`,
+      `  alerts: Slack, DingTalk, WeCom and email land in the sandbox: curl ${sandbox.url}/_control/alerts`,
+      `    press a Slack button as the operator "oncall": curl -X POST ${sandbox.url}/_control/alerts/slack/click -d '{"action":"acknowledge"}'`,
       "Ctrl-C stops everything.",
       "",
     ].join("\n"),

@@ -1,18 +1,21 @@
 /** Worker entry: the HTTP app, the cron router, the reconcile queue consumer and the Durable Object classes. */
 import { getDeps } from "./deps.ts";
 import { createApp } from "./http/app.ts";
+import { secured } from "./http/security-headers.ts";
 import { log } from "./log.ts";
 import { isReconcileMessage } from "./reconcile/fanout.ts";
 import { JOBS } from "./reconcile/jobs.ts";
 import { jobForCron, runJob } from "./reconcile/scheduled.ts";
 
+export { AdminSessions } from "./admin/session-store.ts";
 export { AlertDesk } from "./alerts/alert-desk.ts";
 export { OrderGuard } from "./guard/order-guard.ts";
 
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
+  /** Every answer leaves with the security headers (src/http/security-headers.ts). */
+  fetch: secured(app.fetch),
   async scheduled(controller, env) {
     const name = jobForCron(controller.cron);
     if (!name) {

@@ -3,6 +3,7 @@
 // benchmarks and the chaos simulation.
 import { randomInt } from "node:crypto";
 import { alertUrls, createAlertReceivers } from "./alerts/index.ts";
+import { SANDBOX_SLACK_USER } from "./alerts/slack-app.ts";
 import { createApiFaults } from "./api-faults.ts";
 import { createCallLog } from "./calls.ts";
 import { createSandboxClock } from "./clock.ts";
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   wechatMode?: "public_key" | "certificate" | "mixed";
   /** Unset: wall time that `/_control/clock` can move. */
   clock?: Clock;
+  /** payguard's `/slack/interactions`: where the sandbox's Slack app sends button clicks. */
+  slackInteractivityUrl?: string;
 }
 
 export interface Sandbox {
@@ -40,7 +43,7 @@ export interface Sandbox {
   seed: number;
   stripe: { secretKey: string; webhookSecret: string };
   wechat: WechatCredentials;
-  alerts: { slackUrl: string; dingtalkUrl: string; dingtalkSecret: string; wecomUrl: string };
+  alerts: ReturnType<typeof alertUrls> & { slackSigningSecret: string; slackUserId: string };
   close(): Promise<void>;
 }
 
@@ -71,7 +74,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     random: streams.stream("wechat"),
     deliver: outbox.deliver,
   });
-  const alerts = createAlertReceivers({ clock: clock.now, tokens: keys.alerts, baseUrl: () => baseUrl });
+  const alerts = createAlertReceivers({
+    clock: clock.now,
+    tokens: keys.alerts,
+    baseUrl: () => baseUrl,
+    interactivityUrl: options.slackInteractivityUrl,
+  });
   const apiFaults = createApiFaults(streams.stream("apiFaults"));
   const calls = createCallLog();
   const tick = () => {
@@ -109,7 +117,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     seed,
     stripe: keys.stripe,
     wechat: keys.wechat.credentials,
-    alerts: alertUrls(server.url, keys.alerts),
+    alerts: {
+      ...alertUrls(server.url, keys.alerts),
+      slackSigningSecret: alerts.slackSigningSecret,
+      slackUserId: SANDBOX_SLACK_USER.id,
+    },
     async close() {
       clearInterval(ticker);
       queue.close();

@@ -18,7 +18,8 @@ import { providerApiFor } from "../providers/registry.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { JOBS } from "../reconcile/jobs.ts";
 import { type JobName, runJob } from "../reconcile/scheduled.ts";
-import { refundAtProvider } from "./refunds.ts";
+import { orderPayments } from "./order-money.ts";
+import { type RefundTarget, refundAtProvider } from "./refunds.ts";
 import type { AdminStore } from "./store.ts";
 import { stripeFor } from "./stripe.ts";
 
@@ -200,22 +201,57 @@ export function expire(ctx: ActionContext, orderId: string): Promise<ActionResul
   });
 }
 
-/** Refunds at the provider; when the provider reports it succeeded, its fact is settled at once. */
+/** The payment a refund is for and the key parts it is made with; a failure when it cannot be refunded. */
+async function refundTarget(
+  ctx: ActionContext,
+  order: Order,
+  amountMinor: number | null,
+  paymentRef: string | null,
+): Promise<{ target: RefundTarget; refundedMinor: number } | ActionResult> {
+  const detail = await ctx.admin.orderDetail(order.id);
+  if (!detail.ok) return failFrom(detail.error);
+  const payments = orderPayments(detail.value ?? {});
+  const payment = payments.find((p) => (paymentRef ? p.ref === paymentRef : p.primary));
+  if (paymentRef && !payment) return fail("not_found", `payment ${paymentRef} of order ${order.id}`);
+  const extra = payment !== undefined && !payment.primary;
+  if (!extra && order.status !== "fulfilled" && order.status !== "partially_refunded") {
+    return fail("conflict", `order is ${order.status}`);
+  }
+  const remaining = payment?.remainingMinor ?? null;
+  if (remaining !== null && (remaining === 0 || (amountMinor ?? 0) > remaining)) {
+    return fail("conflict", `refund of ${amountMinor ?? "the rest"} exceeds the ${remaining} left to refund`);
+  }
+  if (extra) {
+    const target = { extra: true as const, paymentRef: payment.ref, totalMinor: payment.amountMinor };
+    return { target, refundedMinor: payment.refundedMinor };
+  }
+  return { target: { extra: false }, refundedMinor: Number(detail.value?.refunded_minor ?? 0) };
+}
+
+/**
+ * Refunds at the provider; when the provider reports it succeeded, its fact is settled at once. Without
+ * `paymentRef` it refunds the order's credited payment; with one, that payment of the order (a second or
+ * mismatched payment, whatever the order's state). Never more than what is left of the payment.
+ */
 export function refund(
   ctx: ActionContext,
   orderId: string,
   amountMinor: number | null,
+  paymentRef: string | null = null,
 ): Promise<ActionResult> {
-  return perform(ctx, { action: "refund", orderId }, async () => {
+  return perform(ctx, { action: "refund", orderId, target: paymentRef ?? undefined }, async () => {
     const order = await loadOrder(ctx, orderId);
     if (isResult(order)) return order;
-    if (order.status !== "fulfilled" && order.status !== "partially_refunded") {
-      return fail("conflict", `order is ${order.status}`);
-    }
-    const detail = await ctx.admin.orderDetail(orderId);
-    if (!detail.ok) return failFrom(detail.error);
-    const refundedMinor = Number(detail.value?.refunded_minor ?? 0);
-    const made = await refundAtProvider(ctx.deps, order, amountMinor, refundedMinor, ctx.nowMs);
+    const chosen = await refundTarget(ctx, order, amountMinor, paymentRef);
+    if ("ok" in chosen) return chosen;
+    const made = await refundAtProvider(
+      ctx.deps,
+      order,
+      amountMinor,
+      chosen.refundedMinor,
+      ctx.nowMs,
+      chosen.target,
+    );
     if (!made.ok) return failFrom(made.error);
     const { fact, refundRef, status } = made.value;
     if (!fact) return done(`refund_${status}`, { refund_ref: refundRef });

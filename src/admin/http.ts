@@ -1,32 +1,18 @@
 /**
- * HTTP plumbing shared by the admin API routers: bearer authentication that names the actor, zod
+ * HTTP plumbing shared by the admin API routers (bearer authentication: src/admin/api/bearer.ts): zod
  * validation with one 400 shape, the input schemas both the API and the dashboard use, and the mapping
  * of an action's outcome to a status code.
  */
 import { zValidator } from "@hono/zod-validator";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { getDeps } from "../deps.ts";
 import { log } from "../log.ts";
 import type { ActionContext, ActionFailure, ActionResult } from "./actions.ts";
-import { adminTokens, identify } from "./tokens.ts";
 
 export type AdminEnv = { Bindings: Env; Variables: { actor: string } };
-
-const BEARER_PATTERN = /^Bearer\s+(\S+)$/i;
-
-export const requireBearer: MiddlewareHandler<AdminEnv> = async (c, next) => {
-  const match = BEARER_PATTERN.exec(c.req.header("authorization") ?? "");
-  const actor = match?.[1] ? await identify(await adminTokens(c.env), match[1]) : null;
-  if (!actor) {
-    log("warn", "admin_unauthorized", { path: c.req.path, presented: Boolean(match) });
-    return c.json({ error: "unauthorized", message: "a valid admin bearer token is required" }, 401);
-  }
-  c.set("actor", actor);
-  await next();
-};
 
 /** zod validation for one request part; failures answer 400 with the offending fields, nothing is written. */
 export function valid<T extends z.ZodType, Target extends "json" | "query" | "form" | "param">(

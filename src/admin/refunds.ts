@@ -18,11 +18,58 @@ export interface ProviderRefund {
 }
 
 /**
- * Same order, same refunded-so-far, same amount → same key: a double submit makes one refund at the
- * provider, while a later, deliberate second refund gets a new key.
+ * The payment to refund: the order's credited one, or another payment of the order an operator picked
+ * (a second or mismatched payment), refunded by its own reference and total.
  */
-const refundIdempotencyKey = (order: Order, amountMinor: number | null, refundedMinor: number) =>
-  `payguard-refund:${order.id}:${refundedMinor}:${amountMinor ?? "rest"}`;
+export type RefundTarget = { extra: false } | { extra: true; paymentRef: string; totalMinor: number };
+
+/**
+ * Same order (and payment), same refunded-so-far, same amount → same key: a double submit makes one refund
+ * at the provider, while a later, deliberate second refund gets a new key.
+ */
+const refundIdempotencyKey = (
+  order: Order,
+  target: RefundTarget,
+  amountMinor: number | null,
+  refundedMinor: number,
+) =>
+  `payguard-refund:${order.id}:${target.extra ? `${target.paymentRef}:` : ""}${refundedMinor}:${amountMinor ?? "rest"}`;
+
+async function refundWechatPayment(
+  deps: Deps,
+  order: Order,
+  target: RefundTarget,
+  amountMinor: number,
+  key: string,
+  nowMs: number,
+): Promise<Result<ProviderRefund, InfraError>> {
+  const made = await refundAtWechat(deps, order, {
+    amountMinor,
+    outRefundNo: key
+      .replace(/^payguard-refund:/, "")
+      .replace(/:/g, "-")
+      .slice(-64),
+    reason: "operator refund",
+    payment: target.extra ? { transactionId: target.paymentRef, totalMinor: target.totalMinor } : undefined,
+  });
+  if (!made.ok) return made;
+  const { refundId, status } = made.value;
+  // A SUCCESS answer is WeChat's verified word: the same fact its REFUND.SUCCESS notification carries.
+  const fact: PaymentFact | null =
+    status === "SUCCESS"
+      ? {
+          kind: "refunded",
+          provider: "wechatpay",
+          orderId: order.id,
+          paymentRef: target.extra ? target.paymentRef : order.paymentRef,
+          refundRef: refundId,
+          amountMinor: made.value.amountMinor,
+          currency: order.currency,
+          refundedAtMs: nowMs,
+        }
+      : null;
+  return ok({ refundRef: refundId, status: status.toLowerCase(), fact });
+}
 
 export async function refundAtProvider(
   deps: Deps,
@@ -30,37 +77,15 @@ export async function refundAtProvider(
   amountMinor: number | null,
   refundedMinor: number,
   nowMs: number,
+  target: RefundTarget = { extra: false },
 ): Promise<Result<ProviderRefund, InfraError>> {
-  const key = refundIdempotencyKey(order, amountMinor, refundedMinor);
+  const key = refundIdempotencyKey(order, target, amountMinor, refundedMinor);
   if (order.provider === "wechatpay") {
-    const made = await refundAtWechat(deps, order, {
-      amountMinor: amountMinor ?? order.amountMinor - refundedMinor,
-      outRefundNo: key
-        .replace(/^payguard-refund:/, "")
-        .replace(/:/g, "-")
-        .slice(-64),
-      reason: "operator refund",
-    });
-    if (!made.ok) return made;
-    const { refundId, status } = made.value;
-    // A SUCCESS answer is WeChat's verified word: the same fact its REFUND.SUCCESS notification carries.
-    const fact: PaymentFact | null =
-      status === "SUCCESS"
-        ? {
-            kind: "refunded",
-            provider: "wechatpay",
-            orderId: order.id,
-            paymentRef: order.paymentRef,
-            refundRef: refundId,
-            amountMinor: made.value.amountMinor,
-            currency: order.currency,
-            refundedAtMs: nowMs,
-          }
-        : null;
-    return ok({ refundRef: refundId, status: status.toLowerCase(), fact });
+    const totalMinor = target.extra ? target.totalMinor : order.amountMinor;
+    return refundWechatPayment(deps, order, target, amountMinor ?? totalMinor - refundedMinor, key, nowMs);
   }
   const stripe = stripeFor(deps);
-  const paymentRef = order.paymentRef ?? order.providerRef;
+  const paymentRef = target.extra ? target.paymentRef : (order.paymentRef ?? order.providerRef);
   if (!stripe || !paymentRef)
     return err({ kind: "permanent", code: "no_payment", message: "no Stripe payment to refund" });
   const made = await stripe.createRefund({ paymentRef, amountMinor, idempotencyKey: key });

@@ -4,6 +4,7 @@ import { JOBS } from "../reconcile/jobs.ts";
 import type { JobName } from "../reconcile/scheduled.ts";
 import { MUTE_MINUTES_MAX, SYNC_ORDERS_MAX } from "./actions.ts";
 import { REASON } from "./http.ts";
+import { AMOUNT_TEXT_LENGTH_MAX } from "./money.ts";
 
 /** Page size of order searches. */
 export const ORDERS_PAGE_MAX = 200;
@@ -20,6 +21,8 @@ export const ORDER_STATUSES = [
   "needs_review",
 ] as const;
 const STATUS = z.enum(ORDER_STATUSES);
+/** The orders list's provider-check filters (`admin_search_orders`' p_check). */
+export const ORDER_CHECK_FILTERS = ["failed"] as const;
 const PROVIDER = z.enum(["stripe", "wechatpay"]);
 const DATE = z.iso.datetime({ offset: true }).or(z.iso.date());
 const blankToUndefined = (value: unknown) => (value === "" ? undefined : value);
@@ -32,6 +35,8 @@ export const orderSearch = z.object({
   provider: opt(PROVIDER),
   from: opt(DATE),
   to: opt(DATE),
+  /** `failed`: pending orders whose last provider check failed. */
+  check: opt(z.enum(ORDER_CHECK_FILTERS)),
   limit: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(ORDERS_PAGE_MAX).default(50)),
   offset: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(0)),
 });
@@ -55,6 +60,18 @@ export const refundInput = z.object({
   /** Omit for a full refund of what is left. */
   amount_minor: z.preprocess(blankToUndefined, z.coerce.number().int().positive().optional()),
 });
+/**
+ * The dashboard's refund form: the amount in major units of the payment's currency as typed (converted to
+ * minor units on the server, see money.ts), and optionally which payment of the order (an extra one).
+ */
+export const refundForm = z.object({
+  reason: REASON,
+  amount: z.string().trim().min(1).max(AMOUNT_TEXT_LENGTH_MAX),
+  payment: opt(z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "payment reference")),
+  /** What the confirmation page saw refunded of the payment (minor units): the confirm must see the same. */
+  seen: opt(z.coerce.number().int().min(0)),
+});
+/** No default resolution: the operator picks one. */
 export const resolveReviewInput = z.object({ reason: REASON, resolution: z.enum(["fulfil", "reject"]) });
 export const incidentInput = z.object({ key: z.string().min(1).max(300), reason: REASON });
 export const muteInput = incidentInput.extend({

@@ -1,18 +1,31 @@
 /**
- * Dashboard sessions: after a token login the browser holds a signed, expiring cookie (HttpOnly, Secure,
- * SameSite=Strict) naming the actor. Each session carries a random nonce; the CSRF token every form
- * must echo is an HMAC of that nonce, so it is useless without the cookie and the cookie without it.
- * The signing key is derived from ADMIN_TOKEN: rotating it signs everyone out.
+ * Dashboard sessions, the pure part: after a token login the browser holds a random session id (an
+ * HttpOnly, Secure, SameSite=Strict cookie); the session itself lives server-side (src/admin/session-store.ts)
+ * under the SHA-256 of that id, so what is stored cannot be replayed as a cookie. Everything bound to a
+ * session is an HMAC keyed by its id: the CSRF token every form must echo (useless without the cookie,
+ * and the cookie useless without it) and the signed flash line an action leaves for the page it goes back to.
  */
 
 export const SESSION_COOKIE = "payguard_admin";
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
-const SESSION_NONCE_BYTES = 16;
+const SESSION_ID_BYTES = 32;
 
-export interface Session {
+/** What the store keeps per session. `fingerprint`: hex of `tokenFingerprint` of the token used to sign in. */
+export interface SessionRecord {
   actor: string;
+  fingerprint: string;
   expiresAtMs: number;
-  nonce: string;
+}
+
+/** A session as a request sees it: the id from its cookie and the stored record. */
+export interface Session extends SessionRecord {
+  id: string;
+}
+
+/** The outcome line an action leaves for the page it redirects to. */
+export interface Flash {
+  ok: boolean;
+  text: string;
 }
 
 const encoder = new TextEncoder();
@@ -35,70 +48,65 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
+export const toHex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** HMAC key for sessions, derived from the admin secret with a purpose label. */
-function sessionKey(secret: string): Promise<CryptoKey> {
-  const cached = keys.get(secret);
-  if (cached) return cached;
-  const derived = (async () => {
-    const base = await crypto.subtle.importKey(
-      "raw",
-      encoder.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const raw = await crypto.subtle.sign("HMAC", base, encoder.encode("payguard admin session v1"));
-    return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-  })();
-  keys.set(secret, derived);
-  return derived;
+export const newSessionId = () => base64url(crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES)));
+
+/** The id's bytes when the cookie holds a well-formed id, else null (nothing to look up). */
+function idBytes(id: string): Uint8Array<ArrayBuffer> | null {
+  const bytes = fromBase64url(id);
+  return bytes && bytes.length === SESSION_ID_BYTES ? bytes : null;
 }
 
-async function mac(secret: string, text: string): Promise<string> {
-  const key = await sessionKey(secret);
-  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
+export const isSessionId = (id: string | undefined): id is string => Boolean(id && idBytes(id));
+
+/** Where the store keeps a session: hex SHA-256 of its id. */
+export async function storageKeyOf(id: string): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(id))));
 }
 
-export async function issueSession(secret: string, actor: string, nowMs: number): Promise<string> {
-  const nonce = base64url(crypto.getRandomValues(new Uint8Array(SESSION_NONCE_BYTES)));
-  const payload = base64url(
-    encoder.encode(JSON.stringify({ a: actor, e: nowMs + SESSION_TTL_MS, n: nonce })),
-  );
-  return `${payload}.${await mac(secret, payload)}`;
+/** Only ever called with the id of a session the store found, so a malformed one is a bug. */
+function keyOf(id: string): Promise<CryptoKey> {
+  const raw = idBytes(id);
+  if (!raw) throw new Error("malformed session id");
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-export async function readSession(
-  secret: string,
-  cookie: string | undefined,
-  nowMs: number,
-): Promise<Session | null> {
-  const [payload, signature, extra] = (cookie ?? "").split(".");
-  if (!payload || !signature || extra !== undefined) return null;
-  const key = await sessionKey(secret);
-  const signatureBytes = fromBase64url(signature);
-  if (!signatureBytes) return null;
-  const valid = await crypto.subtle.verify("HMAC", key, signatureBytes, encoder.encode(payload));
-  if (!valid) return null;
-  const bytes = fromBase64url(payload);
-  const body = bytes
-    ? (JSON.parse(new TextDecoder().decode(bytes)) as { a?: unknown; e?: unknown; n?: unknown })
-    : null;
-  if (!body || typeof body.a !== "string" || typeof body.e !== "number" || typeof body.n !== "string")
-    return null;
-  if (body.e <= nowMs) return null;
-  return { actor: body.a, expiresAtMs: body.e, nonce: body.n };
+async function mac(id: string, text: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", await keyOf(id), encoder.encode(text))));
 }
 
-export function csrfToken(secret: string, session: Session): Promise<string> {
-  return mac(secret, `csrf:${session.nonce}`);
-}
-
-/** Constant-time check of a submitted CSRF token (the HMAC is recomputed and verified by WebCrypto). */
-export async function checkCsrf(secret: string, session: Session, submitted: string): Promise<boolean> {
+/** Constant-time check (WebCrypto recomputes and compares the HMAC). */
+async function verifyMac(id: string, text: string, submitted: string): Promise<boolean> {
   const bytes = fromBase64url(submitted);
   if (!bytes) return false;
-  const key = await sessionKey(secret);
-  return crypto.subtle.verify("HMAC", key, bytes, encoder.encode(`csrf:${session.nonce}`));
+  return crypto.subtle.verify("HMAC", await keyOf(id), bytes, encoder.encode(text));
+}
+
+export const csrfToken = (session: Session) => mac(session.id, "csrf");
+
+export const checkCsrf = (session: Session, submitted: string) => verifyMac(session.id, "csrf", submitted);
+
+/** `payload.mac`: the flash for one page (`path`) of this session. */
+export async function sealFlash(session: Session, path: string, flash: Flash): Promise<string> {
+  const payload = base64url(encoder.encode(JSON.stringify({ p: path, o: flash.ok, t: flash.text })));
+  return `${payload}.${await mac(session.id, `flash:${payload}`)}`;
+}
+
+/** The flash sealed for this session and this page, or null (forged, another session's, another page's). */
+export async function openFlash(
+  session: Session,
+  path: string,
+  sealed: string | undefined,
+): Promise<Flash | null> {
+  const [payload, signature, extra] = (sealed ?? "").split(".");
+  if (!payload || !signature || extra !== undefined) return null;
+  if (!(await verifyMac(session.id, `flash:${payload}`, signature))) return null;
+  const bytes = fromBase64url(payload);
+  const body = bytes
+    ? (JSON.parse(new TextDecoder().decode(bytes)) as { p?: unknown; o?: unknown; t?: unknown })
+    : null;
+  if (!body || body.p !== path || typeof body.o !== "boolean" || typeof body.t !== "string") return null;
+  return { ok: body.o, text: body.t };
 }

@@ -5,6 +5,7 @@
  */
 import { callRpc, type PayguardClient, type RpcResult } from "../db/rpc.ts";
 import type { OutboxRow } from "../db/settle-json.ts";
+import type { IncidentPageData, IncidentRow } from "./incident-rows.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -15,6 +16,8 @@ export interface OrderSearch {
   provider?: string;
   from?: string;
   to?: string;
+  /** `failed`: pending orders whose last provider check failed. */
+  check?: string;
   limit: number;
   offset: number;
 }
@@ -37,6 +40,11 @@ export function createAdminStore(client: PayguardClient) {
   return {
     overview: (sinceMs: number, nowMs: number, bucketSeconds: number): RpcResult<Row> =>
       rpc("admin_overview", { p_since: iso(sinceMs), p_now: iso(nowMs), p_bucket_seconds: bucketSeconds }),
+    /** What needs a person now (the overview's band); inbox events received before `stuckBeforeMs` are stuck. */
+    attention: (stuckBeforeMs: number): RpcResult<Row> =>
+      rpc("admin_attention", { p_stuck_before: iso(stuckBeforeMs) }),
+    /** The payments behind "paid, not credited", oldest first. */
+    paidNotCredited: (limit: number): RpcResult<Row[]> => rpc("admin_paid_not_credited", { p_limit: limit }),
     searchOrders: (search: OrderSearch): RpcResult<{ total: number; orders: Row[] }> =>
       rpc("admin_search_orders", {
         p_query: search.q ?? null,
@@ -47,11 +55,17 @@ export function createAdminStore(client: PayguardClient) {
         p_to: search.to ?? null,
         p_limit: search.limit,
         p_offset: search.offset,
+        p_check: search.check ?? null,
       }),
     orderDetail: (orderId: string): RpcResult<Row | null> =>
       rpc("admin_order_detail", { p_order_id: orderId }),
     incidents: (status: string | null, limit: number): RpcResult<Row[]> =>
       rpc("list_incidents", { p_status: status, p_limit: limit }),
+    /** One incident by key with its orders and related open incidents (null: never seen). */
+    incident: (key: string): RpcResult<IncidentPageData | null> => rpc("admin_incident", { p_key: key }),
+    /** Worst first (severity, then the oldest open), each with its stored `orders`. */
+    incidentList: (status: string | null, severity: string | null, limit: number): RpcResult<IncidentRow[]> =>
+      rpc("admin_incident_list", { p_status: status, p_severity: severity, p_limit: limit }),
     jobRuns: (limit: number): RpcResult<Row[]> => rpc("list_job_runs", { p_limit: limit }),
     repairGrant: (orderId: string, nowMs: number): RpcResult<{ outcome: string }> =>
       rpc("repair_missing_grant", { p_order_id: orderId, p_now: iso(nowMs) }),

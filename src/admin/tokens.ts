@@ -2,12 +2,21 @@
  * Named admin bearer tokens, so every admin action is attributed to someone. `ADMIN_TOKENS` holds
  * `name:<sha256 hex>` pairs (only hashes are configured); `ADMIN_TOKEN` stays valid as the token named
  * `admin`. A presented token is hashed and compared with every configured hash in constant time.
+ * A dashboard session remembers a fingerprint of the hash it signed in with (never the hash itself) and
+ * is re-checked against the configured hashes on every request: removing or changing a token ends it.
  */
 import { ConfigError } from "../env.ts";
 
+export interface TokenEntry {
+  name: string;
+  /** SHA-256 of the token, 32 bytes. */
+  hash: Uint8Array;
+  /** What a session stores about the token it signed in with: see `tokenFingerprint`. */
+  fingerprint: Uint8Array;
+}
+
 export interface AdminTokens {
-  /** name → SHA-256 of the token, 32 bytes. */
-  hashes: Array<{ name: string; hash: Uint8Array }>;
+  hashes: TokenEntry[];
 }
 
 const TOKEN_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -19,7 +28,18 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+const FINGERPRINT_LABEL = new TextEncoder().encode("payguard admin session token v1:");
+
+/** SHA-256 of a purpose label and the token's hash: names the token a session used without storing its hash. */
+export async function tokenFingerprint(hash: Uint8Array): Promise<Uint8Array> {
+  const input = new Uint8Array(FINGERPRINT_LABEL.length + hash.length);
+  input.set(FINGERPRINT_LABEL);
+  input.set(hash, FINGERPRINT_LABEL.length);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", input));
+}
+
+export const fromHex = (hex: string) =>
+  Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
 
 export function parseAdminTokenList(
   raw: string,
@@ -52,10 +72,13 @@ export function adminTokens(env: object): Promise<AdminTokens> {
     const list = parseAdminTokenList(typeof raw.ADMIN_TOKENS === "string" ? raw.ADMIN_TOKENS : "");
     if (!list.ok) throw new ConfigError([list.problem]);
     const legacy = typeof raw.ADMIN_TOKEN === "string" ? raw.ADMIN_TOKEN.trim() : "";
-    const hashes = [...list.entries];
-    if (legacy && !hashes.some((entry) => entry.name === LEGACY_TOKEN_NAME)) {
-      hashes.push({ name: LEGACY_TOKEN_NAME, hash: await sha256(legacy) });
+    const named = [...list.entries];
+    if (legacy && !named.some((entry) => entry.name === LEGACY_TOKEN_NAME)) {
+      named.push({ name: LEGACY_TOKEN_NAME, hash: await sha256(legacy) });
     }
+    const hashes = await Promise.all(
+      named.map(async (entry) => ({ ...entry, fingerprint: await tokenFingerprint(entry.hash) })),
+    );
     return { hashes };
   };
   const promise = build();
@@ -71,13 +94,31 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** The name of the token presented, or null. Every configured hash is compared, match or not. */
-export async function identify(tokens: AdminTokens, presented: string): Promise<string | null> {
+/** The configured token presented, or null. Every configured hash is compared, match or not. */
+export async function identifyToken(tokens: AdminTokens, presented: string): Promise<TokenEntry | null> {
   if (!presented) return null;
   const hash = await sha256(presented);
-  let actor: string | null = null;
+  let found: TokenEntry | null = null;
   for (const entry of tokens.hashes) {
-    if (equalBytes(entry.hash, hash) && actor === null) actor = entry.name;
+    if (equalBytes(entry.hash, hash) && found === null) found = entry;
   }
-  return actor;
+  return found;
+}
+
+/** The name of the token presented, or null. */
+export async function identify(tokens: AdminTokens, presented: string): Promise<string | null> {
+  return (await identifyToken(tokens, presented))?.name ?? null;
+}
+
+/**
+ * Whether a session signed in as `actor` with the token of `fingerprint` may still act: that name must
+ * still be configured with that same token. Every entry is compared, match or not.
+ */
+export function tokenStillConfigured(tokens: AdminTokens, actor: string, fingerprint: Uint8Array): boolean {
+  let found = false;
+  for (const entry of tokens.hashes) {
+    const same = equalBytes(entry.fingerprint, fingerprint);
+    if (same && entry.name === actor) found = true;
+  }
+  return found;
 }

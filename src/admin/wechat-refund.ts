@@ -11,7 +11,13 @@ import { wechatRequest } from "../providers/wechatpay/client.ts";
 export async function refundAtWechat(
   deps: Deps,
   order: Order,
-  input: { amountMinor: number; outRefundNo: string; reason: string },
+  input: {
+    amountMinor: number;
+    outRefundNo: string;
+    reason: string;
+    /** Refund this payment (a mismatched one) by its transaction_id and its own total, not the order's. */
+    payment?: { transactionId: string; totalMinor: number };
+  },
 ): Promise<Result<{ refundId: string; status: string; amountMinor: number }, InfraError>> {
   const config = deps.config.wechat;
   if (!config)
@@ -23,11 +29,15 @@ export async function refundAtWechat(
       method: "POST",
       url: `${config.apiBase}/v3/refund/domestic/refunds`,
       body: {
-        out_trade_no: order.id,
+        ...(input.payment ? { transaction_id: input.payment.transactionId } : { out_trade_no: order.id }),
         out_refund_no: input.outRefundNo,
         reason: input.reason.slice(0, 80),
         notify_url: `${deps.config.publicBaseUrl}/webhooks/wechatpay`,
-        amount: { refund: input.amountMinor, total: order.amountMinor, currency: order.currency },
+        amount: {
+          refund: input.amountMinor,
+          total: input.payment?.totalMinor ?? order.amountMinor,
+          currency: order.currency,
+        },
       },
     },
   );

@@ -10,6 +10,7 @@
  * Two queues keep the async parts in order: awaiting a fetch opens the input gate, so without them two
  * calls could drain the mirror journal twice or send the same message twice.
  */
+import { EmailMessage } from "cloudflare:email";
 import { DurableObject } from "cloudflare:workers";
 import { getDeps } from "../deps.ts";
 import type { IncidentInput } from "../ledger/ports.ts";
@@ -17,44 +18,44 @@ import type { InfraError, Result } from "../ledger/result.ts";
 import { err, ok } from "../ledger/result.ts";
 import { log } from "../log.ts";
 import { SENDERS } from "./channels/index.ts";
-import { CHANNEL_LIMITS } from "./channels/types.ts";
+import { CHANNEL_LIMITS, type SendIo } from "./channels/types.ts";
 import { byteLength, cutUtf8 } from "./compose.ts";
 import { type ChannelHealth, channelDueAt, deliverChannel, setHealth } from "./desk-delivery.ts";
 import {
   nextReminderAt,
   queueReminders,
+  type Router,
   recordAcknowledge,
   recordMute,
   recordRaise,
   recordResolve,
 } from "./desk-incidents.ts";
-import { answerFor, drain, journal, type MirrorAnswer, mirrorBacklog, mirrorDueAt } from "./desk-mirror.ts";
-import { createTables, type MirrorOp, pendingCount, pruneHistory } from "./desk-tables.ts";
+import { answerFor, drain, journal, type MirrorAnswer, mirrorDueAt } from "./desk-mirror.ts";
+import { type DeskStatus, deskStatus } from "./desk-status.ts";
+import {
+  claimSlackRequest,
+  createTables,
+  type IncidentRow,
+  type MirrorOp,
+  pruneHistory,
+} from "./desk-tables.ts";
 import { isSeverity } from "./notice.ts";
+import { routeChannels } from "./routes.ts";
 import type { AlertLanguage, AlertSettings, ChannelName, ChannelSettings } from "./settings.ts";
 
-export interface ChannelStatus {
-  name: ChannelName;
-  state: ChannelHealth;
-  /** Why the channel is retrying or refused (an error code and the channel's message, never a secret). */
-  detail: string | null;
-  sinceMs: number | null;
-  queuedMessages: number;
-  failedMessages: number;
-  pendingNotices: number;
-  lastSentAtMs: number | null;
-}
-
-export interface DeskStatus {
-  /** false when no channel is configured: incidents are still recorded and mirrored. */
-  enabled: boolean;
-  channels: ChannelStatus[];
-  openIncidents: number;
-  /** Incident writes waiting for the database. */
-  mirrorBacklog: number;
-}
+export type { ChannelStatus, DeskStatus } from "./desk-status.ts";
 
 type Found = Result<{ found: boolean }, InfraError>;
+
+/** What the Slack interactions route needs to know about an incident before it acts on it. */
+export interface DeskIncident {
+  key: string;
+  kind: string;
+  severity: IncidentRow["severity"];
+  status: IncidentRow["status"];
+  /** The incident's detail as JSON (RPC types cannot carry `unknown`). */
+  detailJson: string;
+}
 
 /** Room a posted message keeps beside its lines for the title and a channel's extras (DingTalk @mentions). */
 const POST_HEADER_RESERVE_BYTES = 300;
@@ -65,7 +66,9 @@ const badInput = (message: string) =>
 async function fingerprint(channel: ChannelSettings): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
-    new TextEncoder().encode(`${channel.url}\n${channel.secret ?? ""}`),
+    new TextEncoder().encode(
+      `${channel.url}\n${channel.secret ?? ""}\n${JSON.stringify(channel.email ?? null)}`,
+    ),
   );
   return [...new Uint8Array(digest).slice(0, 8)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
@@ -95,10 +98,22 @@ export class AlertDesk extends DurableObject<Env> {
     return this.settings.channels.map((channel) => channel.name);
   }
 
+  private readonly route: Router = (kind, severity) =>
+    routeChannels(this.settings.routes, kind, severity, this.channelNames());
+
+  private io(): SendIo {
+    const binding = this.env.EMAIL as SendEmail | undefined;
+    return {
+      email: binding
+        ? { binding, message: (from: string, to: string, raw: string) => new EmailMessage(from, to, raw) }
+        : null,
+    };
+  }
+
   async raise(incident: IncidentInput, nowMs: number): Promise<Result<void, InfraError>> {
     if (!incident.key || !isSeverity(incident.severity))
       return badInput("incident needs a key and a known severity");
-    const event = recordRaise(this.sql, incident, nowMs, this.channelNames());
+    const event = recordRaise(this.sql, incident, nowMs, this.route);
     if (event === "opened")
       log("warn", "incident_opened", { key: incident.key, severity: incident.severity });
     const mirrored = await this.mirror({ op: "open", incident, nowMs }, nowMs);
@@ -106,7 +121,7 @@ export class AlertDesk extends DurableObject<Env> {
   }
 
   async resolve(key: string, nowMs: number): Promise<Result<void, InfraError>> {
-    if (recordResolve(this.sql, key, nowMs, this.channelNames())) log("info", "incident_resolved", { key });
+    if (recordResolve(this.sql, key, nowMs, this.route)) log("info", "incident_resolved", { key });
     const mirrored = await this.mirror({ op: "resolve", key, nowMs }, nowMs);
     return mirrored.ok ? ok(undefined) : mirrored;
   }
@@ -132,12 +147,17 @@ export class AlertDesk extends DurableObject<Env> {
     message: { title: Record<AlertLanguage, string>; lines: Record<AlertLanguage, string[]> },
     nowMs: number,
   ): Promise<DeskStatus> {
+    const publicBaseUrl = getDeps(this.env).config.publicBaseUrl;
     for (const channel of this.settings.channels) {
-      const { sender } = SENDERS[channel.name];
-      const title = message.title[channel.language];
+      const { language } = channel;
+      const title = message.title[language];
       const room = CHANNEL_LIMITS[channel.name].bodyBytesMax - byteLength(title) - POST_HEADER_RESERVE_BYTES;
-      const text = cutUtf8(message.lines[channel.language].join("\n"), room);
-      const payload = sender.payload({ title, lines: [title, ...text.split("\n")], taken: 0 }, channel);
+      const text = cutUtf8(message.lines[language].join("\n"), room);
+      const lines = [title, ...text.split("\n")];
+      const payload = SENDERS[channel.name].payload(
+        { title, lines, taken: 0, notices: [], digest: false, language, publicBaseUrl, atMs: nowMs },
+        channel,
+      );
       this.sql.exec(
         `insert into messages (channel, payload, incidents, created_at, attempts, next_at, status)
          values (?, ?, 0, ?, 0, ?, 'queued')`,
@@ -155,7 +175,7 @@ export class AlertDesk extends DurableObject<Env> {
   /** Everything due at `nowMs`: mirror retries, reminders, deliveries. The alarm calls it with the wall clock. */
   async tick(nowMs: number): Promise<DeskStatus> {
     await this.inMirrorQueue(() => this.drainMirror(nowMs));
-    queueReminders(this.sql, nowMs, this.settings.reminderIntervalMs, this.channelNames());
+    queueReminders(this.sql, nowMs, this.settings.reminderIntervalMs, this.route);
     pruneHistory(this.sql, nowMs);
     await this.inDeliveryQueue(() => this.deliverAll(nowMs));
     await this.schedule(nowMs);
@@ -166,49 +186,30 @@ export class AlertDesk extends DurableObject<Env> {
     await this.tick(Date.now());
   }
 
+  /** The incident as the desk knows it (open or recently resolved); null when it never saw the key. */
+  incident(key: string): DeskIncident | null {
+    const row = this.sql.exec<IncidentRow>("select * from incidents where key = ?", key).toArray()[0];
+    if (!row) return null;
+    return {
+      key: row.key,
+      kind: row.kind,
+      severity: row.severity,
+      status: row.status,
+      detailJson: row.detail,
+    };
+  }
+
+  /**
+   * Replay protection for Slack interactions: true the first time this (already verified) signature is
+   * seen, false for a replay. Durable, so a restart does not reopen the window.
+   */
+  claimSlackRequest(signature: string, nowMs: number): boolean {
+    return claimSlackRequest(this.sql, signature, nowMs);
+  }
+
   /** For /health and the dashboard: are alerts on, and is each channel delivering. */
   status(): DeskStatus {
-    const rows = this.sql
-      .exec<{ channel: string; state: ChannelHealth; detail: string | null; since: number }>(
-        "select * from channel_state",
-      )
-      .toArray();
-    const counts = (channel: string, status: string) =>
-      this.sql
-        .exec<{ n: number }>(
-          "select count(*) as n from messages where channel = ? and status = ?",
-          channel,
-          status,
-        )
-        .one().n;
-    const channels = this.settings.channels.map((channel): ChannelStatus => {
-      const row = rows.find((candidate) => candidate.channel === channel.name);
-      const last = this.sql
-        .exec<{ at: number | null }>(
-          "select max(sent_at) as at from messages where channel = ?",
-          channel.name,
-        )
-        .one().at;
-      return {
-        name: channel.name,
-        state: row?.state ?? "ok",
-        detail: row?.detail ?? null,
-        sinceMs: row?.since ?? null,
-        queuedMessages: counts(channel.name, "queued"),
-        failedMessages: counts(channel.name, "failed"),
-        pendingNotices: pendingCount(this.sql, channel.name),
-        lastSentAtMs: last ?? null,
-      };
-    });
-    const open = this.sql
-      .exec<{ n: number }>("select count(*) as n from incidents where status = 'open'")
-      .one().n;
-    return {
-      enabled: channels.length > 0,
-      channels,
-      openIncidents: open,
-      mirrorBacklog: mirrorBacklog(this.sql),
-    };
+    return deskStatus(this.sql, this.settings.channels);
   }
 
   private async mirror(op: MirrorOp, nowMs: number): Promise<Found> {
@@ -247,7 +248,14 @@ export class AlertDesk extends DurableObject<Env> {
         );
         setHealth(this.sql, channel.name, print, "ok", null, nowMs);
       }
-      await deliverChannel(this.sql, channel, print, getDeps(this.env).config.publicBaseUrl, nowMs);
+      await deliverChannel(
+        this.sql,
+        channel,
+        print,
+        getDeps(this.env).config.publicBaseUrl,
+        this.io(),
+        nowMs,
+      );
     }
   }
 

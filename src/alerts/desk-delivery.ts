@@ -11,7 +11,7 @@
  */
 import { log } from "../log.ts";
 import { SENDERS } from "./channels/index.ts";
-import { CHANNEL_LIMITS, type SendOutcome } from "./channels/types.ts";
+import { CHANNEL_LIMITS, type SendIo, type SendOutcome } from "./channels/types.ts";
 import { compose } from "./compose.ts";
 import {
   lastSentAt,
@@ -56,15 +56,13 @@ function queueMessage(
 ): boolean {
   const pending = pendingNotices(sql, channel.name);
   if (pending.length === 0) return false;
-  const { sender, markup } = SENDERS[channel.name];
+  const sender = SENDERS[channel.name];
+  const limits = CHANNEL_LIMITS[channel.name];
   const notices = pending.map((entry) => entry.notice);
-  const composed = compose(
-    notices,
-    channel.language,
-    publicBaseUrl,
-    markup,
-    CHANNEL_LIMITS[channel.name].bodyBytesMax,
-  );
+  const composed = compose(notices, channel.language, publicBaseUrl, sender.markup, {
+    maxBytes: limits.bodyBytesMax,
+    itemsMax: limits.digestItemsMax,
+  });
   sql.exec(
     `insert into messages (channel, payload, incidents, created_at, attempts, next_at, status)
      values (?, ?, ?, ?, 0, ?, 'queued')`,
@@ -123,6 +121,9 @@ function record(
   const status = outcome.kind === "config" ? "failed" : "queued";
   const nextAt =
     nowMs + Math.max(outcome.kind === "retry" ? (outcome.afterMs ?? 0) : 0, retryBackoffMs(attempts));
+  // What is left of the message (an email some recipients already got) replaces the stored body.
+  if (outcome.kind === "retry" && outcome.payload !== undefined)
+    sql.exec("update messages set payload = ? where id = ?", JSON.stringify(outcome.payload), id);
   sql.exec(
     "update messages set status = ?, attempts = ?, next_at = ?, last_error = ? where id = ?",
     status,
@@ -146,6 +147,7 @@ export async function deliverChannel(
   channel: ChannelSettings,
   fingerprint: string,
   publicBaseUrl: string,
+  io: SendIo,
   nowMs: number,
 ): Promise<void> {
   for (let sent = 0; sent < MESSAGES_PER_TICK_MAX; sent += 1) {
@@ -155,7 +157,7 @@ export async function deliverChannel(
       (queueMessage(sql, channel, publicBaseUrl, nowMs) ? nextQueued(sql, channel.name) : null);
     if (!message || message.next_at > nowMs) return;
     const attempts = message.attempts + 1;
-    const outcome = await SENDERS[channel.name].sender.send(channel, JSON.parse(message.payload));
+    const outcome = await SENDERS[channel.name].send(channel, JSON.parse(message.payload), io);
     record(sql, channel, fingerprint, message.id, attempts, outcome, nowMs);
     if (outcome.kind !== "sent") return;
   }

@@ -5,17 +5,23 @@
  * Reminder rule: an open incident is posted again `reminderIntervalMs` after its last post, unless someone
  * acknowledged it (a person is on it) or muted it until later. A worsening (severity up) and the
  * resolution always post, acknowledged or muted.
+ *
+ * Routing: a notice goes to the channels the routing rules give its kind and current severity; the
+ * resolution goes to every channel that heard about the incident, so nobody is left with an open alert.
  */
 import type { IncidentInput } from "../ledger/ports.ts";
 import { addNotice, type IncidentRow, noticeFrom, openIncident } from "./desk-tables.ts";
-import { type NoticeEvent, severityRank } from "./notice.ts";
+import { type NoticeEvent, type Severity, severityRank } from "./notice.ts";
 import type { ChannelName } from "./settings.ts";
+
+/** The channels a notice about this kind at this severity goes to (routing rules over configured channels). */
+export type Router = (kind: string, severity: Severity) => ChannelName[];
 
 export function recordRaise(
   sql: SqlStorage,
   incident: IncidentInput,
   nowMs: number,
-  channels: readonly ChannelName[],
+  route: Router,
 ): NoticeEvent | null {
   const existing = openIncident(sql, incident.key);
   if (!existing) {
@@ -32,7 +38,7 @@ export function recordRaise(
       nowMs,
       nowMs,
     );
-    return queue(sql, incident.key, "opened", nowMs, channels);
+    return queue(sql, incident.key, "opened", nowMs, route);
   }
   const worse = severityRank(incident.severity) > severityRank(existing.severity);
   sql.exec(
@@ -45,22 +51,17 @@ export function recordRaise(
     worse ? nowMs : existing.last_posted_at,
     incident.key,
   );
-  return worse ? queue(sql, incident.key, "worsened", nowMs, channels) : null;
+  return worse ? queue(sql, incident.key, "worsened", nowMs, route) : null;
 }
 
-export function recordResolve(
-  sql: SqlStorage,
-  key: string,
-  nowMs: number,
-  channels: readonly ChannelName[],
-): boolean {
+export function recordResolve(sql: SqlStorage, key: string, nowMs: number, route: Router): boolean {
   if (!openIncident(sql, key)) return false;
   sql.exec(
     "update incidents set status = 'resolved', resolved_at = ? where key = ? and status = 'open'",
     nowMs,
     key,
   );
-  queue(sql, key, "resolved", nowMs, channels);
+  queue(sql, key, "resolved", nowMs, route);
   return true;
 }
 
@@ -103,7 +104,7 @@ export function queueReminders(
   sql: SqlStorage,
   nowMs: number,
   reminderIntervalMs: number,
-  channels: readonly ChannelName[],
+  route: Router,
 ): number {
   const due = sql
     .exec<IncidentRow>(
@@ -114,20 +115,25 @@ export function queueReminders(
       nowMs,
     )
     .toArray();
-  for (const row of due) queue(sql, row.key, "reminder", nowMs, channels);
+  for (const row of due) queue(sql, row.key, "reminder", nowMs, route);
   return due.length;
 }
 
-function queue(
-  sql: SqlStorage,
-  key: string,
-  event: NoticeEvent,
-  nowMs: number,
-  channels: readonly ChannelName[],
-): NoticeEvent {
+function queue(sql: SqlStorage, key: string, event: NoticeEvent, nowMs: number, route: Router): NoticeEvent {
   const row =
     openIncident(sql, key) ?? sql.exec<IncidentRow>("select * from incidents where key = ?", key).one();
-  if (event !== "resolved") sql.exec("update incidents set last_posted_at = ? where key = ?", nowMs, key);
-  addNotice(sql, noticeFrom(row, event, nowMs), severityRank(row.severity), channels);
+  const told: ChannelName[] | null = row.channels ? (JSON.parse(row.channels) as ChannelName[]) : null;
+  const targets =
+    event === "resolved" ? (told ?? route(row.kind, row.severity)) : route(row.kind, row.severity);
+  if (event !== "resolved") {
+    const all = [...new Set([...(told ?? []), ...targets])];
+    sql.exec(
+      "update incidents set last_posted_at = ?, channels = ? where key = ?",
+      nowMs,
+      JSON.stringify(all),
+      key,
+    );
+  }
+  addNotice(sql, noticeFrom(row, event, nowMs), severityRank(row.severity), targets);
   return event;
 }

@@ -11,7 +11,7 @@ const SCHEMA = [
   `create table if not exists incidents (key text primary key, kind text not null, severity text not null,
      summary text not null, detail text not null, status text not null, opened_at integer not null,
      last_seen_at integer not null, fires integer not null, resolved_at integer, last_posted_at integer not null,
-     acknowledged_at integer, acknowledged_by text, muted_until integer, muted_by text)`,
+     acknowledged_at integer, acknowledged_by text, muted_until integer, muted_by text, channels text)`,
   `create table if not exists notices (id integer primary key autoincrement, severity_rank integer not null,
      at_ms integer not null, notice text not null)`,
   "create table if not exists pending (channel text not null, notice_id integer not null, primary key (channel, notice_id))",
@@ -23,10 +23,23 @@ const SCHEMA = [
      state text not null, detail text, since integer not null)`,
   `create table if not exists mirror (id integer primary key autoincrement, op text not null, args text not null,
      attempts integer not null, next_at integer not null)`,
+  // Signatures of Slack interaction requests already acted on (replay protection), kept past Slack's window.
+  "create table if not exists slack_requests (signature text primary key, seen_at integer not null)",
+];
+
+/** Columns added after a desk's tables were first created: added in place, once. */
+const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: "incidents", column: "channels", type: "text" },
 ];
 
 export function createTables(sql: SqlStorage): void {
   for (const statement of SCHEMA) sql.exec(statement);
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const present = sql
+      .exec<{ n: number }>("select count(*) as n from pragma_table_info(?) where name = ?", table, column)
+      .one().n;
+    if (present === 0) sql.exec(`alter table ${table} add column ${column} ${type}`);
+  }
 }
 
 export type IncidentRow = {
@@ -45,6 +58,8 @@ export type IncidentRow = {
   acknowledged_by: string | null;
   muted_until: number | null;
   muted_by: string | null;
+  /** JSON list of the channels told about this incident so far (its resolution goes to all of them). */
+  channels: string | null;
 };
 
 export type MessageRow = {
@@ -171,8 +186,24 @@ export function pendingCount(sql: SqlStorage, channel: ChannelName): number {
 /** Sent messages and resolved incidents are kept this long for status and the resolved message's history. */
 export const DESK_HISTORY_KEPT_MS = 7 * 24 * 60 * 60_000;
 
+/** Longer than Slack's 5-minute window either side, so a replay inside the window is always recognised. */
+export const SLACK_REQUESTS_KEPT_MS = 15 * 60_000;
+
 export function pruneHistory(sql: SqlStorage, nowMs: number): void {
   const before = nowMs - DESK_HISTORY_KEPT_MS;
   sql.exec("delete from messages where status = 'sent' and sent_at < ?", before);
   sql.exec("delete from incidents where status = 'resolved' and resolved_at < ?", before);
+  sql.exec("delete from slack_requests where seen_at < ?", nowMs - SLACK_REQUESTS_KEPT_MS);
+}
+
+/** true the first time a (verified) Slack request signature is seen; false for a replay. */
+export function claimSlackRequest(sql: SqlStorage, signature: string, nowMs: number): boolean {
+  sql.exec("delete from slack_requests where seen_at < ?", nowMs - SLACK_REQUESTS_KEPT_MS);
+  return (
+    sql.exec(
+      "insert into slack_requests (signature, seen_at) values (?, ?) on conflict (signature) do nothing",
+      signature,
+      nowMs,
+    ).rowsWritten > 0
+  );
 }

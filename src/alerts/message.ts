@@ -1,26 +1,46 @@
 /**
  * Pure text for alert messages: what happened, who and how much is affected, what to do, and where to look,
- * in English or Chinese. Channel payloads (src/alerts/channels/*) only wrap these lines.
+ * in English or Chinese. Titles and runbooks come from the incident catalogue (src/incidents/catalogue.ts),
+ * so a message never mixes languages. Every piece of text that may come from a provider or a payer (titles,
+ * summaries, detail values) goes through the channel's `escape` before it is wrapped in markup. Channel
+ * payloads (src/alerts/channels/*) only wrap these lines.
  */
-
+import { incidentKind, incidentTitle } from "../incidents/catalogue.ts";
 import type { Notice, Severity } from "./notice.ts";
 import type { AlertLanguage } from "./settings.ts";
 
-/** Markdown differences between channels: Slack mrkdwn vs DingTalk / WeCom markdown. */
+/** Markup differences between channels: Slack mrkdwn, DingTalk / WeCom markdown, email text or HTML. */
 export interface Markup {
   bold(text: string): string;
   link(url: string, label: string): string;
+  /** Makes text that is not ours (titles, summaries, keys) inert in this markup. */
+  escape(text: string): string;
+  /** Our own fixed text (runbook steps, durations): only what the markup would misread is escaped. */
+  literal(text: string): string;
 }
+
+/** Markdown-significant characters, each escaped with a backslash (DingTalk and WeCom markdown). */
+const MARKDOWN_SIGNIFICANT = /[\\`*_[\]()#>!~|<{}]/g;
 
 export const MARKDOWN: Markup = {
   bold: (text) => `**${text}**`,
   link: (url, label) => `[${label}](${url})`,
+  escape: (text) => text.replace(MARKDOWN_SIGNIFICANT, (char) => `\\${char}`),
+  literal: (text) => text,
+};
+
+/** Plain text (the email's text part): links written out, nothing to escape. */
+export const PLAIN_TEXT: Markup = {
+  bold: (text) => text,
+  link: (url, label) => `${label}: ${url}`,
+  escape: (text) => text,
+  literal: (text) => text,
 };
 
 const DIGEST_SUMMARY_CHARS_MAX = 80;
 const ZERO_DECIMAL_CURRENCIES = new Set(["JPY", "KRW", "VND", "CLP"]);
 
-const WORDS = {
+export const WORDS = {
   en: {
     severity: { info: "info", warning: "warning", critical: "critical" },
     event: { opened: "New", worsened: "Worse", reminder: "Still open", resolved: "Resolved" },
@@ -31,13 +51,14 @@ const WORDS = {
     unknown: "not known yet",
     todo: "What to do",
     open: "Open in dashboard",
+    openList: "Open incidents",
     lasted: (duration: string, fires: number) => `Lasted ${duration}, fired ${fires} time(s).`,
     openFor: (duration: string, fires: number) => `Open for ${duration}, fired ${fires} time(s).`,
     digest: (count: number) => `payguard: ${count} incident update(s)`,
   },
   zh: {
     severity: { info: "提示", warning: "警告", critical: "严重" },
-    event: { opened: "新事件", worsened: "升级", reminder: "仍未处理", resolved: "已恢复" },
+    event: { opened: "新告警", worsened: "升级", reminder: "仍未处理", resolved: "已恢复" },
     impact: "影响",
     orders: "订单",
     users: "用户",
@@ -45,37 +66,25 @@ const WORDS = {
     unknown: "暂不明确",
     todo: "处理",
     open: "在控制台查看",
+    openList: "查看全部告警",
     lasted: (duration: string, fires: number) => `持续 ${duration}，共触发 ${fires} 次。`,
     openFor: (duration: string, fires: number) => `已持续 ${duration}，共触发 ${fires} 次。`,
-    digest: (count: number) => `payguard：${count} 条事件更新`,
+    digest: (count: number) => `payguard：${count} 条告警更新`,
   },
 } as const;
 
-const ACTIONS: Record<string, Record<AlertLanguage, string>> = {
-  unknown_order: {
-    en: "Find the payment at the provider, match it to a user and credit or refund it.",
-    zh: "在支付渠道后台找到这笔付款，核对到用户后补发或退款。",
-  },
-  balance_mismatch: {
-    en: "Check the user's ledger, then run the balance repair from the dashboard.",
-    zh: "核对该用户的流水，然后在控制台执行余额修复。",
-  },
-  needs_review: {
-    en: "Review the order in the dashboard and settle or refund it.",
-    zh: "在控制台复核该订单，确认入账或退款。",
-  },
-};
+export const SEVERITY_ICON: Record<Severity, string> = { info: "🔵", warning: "🟠", critical: "🔴" };
 
-const DEFAULT_ACTION: Record<AlertLanguage, string> = {
-  en: "Open the incident in the dashboard and follow its runbook.",
-  zh: "在控制台打开该事件，按预案处理。",
-};
-
-const SEVERITY_ICON: Record<Severity, string> = { info: "🔵", warning: "🟠", critical: "🔴" };
-
+/** The incident's page; `( ) ' ! *` are encoded too, so the URL is safe inside every channel's link syntax. */
 export function incidentUrl(publicBaseUrl: string, key: string): string {
-  return `${publicBaseUrl}/admin/incidents/${encodeURIComponent(key)}`;
+  const encoded = encodeURIComponent(key).replace(
+    /[()'!*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${publicBaseUrl}/admin/incidents/${encoded}`;
 }
+
+export const incidentsUrl = (publicBaseUrl: string): string => `${publicBaseUrl}/admin/incidents`;
 
 export function formatDuration(ms: number, language: AlertLanguage): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));
@@ -111,12 +120,17 @@ export function impactLine(detail: Record<string, unknown>, language: AlertLangu
   return `${words.impact}: ${parts.length > 0 ? parts.join(" · ") : words.unknown}`;
 }
 
-export function headline(notice: Notice, language: AlertLanguage): string {
+/** The incident's title in the channel's language (the catalogue's template, else the stored summary). */
+export const noticeTitle = (notice: Notice, language: AlertLanguage): string =>
+  incidentTitle(notice.kind, notice.detail, notice.summary, language);
+
+/** `inert` is applied to the title (the part that may come from a provider); plain text by default. */
+export function headline(notice: Notice, language: AlertLanguage, inert = (text: string) => text): string {
   const words = WORDS[language];
-  return `${SEVERITY_ICON[notice.severity]} [${words.severity[notice.severity]}] ${words.event[notice.event]}: ${notice.summary}`;
+  return `${SEVERITY_ICON[notice.severity]} [${words.severity[notice.severity]}] ${words.event[notice.event]}: ${inert(noticeTitle(notice, language))}`;
 }
 
-function historyLine(notice: Notice, language: AlertLanguage): string {
+export function historyLine(notice: Notice, language: AlertLanguage): string {
   const duration = formatDuration(notice.atMs - notice.openedAtMs, language);
   const words = WORDS[language];
   return notice.event === "resolved"
@@ -124,14 +138,28 @@ function historyLine(notice: Notice, language: AlertLanguage): string {
     : words.openFor(duration, notice.fires);
 }
 
+/** The kind's runbook steps in `language`; none once the incident is resolved. */
+export function runbookSteps(notice: Notice, language: AlertLanguage): readonly string[] {
+  return notice.event === "resolved" ? [] : incidentKind(notice.kind).runbook[language];
+}
+
 /** One incident, in full. */
 export function noticeLines(notice: Notice, language: AlertLanguage, base: string, markup: Markup): string[] {
   const words = WORDS[language];
-  const action = (ACTIONS[notice.kind] ?? DEFAULT_ACTION)[language];
-  const lines = [markup.bold(headline(notice, language)), `- ${impactLine(notice.detail, language)}`];
-  if (notice.event !== "resolved") lines.push(`- ${words.todo}: ${action}`);
-  lines.push(`- ${historyLine(notice, language)}`);
-  lines.push(`- ${markup.link(incidentUrl(base, notice.key), words.open)} (${notice.key})`);
+  const lines = [
+    markup.bold(headline(notice, language, markup.escape)),
+    `- ${markup.escape(impactLine(notice.detail, language))}`,
+  ];
+  const steps = runbookSteps(notice, language);
+  if (steps.length === 1) lines.push(`- ${words.todo}: ${markup.literal(steps[0] ?? "")}`);
+  else if (steps.length > 1) {
+    lines.push(`- ${words.todo}:`);
+    steps.forEach((step, index) => {
+      lines.push(`  ${index + 1}. ${markup.literal(step)}`);
+    });
+  }
+  lines.push(`- ${markup.literal(historyLine(notice, language))}`);
+  lines.push(`- ${markup.link(incidentUrl(base, notice.key), words.open)} (${markup.escape(notice.key)})`);
   return lines;
 }
 
@@ -142,13 +170,15 @@ const shorten = (text: string): string =>
 export function digestLine(notice: Notice, language: AlertLanguage, base: string, markup: Markup): string {
   const words = WORDS[language];
   const label = `${words.severity[notice.severity]}·${words.event[notice.event]}`;
-  return `- ${SEVERITY_ICON[notice.severity]} ${markup.link(incidentUrl(base, notice.key), label)} ${shorten(notice.summary)}`;
+  const title = markup.escape(shorten(noticeTitle(notice, language)));
+  return `- ${SEVERITY_ICON[notice.severity]} ${markup.link(incidentUrl(base, notice.key), label)} ${title}`;
 }
 
 export function digestTitle(notices: readonly Notice[], language: AlertLanguage): string {
   return WORDS[language].digest(notices.length);
 }
 
+/** Unescaped, for a channel's title or notification fallback. */
 export function titleFor(notices: readonly Notice[], language: AlertLanguage): string {
   const [first] = notices;
   if (notices.length === 1 && first) return headline(first, language);

@@ -161,8 +161,21 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
         p_order_id: input.orderId,
         p_now: iso(input.nowMs),
         p_delay_seconds: input.delaySeconds ?? null,
+        // Only when given: a database without the outcome column still takes the call.
+        ...(input.outcome ? { p_outcome: input.outcome } : {}),
       });
       return mapValue(result, toOrderOrNull);
+    },
+    async noteCheck(input) {
+      const result = await rpc<OrderRow | null>("note_check", {
+        p_order_id: input.orderId,
+        p_now: iso(input.nowMs),
+        p_outcome: input.outcome,
+        p_error: input.error ?? null,
+        p_count: input.count ?? false,
+      });
+      // An unknown order comes back as a row of nulls.
+      return mapValue(result, (row) => (row?.id ? toOrder(row) : null));
     },
     expireOrder: (input) => transition("expire_order", input),
     failOrder: (input) => transition("fail_order", input),

@@ -8,6 +8,7 @@ import { onError, onNotFound } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
 import { packageRoutes } from "./packages.ts";
+import { slackInteractionRoutes } from "./slack-interactions.ts";
 import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
 import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
@@ -25,6 +26,7 @@ export function createApp() {
     .route("/admin", adminRoutes)
     .route("/api/packages", packageRoutes)
     .route("/api/checkout", checkoutRoutes)
+    .route("/slack/interactions", slackInteractionRoutes)
     .onError(onError)
     .notFound(onNotFound);
 }

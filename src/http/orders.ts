@@ -3,13 +3,15 @@
  * access token: only the order's owner gets an answer (anyone else gets the same 404 as an unknown id).
  * A pending order is re-queried at the provider (the customer's redirect often beats the webhook) at
  * most once per CONFIRM_CHECK_INTERVAL_MIN_MS per order, however often the page polls, and settled
- * through its OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from.
+ * through its OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from. Each
+ * query's result (or the failed call's code) is left on the order for the console.
  * The answer carries status and amounts only, never payer data.
  */
 import { type Context, Hono } from "hono";
 import { requireUser, type UserVariables } from "../auth/require-user.ts";
 import { type Deps, getDeps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
+import { checkErrorText, checkOutcomeOf } from "../ledger/check-outcome.ts";
 import { type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import { providerApiFor } from "../providers/registry.ts";
@@ -50,6 +52,20 @@ async function askProvider(
   return fact.ok ? ok({ kind: "fact", fact: fact.value }) : fact;
 }
 
+/** Leaves the check's result on the order for the console (not a reconcile attempt); best effort. */
+async function noteConfirmCheck(
+  deps: Deps,
+  orderId: string,
+  answer: Result<SessionAnswer, InfraError>,
+  nowMs: number,
+) {
+  if (!answer.ok) {
+    await deps.store.noteCheck({ orderId, nowMs, outcome: "error", error: checkErrorText(answer.error) });
+  } else if (answer.value.kind === "fact") {
+    await deps.store.noteCheck({ orderId, nowMs, outcome: checkOutcomeOf(answer.value.fact) });
+  }
+}
+
 export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>().get(
   "/:id",
   requireUser,
@@ -75,6 +91,7 @@ export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>
     if (!claim.ok || !claim.value) return c.json(publicView(order));
     const fresh = await askProvider(deps, order, c.var.userId, sessionId, nowMs);
     if (fresh?.ok && fresh.value.kind === "foreign") return notFound(c, orderId);
+    if (fresh) await noteConfirmCheck(deps, order.id, fresh, nowMs);
     // A provider hiccup must not break the success page: answer with what we know, the cron retries.
     if (!fresh?.ok || fresh.value.kind !== "fact" || fresh.value.fact.kind === "pending")
       return c.json(publicView(order));

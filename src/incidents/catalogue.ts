@@ -4,6 +4,11 @@
  * console's incident page and every alert channel read this one catalogue. Pure data and text.
  */
 
+import { AUDIT_AND_BILL_KINDS } from "./kinds-audit.ts";
+import { CALLBACK_KINDS } from "./kinds-callbacks.ts";
+import { OPS_KINDS } from "./kinds-ops.ts";
+import { ORDER_KINDS } from "./kinds-orders.ts";
+
 export type Lang = "en" | "zh";
 
 /** Next actions an incident page can offer. Only `SAFE_FROM_CHAT` ones may be offered outside the console. */
@@ -32,13 +37,24 @@ export interface IncidentKind {
 const FALLBACK: IncidentKind = {
   title: () => null,
   runbook: {
-    en: ["Open the linked orders and the incident's detail, then follow the steps in docs/runbook.md."],
-    zh: ["打开关联订单和事件详情，再按 docs/runbook.md 的步骤处理。"],
+    en: [
+      "Read the incident's detail and open the linked orders.",
+      "Follow the matching section of docs/operations.md.",
+    ],
+    zh: ["查看告警详情并打开关联订单。", "按 docs/operations.md 中对应章节处理。"],
   },
   actions: [],
 };
 
-const KINDS: Record<string, IncidentKind> = {};
+const KINDS: Record<string, IncidentKind> = {
+  ...ORDER_KINDS,
+  ...AUDIT_AND_BILL_KINDS,
+  ...OPS_KINDS,
+  ...CALLBACK_KINDS,
+};
+
+/** Every kind with its own entry (the rest get the generic one). */
+export const KNOWN_KINDS: readonly string[] = Object.keys(KINDS);
 
 export function incidentKind(kind: string): IncidentKind {
   return KINDS[kind] ?? FALLBACK;

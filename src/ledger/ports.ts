@@ -2,6 +2,7 @@
  * Ports: the only ways the core reaches the outside world. Adapters (src/db, src/providers, src/alerts)
  * implement them as factories returning object literals, so tests can swap any of them.
  */
+import type { CheckOutcome } from "./check-outcome.ts";
 import type { InfraError, Result } from "./result.ts";
 import type {
   DisputeOutcome,
@@ -159,8 +160,27 @@ export interface LedgerStore {
     toMs: number;
     orderIds: string[];
   }): StoreResult<Array<Order & { refundRefs: string[] }>>;
-  /** `delaySeconds` overrides the backoff schedule for the next check (a payment in progress). */
-  recordCheck(input: { orderId: string; nowMs: number; delaySeconds?: number }): StoreResult<Order | null>;
+  /**
+   * An unpaid answer: the next check on the backoff. `delaySeconds` overrides the schedule (a payment in
+   * progress); `outcome` is what the check found (default `confirming` with a delay, else `unpaid`).
+   */
+  recordCheck(input: {
+    orderId: string;
+    nowMs: number;
+    delaySeconds?: number;
+    outcome?: CheckOutcome;
+  }): StoreResult<Order | null>;
+  /**
+   * Any other provider check's result on the order (src/ledger/check-outcome.ts); `count`: a reconcile
+   * attempt (check_attempts grows). The schedule is not moved.
+   */
+  noteCheck(input: {
+    orderId: string;
+    nowMs: number;
+    outcome: CheckOutcome;
+    error?: string | null;
+    count?: boolean;
+  }): StoreResult<Order | null>;
   expireOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
   failOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;
   flagOrder(input: { orderId: string; reason: string; nowMs: number }): StoreResult<TransitionResult>;

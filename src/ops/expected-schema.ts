@@ -4,13 +4,17 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261204000300_payguard_redelivery_incidents";
+export const EXPECTED_MIGRATION = "20261206002400_payguard_slack_actor";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [
   "acknowledge_incident",
+  "admin_attention",
+  "admin_incident",
+  "admin_incident_list",
   "admin_order_detail",
   "admin_overview",
+  "admin_paid_not_credited",
   "admin_replayable_events",
   "admin_search_orders",
   "apply_dispute",
@@ -46,6 +50,7 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "list_packages",
   "list_sales_pauses",
   "mute_incident",
+  "note_check",
   "open_incident",
   "orders_for_bill",
   "record_admin_action",

@@ -2,10 +2,17 @@
  * Checks due pending orders at their provider: lease a page (so an overlapping run never works the same
  * order), ask the provider through its limiter, and settle what it says through the order's OrderGuard.
  * At expiry the order is closed at the provider first and asked once more, so a payment that landed
- * before the close is credited, never expired.
+ * before the close is credited, never expired. Every check leaves its result on the order (paid, unpaid,
+ * closed, or the failed call's code), so the console can say why an order was not credited.
  */
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
+import {
+  type CheckOutcome,
+  checkErrorText,
+  checkOutcomeOf,
+  RATE_LIMITED_CODE,
+} from "../ledger/check-outcome.ts";
 import type { ProviderApi } from "../ledger/ports.ts";
 import { err, type InfraError, type Result, retryable } from "../ledger/result.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
@@ -60,6 +67,24 @@ function asOutcome<T>(result: Result<T, InfraError>): CallOutcome<Result<T, Infr
 
 const SETTLED_OUTCOMES = new Set(["fulfilled", "created_from_metadata", "late_payment"]);
 
+/** What a check that never got an answer (the limiter gave up on repeated 429s) records. */
+const RATE_LIMITED_ERROR: InfraError = {
+  kind: "transient",
+  code: RATE_LIMITED_CODE,
+  message: "provider kept answering 429",
+};
+
+/** Records the check's result for the operator; best effort, the settlement does not wait on it. */
+async function noteResult(
+  deps: Deps,
+  order: Order,
+  nowMs: number,
+  result: { outcome: CheckOutcome; error?: string; count: boolean },
+) {
+  const noted = await deps.store.noteCheck({ orderId: order.id, nowMs, ...result });
+  if (!noted.ok) log("warn", "reconcile_note_check_failed", { order_id: order.id, code: noted.error.code });
+}
+
 async function askProvider(
   api: ProviderApi,
   limiter: Limiter,
@@ -87,13 +112,13 @@ async function checkOrder(context: DueContext, order: Order, nowMs: number, stat
   }
   const step = stepFor(order, nowMs);
   const answer = await askProvider(api, context.limiters[order.provider], order, step, nowMs);
-  if (answer === "deferred") {
-    stats.deferred += 1;
-    return;
-  }
-  if (!answer.ok) {
-    stats[retryable(answer.error) ? "deferred" : "errors"] += 1;
-    log("warn", "reconcile_query_failed", { order_id: order.id, code: answer.error.code });
+  if (answer === "deferred" || !answer.ok) {
+    const error = answer === "deferred" ? RATE_LIMITED_ERROR : answer.error;
+    stats[retryable(error) ? "deferred" : "errors"] += 1;
+    if (answer !== "deferred")
+      log("warn", "reconcile_query_failed", { order_id: order.id, code: error.code });
+    // The failed call is an attempt; the order is checked again when its lease runs out.
+    await noteResult(deps, order, nowMs, { outcome: "error", error: checkErrorText(error), count: true });
     return;
   }
   const decision = decide(answer.value, step);
@@ -102,11 +127,13 @@ async function checkOrder(context: DueContext, order: Order, nowMs: number, stat
       orderId: order.id,
       nowMs,
       delaySeconds: decision.delaySeconds,
+      outcome: checkOutcomeOf(answer.value),
     });
     stats[checked.ok ? "rechecked" : "errors"] += 1;
     if (checked.ok && decision.delaySeconds !== undefined) stats.recheck_soon += 1;
     return;
   }
+  await noteResult(deps, order, nowMs, { outcome: checkOutcomeOf(decision.fact), count: true });
   const settled = await settleOrder(env, decision.fact, "reconcile", nowMs);
   if (!settled.ok) {
     stats.errors += 1;

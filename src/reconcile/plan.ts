@@ -24,11 +24,11 @@ export function stepFor(order: Pick<Order, "expiresAtMs">, nowMs: number): Order
 }
 
 /**
- * Subrequests one order costs at most: provider calls, plus the settle (Durable Object call and its
- * Supabase RPC) or the `record_check` RPC.
+ * Subrequests one order costs at most: provider calls, the `note_check` RPC, and the settle (Durable
+ * Object call and its Supabase RPC); an unpaid answer costs only its `record_check` RPC instead.
  */
 export function subrequestsFor(step: OrderStep): number {
-  return step === "close_then_query" ? 4 : 3;
+  return step === "close_then_query" ? 5 : 4;
 }
 
 /**

@@ -94,7 +94,10 @@ describe("admin API authentication", () => {
         { authorization: "Bearer wrong-token-0123456789abcdef" },
         { authorization: CI_TOKEN },
       ];
-      for (const headers of attempts) {
+      // One address per endpoint: wrong tokens are throttled per address (429 after 10 a minute).
+      const address = `198.18.0.${ENDPOINTS.findIndex(([m, p]) => m === method && p === path) + 1}`;
+      for (const attempt of attempts) {
+        const headers = { ...attempt, "cf-connecting-ip": address };
         const response = method === "GET" ? await get(path, headers) : await post(path, body, headers);
         expect(response.status).toBe(401);
         expect(await response.json()).toMatchObject({ error: "unauthorized" });

@@ -1,12 +1,13 @@
 /**
- * The AlertDesk against the sandbox's Slack / DingTalk / WeCom receivers, in workerd: signing, a refused
- * configuration, the open → reminder → worsened → resolved timing under an injected clock, durable
- * delivery across a receiver outage and a desk restart, and the database mirror's answers to concurrent
- * writes.
+ * The AlertDesk against the sandbox's Slack / DingTalk / WeCom receivers and the local send_email
+ * simulation, in workerd: signing, a refused configuration, the open → reminder → worsened → resolved timing
+ * under an injected clock, routing rules per kind and severity, durable delivery across a receiver outage
+ * and a desk restart, and the database mirror's answers to concurrent writes.
  */
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlertDesk } from "../../src/alerts/alert-desk.ts";
+import { parseAlertRoutes } from "../../src/alerts/routes.ts";
 import type { IncidentInput } from "../../src/ledger/ports.ts";
 import {
   acceptedOn,
@@ -14,10 +15,12 @@ import {
   clearAlarm,
   configureDesk,
   deskNamed,
+  emailsIn,
   messageText,
   newRobot,
   type Robot,
   received,
+  receivedWithEmails,
   robotChannels,
   setRobotMode,
 } from "../support/worker/alerts.ts";
@@ -31,10 +34,14 @@ afterEach(async () => {
   for (const stub of stubs.splice(0)) await clearAlarm(stub);
 });
 
+/** The three webhook channels (email cannot be taken down by a robot's fault modes). */
+const webhookChannels = (robot: Robot, override = {}) =>
+  robotChannels(robot, override).filter((channel) => channel.name !== "email");
+
 async function freshDesk(robot: Robot, override = {}) {
   const stub = deskNamed(`desk-${crypto.randomUUID()}`);
   stubs.push(stub);
-  await configureDesk(stub, { channels: robotChannels(robot, override), reminderIntervalMs: REMINDER_MS });
+  await configureDesk(stub, { channels: webhookChannels(robot, override), reminderIntervalMs: REMINDER_MS });
   return stub;
 }
 
@@ -76,7 +83,7 @@ describe("AlertDesk: DingTalk signing and configuration errors", () => {
     const refused = (await received(robot)).filter((entry) => entry.channel === "dingtalk");
     expect(refused.map((entry) => entry.errcode)).toEqual([310000]);
     // Fixing the secret sends the parked message (and the reminders queued meanwhile).
-    await configureDesk(desk, { channels: robotChannels(robot), reminderIntervalMs: REMINDER_MS });
+    await configureDesk(desk, { channels: webhookChannels(robot), reminderIntervalMs: REMINDER_MS });
     const fixed = await desk.tick(nowMs + 6 * REMINDER_MS);
     expect(fixed.channels.find((channel) => channel.name === "dingtalk")).toMatchObject({
       state: "ok",
@@ -100,7 +107,7 @@ describe("AlertDesk: open → reminder → worsened → resolved under an inject
     expect(await alarmAt(desk)).toBe(t0 + REMINDER_MS);
     await desk.raise(incident(key), t0 + 10 * MINUTE_MS); // same severity again: counted, not posted
     await desk.tick(t0 + REMINDER_MS - 1);
-    expect(await slackTexts()).toEqual([expect.stringContaining("New: payment")]);
+    expect(await slackTexts()).toEqual([expect.stringContaining("[warning] New: ")]);
 
     await desk.tick(t0 + REMINDER_MS);
     expect((await slackTexts())[1]).toContain("Still open");
@@ -120,8 +127,8 @@ describe("AlertDesk: open → reminder → worsened → resolved under an inject
     expect(texts[3]).toContain("Lasted 2 h 5 min, fired 3 time(s).");
     const dingtalk = acceptedOn(await received(robot), "dingtalk").map((entry) => messageText(entry.payload));
     expect(
-      dingtalk.map((text) => ["新事件", "仍未处理", "升级", "已恢复"].find((word) => text.includes(word))),
-    ).toEqual(["新事件", "仍未处理", "升级", "已恢复"]);
+      dingtalk.map((text) => ["新告警", "仍未处理", "升级", "已恢复"].find((word) => text.includes(word))),
+    ).toEqual(["新告警", "仍未处理", "升级", "已恢复"]);
     const [row] = await sql<{ status: string; severity: string; occurrences: number }>(
       "select status, severity, occurrences from payguard.incidents where key = $1",
       [key],
@@ -161,10 +168,60 @@ describe("AlertDesk: open → reminder → worsened → resolved under an inject
   });
 });
 
+describe("AlertDesk: routing rules", () => {
+  it("sends warnings only by email and criticals everywhere; a resolution reaches every channel that heard", async () => {
+    const robot = await newRobot();
+    const stub = deskNamed(`desk-${crypto.randomUUID()}`);
+    stubs.push(stub);
+    const problems: string[] = [];
+    const routes = parseAlertRoutes("everywhere; *:warning=email; *:info=none", problems);
+    expect(problems).toEqual([]);
+    await configureDesk(stub, {
+      channels: robotChannels(robot),
+      reminderIntervalMs: REMINDER_MS,
+      routes: routes ?? undefined,
+    });
+    const quiet = `route-warning-${crypto.randomUUID()}`;
+    const loud = `route-critical-${crypto.randomUUID()}`;
+    const muted = `route-info-${crypto.randomUUID()}`;
+    const t0 = Date.now();
+    const run = async (fromMs: number, work: () => Promise<unknown>) => {
+      await work();
+      for (let at = fromMs; at <= fromMs + MINUTE_MS; at += 5_000) await stub.tick(at);
+    };
+    await run(t0, () => stub.raise(incident(quiet, "warning"), t0));
+    await run(t0 + 2 * MINUTE_MS, () => stub.resolve(quiet, t0 + 2 * MINUTE_MS));
+    await run(t0 + 4 * MINUTE_MS, async () => {
+      await stub.raise(incident(loud, "critical"), t0 + 4 * MINUTE_MS);
+      await stub.raise(incident(muted, "info"), t0 + 4 * MINUTE_MS);
+    });
+    await run(t0 + 6 * MINUTE_MS, () => stub.resolve(loud, t0 + 6 * MINUTE_MS));
+
+    const log = await receivedWithEmails(robot, 4);
+    const about = (channel: "slack" | "dingtalk" | "wecom", key: string) =>
+      acceptedOn(log, channel).filter((entry) =>
+        messageText(entry.payload).includes(encodeURIComponent(key)),
+      );
+    for (const channel of ["slack", "dingtalk", "wecom"] as const) {
+      expect(about(channel, quiet), channel).toEqual([]);
+      expect(about(channel, loud), channel).toHaveLength(2); // opened and resolved
+      expect(about(channel, muted), channel).toEqual([]);
+    }
+    const mails = emailsIn(log);
+    const mailsAbout = (key: string) => mails.filter((mail) => mail.text.includes(encodeURIComponent(key)));
+    expect(mailsAbout(quiet).map((mail) => mail.subject)).toEqual([
+      expect.stringMatching(/^\[warning\] unknown_order · New: /),
+      expect.stringMatching(/^\[warning\] unknown_order · Resolved: /),
+    ]);
+    expect(mailsAbout(loud)).toHaveLength(2);
+    expect(mailsAbout(muted)).toEqual([]);
+  });
+});
+
 describe("AlertDesk: durable delivery", () => {
   it("delivers every message exactly once after a 10-minute outage, across a desk restart", async () => {
     const robot = await newRobot();
-    const settings = { channels: robotChannels(robot), reminderIntervalMs: REMINDER_MS };
+    const settings = { channels: webhookChannels(robot), reminderIntervalMs: REMINDER_MS };
     const desk = await freshDesk(robot);
     const keys = [0, 1, 2].map((i) => `outage-${i}-${crypto.randomUUID()}`);
     const t0 = Date.now();

@@ -212,7 +212,9 @@ describe("console report page", () => {
     expect(html).toContain("Installation doctor");
     expect(html).toContain("weekly_test:open");
     const zh = await (
-      await call(`/admin/report?week=${WEEK_START}`, { headers: { cookie: `${session}; payguard_lang=zh` } })
+      await call(`/admin/report?week=${WEEK_START}`, {
+        headers: { cookie: `${session}; __Host-payguard_lang=zh` },
+      })
     ).text();
     expect(zh).toContain(`周报: 周起始日 ${WEEK_START}`);
     expect(zh).toContain("安装检查");
@@ -220,7 +222,7 @@ describe("console report page", () => {
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
     const ran = await formPost("/admin/doctor/run", session, { csrf, reason: "after the deploy" });
     expect(ran.status).toBe(303);
-    expect(ran.headers.get("location")).toBe("/admin/report?done=ok");
+    expect(ran.headers.get("location")).toBe("/admin/report");
     expect((await lastRun("doctor"))?.status).toBe("ok");
   });
 });

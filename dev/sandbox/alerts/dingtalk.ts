@@ -1,7 +1,7 @@
 // DingTalk custom robot receiver with "加签" (signed) security: checks the signature exactly as DingTalk
 // does (base64 HMAC-SHA256 keyed by the secret over `${timestamp}\n${secret}`), the timestamp within one
 // hour, and the 20 messages per minute limit (then throttled for 10 minutes). Always HTTP 200 with an
-// errcode, as DingTalk answers.
+// errcode, as DingTalk answers. Accepts text, markdown and ActionCard messages.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { json, type SandboxRequest, type SandboxResponse } from "../http.ts";
 import { createMinuteWindow, isObject, parseJson, type ReceivedAlert } from "./types.ts";
@@ -28,6 +28,20 @@ function signMatches(secret: string, timestamp: string, sign: string): boolean {
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+/** ActionCard: title and markdown text, then one whole-card button or a list of buttons, each with a URL. */
+function validActionCard(card: unknown): boolean {
+  if (!isObject(card) || typeof card.title !== "string" || typeof card.text !== "string") return false;
+  const single = typeof card.singleTitle === "string" && typeof card.singleURL === "string";
+  const buttons =
+    Array.isArray(card.btns) &&
+    card.btns.length > 0 &&
+    card.btns.every(
+      (button) =>
+        isObject(button) && typeof button.title === "string" && typeof button.actionURL === "string",
+    );
+  return single || buttons;
+}
+
 function validMessage(value: unknown): boolean {
   if (!isObject(value)) return false;
   if (value.msgtype === "text") return isObject(value.text) && typeof value.text.content === "string";
@@ -37,6 +51,7 @@ function validMessage(value: unknown): boolean {
       typeof value.markdown.title === "string" &&
       typeof value.markdown.text === "string"
     );
+  if (value.msgtype === "actionCard") return validActionCard(value.actionCard);
   return false;
 }
 

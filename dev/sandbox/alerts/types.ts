@@ -1,7 +1,8 @@
 // What the alert receivers share: the tokens they accept, what they remember, and a sliding-window
 // message counter for the per-minute limits DingTalk and WeCom enforce.
 
-export type AlertChannel = "slack" | "dingtalk" | "wecom";
+/** `email` entries are read back from the local send_email simulation (email.ts), not received over HTTP. */
+export type AlertChannel = "slack" | "dingtalk" | "wecom" | "email";
 
 export interface AlertTokens {
   slackToken: string;
@@ -12,6 +13,12 @@ export interface AlertTokens {
 
 export interface ReceivedAlert {
   channel: AlertChannel;
+  /** `response`: a message the app sent to a Slack `response_url` (an update of an earlier message). */
+  kind?: "message" | "response";
+  /** Position in the receivers' log, so a click can name the message it is on. */
+  seq?: number;
+  /** Slack: the message as it reads now, after a `replace_original` response. */
+  current?: unknown;
   /** which robot (receiver set) got it: "default" or a name from `POST /_control/alerts/robots` */
   robot?: string;
   receivedAtMs: number;

@@ -1,6 +1,7 @@
 /** The admin API: bearer token first, then one router per resource. */
 import { Hono } from "hono";
-import { type AdminEnv, adminOnError, requireBearer } from "../http.ts";
+import { type AdminEnv, adminOnError } from "../http.ts";
+import { requireBearer } from "./bearer.ts";
 import { incidentsApi } from "./incidents.ts";
 import { jobsApi } from "./jobs.ts";
 import { opsApi } from "./ops.ts";

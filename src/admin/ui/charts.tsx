@@ -1,8 +1,16 @@
-/** Small inline SVG charts: no script, no library; the numbers are also in the tables next to them. */
+/**
+ * Small charts without script or library. The bars are inline SVG stretched to the width they get
+ * (presentation attributes only: the page CSP allows no style attribute); every label (axis ticks, units,
+ * legend) is HTML around the SVG, so text keeps its size on a phone and is never clipped at an edge.
+ * The figures are also in the tables next to the charts.
+ */
+import { niceCeiling } from "./overview/format.ts";
 
-const WIDTH = 520;
-const HEIGHT = 140;
-const PAD = 24;
+/** The plot's own coordinate system; the SVG is stretched to its box (`preserveAspectRatio="none"`). */
+const PLOT_WIDTH = 600;
+const PLOT_HEIGHT = 120;
+/** Gap between two buckets' groups, in plot units. */
+const SLOT_GAP = 2;
 
 export interface Series {
   label: string;
@@ -10,74 +18,100 @@ export interface Series {
   values: number[];
 }
 
-/** Grouped bars over time buckets, with the max on the axis. */
-export function BarsChart({ series, labels }: { series: Series[]; labels: string[] }) {
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const slots = Math.max(1, labels.length);
-  const slot = (WIDTH - PAD * 2) / slots;
-  const bar = Math.max(1, (slot - 2) / series.length);
+const Swatch = ({ color }: { color: string }) => (
+  <svg width="10" height="10" viewBox="0 0 10 10" aria-hidden="true">
+    <rect width="10" height="10" fill={color} />
+  </svg>
+);
+
+/**
+ * Grouped bars over time buckets. `xTicks`: labels for the window's start, middle and end; `yUnit`: what
+ * one unit on the y axis is (shown with the legend); the y axis runs from 0 to a round top.
+ */
+export function BarsChart(props: {
+  id?: string;
+  series: Series[];
+  xTicks: [string, string, string];
+  yUnit: string;
+  note?: string;
+}) {
+  const { series } = props;
+  const top = niceCeiling(Math.max(0, ...series.flatMap((s) => s.values)));
+  const slots = Math.max(1, ...series.map((s) => s.values.length));
+  const slot = PLOT_WIDTH / slots;
+  const bar = Math.max(0.5, (slot - SLOT_GAP) / Math.max(1, series.length));
   return (
-    <svg
-      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-      width="100%"
-      role="img"
-      aria-label={series.map((s) => s.label).join(", ")}
-    >
-      <line x1={PAD} y1={HEIGHT - PAD} x2={WIDTH - PAD} y2={HEIGHT - PAD} stroke="#c3c9d5" />
-      <text x={2} y={PAD}>
-        {max}
-      </text>
-      <text x={2} y={HEIGHT - PAD}>
-        0
-      </text>
-      {series.map((s, si) =>
-        s.values.map((value, i) => {
-          const h = ((HEIGHT - PAD * 2) * value) / max;
-          return (
-            <rect x={PAD + i * slot + si * bar} y={HEIGHT - PAD - h} width={bar} height={h} fill={s.color} />
-          );
-        }),
-      )}
-      {labels.length > 0 && (
-        <text x={PAD} y={HEIGHT - 6}>
-          {labels[0]}
-        </text>
-      )}
-      {labels.length > 1 && (
-        <text x={WIDTH - PAD} y={HEIGHT - 6} text-anchor="end">
-          {labels[labels.length - 1]}
-        </text>
-      )}
-      {series.map((s, si) => (
-        <g>
-          <rect x={WIDTH - 150} y={6 + si * 14} width={10} height={10} fill={s.color} />
-          <text x={WIDTH - 135} y={15 + si * 14}>
-            {s.label}
-          </text>
-        </g>
-      ))}
-    </svg>
+    <figure class="chart" id={props.id}>
+      <div class="chart-grid">
+        <div class="chart-y" aria-hidden="true">
+          <span>{top}</span>
+          <span>{top / 2}</span>
+          <span>0</span>
+        </div>
+        <svg
+          class="chart-plot"
+          viewBox={`0 0 ${PLOT_WIDTH} ${PLOT_HEIGHT}`}
+          preserveAspectRatio="none"
+          role="img"
+          aria-label={`${series.map((s) => s.label).join(", ")}: ${props.yUnit}`}
+        >
+          <line
+            x1={0}
+            y1={PLOT_HEIGHT / 2}
+            x2={PLOT_WIDTH}
+            y2={PLOT_HEIGHT / 2}
+            stroke="#e3e6ec"
+            vector-effect="non-scaling-stroke"
+          />
+          {series.map((s, si) =>
+            s.values.map((value, i) => {
+              const h = (PLOT_HEIGHT * value) / top;
+              return (
+                <rect x={i * slot + si * bar} y={PLOT_HEIGHT - h} width={bar} height={h} fill={s.color}>
+                  <title>{`${s.label}: ${value}`}</title>
+                </rect>
+              );
+            }),
+          )}
+        </svg>
+        <span />
+        <div class="chart-x">
+          {props.xTicks.map((tick) => (
+            <span>{tick}</span>
+          ))}
+        </div>
+      </div>
+      <figcaption class="chart-caption">
+        {series.map((s) => (
+          <span>
+            <Swatch color={s.color} /> {s.label}
+          </span>
+        ))}
+        <span>{props.yUnit}</span>
+        {props.note && <span>{props.note}</span>}
+      </figcaption>
+    </figure>
   );
 }
 
-/** Horizontal bars: p50 and p95 per settle path. */
-export function LatencyChart({ rows }: { rows: Array<{ path: string; p50: number; p95: number }> }) {
-  const max = Math.max(1, ...rows.map((r) => r.p95));
-  const rowHeight = 26;
-  const height = Math.max(40, rows.length * rowHeight + 20);
-  const scale = (value: number) => ((WIDTH - 200) * value) / max;
+/** One horizontal bar pair on a shared scale: `inner` (dark) over `outer` (light), both 0…`max`. */
+export function PairBar({
+  inner,
+  outer,
+  max,
+  label,
+}: {
+  inner: number;
+  outer: number;
+  max: number;
+  label: string;
+}) {
+  const width = (value: number) => (max > 0 ? Math.min(100, Math.max(0, (100 * value) / max)) : 0);
   return (
-    <svg viewBox={`0 0 ${WIDTH} ${height}`} width="100%" role="img" aria-label="latency p50 p95">
-      {rows.map((row, i) => (
-        <g>
-          <text x={4} y={i * rowHeight + 20}>
-            {row.path}
-          </text>
-          <rect x={90} y={i * rowHeight + 8} width={scale(row.p95)} height={14} fill="#c9d5f5" />
-          <rect x={90} y={i * rowHeight + 8} width={scale(row.p50)} height={14} fill="#2856c7" />
-          <text x={96 + scale(row.p95)} y={i * rowHeight + 20}>{`p50 ${row.p50} · p95 ${row.p95}`}</text>
-        </g>
-      ))}
+    <svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label={label}>
+      <rect x={0} y={0} width={100} height={10} fill="#f0f2f6" />
+      <rect x={0} y={0} width={width(outer)} height={10} fill="#c9d5f5" />
+      <rect x={0} y={0} width={width(inner)} height={10} fill="#2856c7" />
     </svg>
   );
 }

@@ -1,113 +1,153 @@
 /**
- * Dashboard request plumbing: the session cookie (set at login, required on every page), the CSRF check
- * on every POST (same-origin Origin header and the session-bound token), the language cookie, and the
- * page context each page renders with.
+ * Dashboard request plumbing: the server-side session behind the cookie (started at sign-in, looked up
+ * and re-checked against the configured tokens on every request, ended at sign-out), the language and
+ * time-zone cookies, the flash line an action leaves for the page it goes back to, and the page context
+ * each page renders with.
+ *
+ * The flash line is never read from the URL: `backWith` seals the server's own outcome text into a
+ * short-lived cookie, HMAC-bound to the session and to the page it is for; a crafted link can put
+ * nothing in the banner.
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Context } from "hono";
 import { getDeps } from "../../deps.ts";
+import { ok, type Result } from "../../ledger/result.ts";
 import {
-  checkCsrf,
   csrfToken,
-  issueSession,
-  readSession,
+  type Flash,
+  isSessionId,
+  newSessionId,
+  openFlash,
   SESSION_COOKIE,
   SESSION_TTL_MS,
   type Session,
+  sealFlash,
+  toHex,
 } from "../session.ts";
+import { createSessionStore } from "../session-store.ts";
+import { adminTokens, fromHex, type TokenEntry, tokenStillConfigured } from "../tokens.ts";
+import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
 import { LANG_COOKIE, type Lang, langOf, WORDS } from "./i18n.ts";
 import type { PageContext } from "./layout.tsx";
 import { canonicalTimeZone, TIME_ZONE_COOKIE } from "./time.tsx";
 
 export type DashboardEnv = { Bindings: Env; Variables: { session: Session; actor: string } };
 
-const LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600;
+const PREFERENCE_MAX_AGE_S = 365 * 24 * 3600;
+const FLASH_COOKIE = "payguard_flash";
+/** Long enough to follow the redirect; a flash nobody saw is gone after this. */
+const FLASH_MAX_AGE_S = 60;
 const FLASH_LENGTH_MAX = 300;
 
-const secretOf = (c: Context<DashboardEnv>) => getDeps(c.env).config.adminToken;
+const sessions = (env: Env) => createSessionStore(env.ADMIN_SESSIONS);
 
-export const langFor = (c: Context): Lang => langOf(getCookie(c, LANG_COOKIE));
+export const langFor = (c: Context): Lang => langOf(readCookie(c, LANG_COOKIE));
 
 export function setLang(c: Context, lang: Lang): void {
-  setCookie(c, LANG_COOKIE, lang, {
-    path: "/admin",
-    sameSite: "Strict",
-    secure: true,
-    maxAge: LANG_COOKIE_MAX_AGE_S,
-  });
+  writeCookie(c, LANG_COOKIE, lang, { maxAgeS: PREFERENCE_MAX_AGE_S, httpOnly: true });
 }
 
-export async function startSession(c: Context<DashboardEnv>, actor: string): Promise<void> {
-  const value = await issueSession(secretOf(c), actor, Date.now());
-  setCookie(c, SESSION_COOKIE, value, {
-    path: "/admin",
-    httpOnly: true,
-    secure: true,
-    sameSite: "Strict",
-    maxAge: Math.floor(SESSION_TTL_MS / 1000),
-  });
+/** The operator's zone: the cookie when it names a valid zone, else REPORT_TIME_ZONE. */
+const timeZoneFor = (c: Context<DashboardEnv>): string =>
+  canonicalTimeZone(readCookie(c, TIME_ZONE_COOKIE)) ?? getDeps(c.env).config.ops.reportTimeZone;
+
+/** `zone` must already be canonical (canonicalTimeZone); null goes back to the deployment default. */
+export function setTimeZone(c: Context, zone: string | null): void {
+  if (zone === null) clearCookie(c, TIME_ZONE_COOKIE);
+  else writeCookie(c, TIME_ZONE_COOKIE, zone, { maxAgeS: PREFERENCE_MAX_AGE_S, httpOnly: true });
 }
 
-export const endSession = (c: Context) => deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: true });
+/** A new server-side session for the token that signed in, and its cookie. */
+export async function startSession(
+  c: Context<DashboardEnv>,
+  token: TokenEntry,
+): Promise<Result<void, string>> {
+  const id = newSessionId();
+  const nowMs = Date.now();
+  const record = {
+    actor: token.name,
+    fingerprint: toHex(token.fingerprint),
+    expiresAtMs: nowMs + SESSION_TTL_MS,
+  };
+  const stored = await sessions(c.env).start(id, record, nowMs);
+  if (!stored.ok) return stored;
+  writeCookie(c, SESSION_COOKIE, id, { maxAgeS: Math.floor(SESSION_TTL_MS / 1000), httpOnly: true });
+  return ok(undefined);
+}
 
-/** Pages need a valid session: without one, GETs go to the login form and POSTs are refused. */
-export const requireSession: MiddlewareHandler<DashboardEnv> = async (c, next) => {
-  const session = await readSession(secretOf(c), getCookie(c, SESSION_COOKIE), Date.now());
-  if (!session)
-    return c.req.method === "GET" ? c.redirect("/admin/login", 303) : c.text("sign in first", 401);
-  c.set("session", session);
-  c.set("actor", session.actor);
-  await next();
-};
+/** Ends the request's session server-side (a copy of the cookie is refused from now on) and clears it. */
+export async function endSession(c: Context<DashboardEnv>): Promise<Result<void, string>> {
+  const ended = await sessions(c.env).end(c.get("session").id);
+  if (ended.ok) clearCookie(c, SESSION_COOKIE);
+  return ended;
+}
 
-/** Every POST: sent by a page of this origin (browsers always send Origin on a POST) and carrying the
- * token bound to this session. */
-export const requireCsrf: MiddlewareHandler<DashboardEnv> = async (c, next) => {
-  if (c.req.method !== "POST") return next();
-  if (c.req.header("origin") !== new URL(c.req.url).origin) return c.text("cross-origin form refused", 403);
-  const body = await c.req.parseBody();
-  const submitted = typeof body.csrf === "string" ? body.csrf : "";
-  if (!(await checkCsrf(secretOf(c), c.get("session"), submitted))) {
-    return c.text("invalid or missing CSRF token", 403);
+/**
+ * The request's session, or null: none or unknown, expired, or signed in with a token that is no longer
+ * configured under that name (removed or changed in ADMIN_TOKENS / ADMIN_TOKEN), which also ends it.
+ */
+export async function currentSession(c: Context<DashboardEnv>): Promise<Result<Session | null, string>> {
+  const id = readCookie(c, SESSION_COOKIE);
+  if (!isSessionId(id)) return ok(null);
+  const store = sessions(c.env);
+  const found = await store.find(id, Date.now());
+  if (!found.ok || !found.value) return found.ok ? ok(null) : found;
+  const record = found.value;
+  if (!tokenStillConfigured(await adminTokens(c.env), record.actor, fromHex(record.fingerprint))) {
+    await store.end(id);
+    return ok(null);
   }
-  await next();
-};
+  return ok({ id, ...record });
+}
+
+/** The flash sealed for this page, consumed (a reload shows the page without it). */
+async function takeFlash(c: Context<DashboardEnv>, path: string, session: Session | undefined) {
+  const sealed = readCookie(c, FLASH_COOKIE);
+  if (!sealed || !session) return null;
+  const flash = await openFlash(session, path, sealed);
+  if (flash) clearCookie(c, FLASH_COOKIE);
+  return flash;
+}
 
 export async function pageContext(c: Context<DashboardEnv>): Promise<PageContext> {
   const lang = langFor(c);
   const t = WORDS[lang];
   const session = c.get("session");
-  const done = c.req.query("done");
-  const failed = c.req.query("failed");
-  const flash = done
-    ? { ok: true, text: `${t.done}: ${done.slice(0, FLASH_LENGTH_MAX)}` }
-    : failed
-      ? { ok: false, text: `${t.failed}: ${failed.slice(0, FLASH_LENGTH_MAX)}` }
-      : null;
+  const path = new URL(c.req.url).pathname;
+  const flash = await takeFlash(c, path, session);
   // The sales banner is best effort: a page still renders when the switch cannot be read.
   const pauses = session ? await getDeps(c.env).runbook.salesPauses() : null;
   return {
     t,
     lang,
-    timeZone:
-      canonicalTimeZone(getCookie(c, TIME_ZONE_COOKIE)) ?? getDeps(c.env).config.ops.reportTimeZone,
+    timeZone: timeZoneFor(c),
     nowMs: Date.now(),
     salesPaused: pauses?.ok ? pauses.value.map((pause) => pause.scope) : [],
     actor: session?.actor ?? null,
-    csrf: session ? await csrfToken(secretOf(c), session) : "",
-    path: c.req.path,
-    flash,
+    csrf: session ? await csrfToken(session) : "",
+    path,
+    flash: flash && { ok: flash.ok, text: `${flash.ok ? t.done : t.failed}: ${flash.text}` },
   };
 }
 
-/** After an action: back to the page it came from, with its outcome in the flash line. */
-export function backWith(
+/**
+ * After an action: back to the page it came from (`path` may carry a query), which shows the outcome
+ * (or the problem) in its flash line once.
+ */
+export async function backWith(
   c: Context,
   path: string,
   result: { ok: true; outcome: string } | { ok: false; message: string },
-) {
-  const query = result.ok
-    ? `done=${encodeURIComponent(result.outcome)}`
-    : `failed=${encodeURIComponent(result.message)}`;
-  return c.redirect(`${path}${path.includes("?") ? "&" : "?"}${query}`, 303);
+): Promise<Response> {
+  const session = (c as Context<DashboardEnv>).get("session");
+  const flash: Flash = result.ok
+    ? { ok: true, text: result.outcome.slice(0, FLASH_LENGTH_MAX) }
+    : { ok: false, text: result.message.slice(0, FLASH_LENGTH_MAX) };
+  if (session) {
+    const target = new URL(path, c.req.url).pathname;
+    writeCookie(c, FLASH_COOKIE, await sealFlash(session, target, flash), {
+      maxAgeS: FLASH_MAX_AGE_S,
+      httpOnly: true,
+    });
+  }
+  return c.redirect(path, 303);
 }

@@ -5,16 +5,13 @@
 import { zValidator } from "@hono/zod-validator";
 import type { Context } from "hono";
 import type { z } from "zod";
+import { backWith } from "./context.ts";
 
 export function validForm<T extends z.ZodType>(schema: T, back: (c: Context) => string) {
   return zValidator("form", schema, (result, c) => {
     if (!result.success) {
       const fields = result.error.issues.map((issue) => issue.path.join(".") || "input").join(", ");
-      const path = back(c);
-      return c.redirect(
-        `${path}${path.includes("?") ? "&" : "?"}failed=${encodeURIComponent(`invalid ${fields}`)}`,
-        303,
-      );
+      return backWith(c, back(c), { ok: false, message: `invalid ${fields}` });
     }
   });
 }

@@ -12,6 +12,7 @@ import { actionContext } from "../http.ts";
 import { reasonOnly } from "../schemas.ts";
 import { backWith, type DashboardEnv, pageContext } from "./context.ts";
 import { validForm } from "./forms.ts";
+import { problem } from "./guards.tsx";
 import { ReportPage } from "./pages/report.tsx";
 
 const DAY_MS = 86_400_000;
@@ -28,7 +29,7 @@ export const reportPages = new Hono<DashboardEnv>()
       deps.ops.weeklyReport(week.fromMs, week.toMs),
       deps.admin.incidents("open", INCIDENTS_LIST_MAX),
     ]);
-    if (!figures.ok || !open.ok) return c.text("temporarily unavailable", 503);
+    if (!figures.ok || !open.ok) return problem(c, 503, "unavailable");
     const latest = lastFullWeek(nowMs, timeZone).weekStart;
     const view = {
       weekStart: week.weekStart,

@@ -29,6 +29,14 @@ const en = {
   outcome: "Outcome",
   event: "Event",
   dryRunNote: "Dry run: nothing was changed.",
+  runForReal: "Run it for real…",
+  runForRealHelp: "The same inputs as this dry run; a confirmation page follows.",
+  repairCount: "References to repair: {count}",
+  replayLine: "Replay the inbox events matching: {filter}",
+  anyFilter: "failed + stuck, any provider",
+  inboxFailed: "failed",
+  inboxStuck: "stuck",
+  inboxReceived: "received",
 };
 
 export type RunbookWords = { [K in keyof typeof en]: string };
@@ -61,6 +69,72 @@ const zh: RunbookWords = {
   outcome: "结果",
   event: "事件",
   dryRunNote: "试运行：未做任何改动。",
+  runForReal: "正式执行…",
+  runForRealHelp: "使用与本次试运行相同的输入；下一步为确认页。",
+  repairCount: "待修复单号：{count} 个",
+  replayLine: "重放符合条件的回调事件：{filter}",
+  anyFilter: "失败 + 卡住，全部渠道",
+  inboxFailed: "失败",
+  inboxStuck: "卡住",
+  inboxReceived: "已收到",
 };
 
 export const RUNBOOK_WORDS: Record<Lang, RunbookWords> = { en, zh };
+
+/** Outcomes of a repair or replay, per reference or event (dry run and real run); others show as recorded. */
+const OUTCOMES_EN = {
+  would_credit: "would credit",
+  would_rebuild: "would rebuild the order and credit",
+  would_review: "would go to review",
+  would_refetch: "would fetch again",
+  already_fulfilled: "already credited",
+  in_review: "in review",
+  not_paid: "not paid",
+  not_found: "not found at the provider",
+  not_configured: "provider not configured",
+  not_refetchable: "cannot be fetched again",
+  rate_limited: "rate limited: try again",
+  failed: "failed",
+  bad_ref: "not a reference",
+  mismatch: "does not match the order",
+  no_order_named: "names no order",
+  no_order: "no order",
+  query_order: "order queried",
+  fulfilled: "credited",
+  created_from_metadata: "order rebuilt and credited",
+  late_payment: "late payment credited",
+  needs_review: "in review",
+  held: "held: the order is not stored",
+  duplicate: "already applied",
+};
+
+const OUTCOMES_ZH: { [K in keyof typeof OUTCOMES_EN]: string } = {
+  would_credit: "将发放积分",
+  would_rebuild: "将重建订单并发放积分",
+  would_review: "将进入审核",
+  would_refetch: "将重新拉取",
+  already_fulfilled: "已到账",
+  in_review: "审核中",
+  not_paid: "未支付",
+  not_found: "渠道查无此单",
+  not_configured: "渠道未配置",
+  not_refetchable: "无法重新拉取",
+  rate_limited: "被限流：请重试",
+  failed: "失败",
+  bad_ref: "不是有效单号",
+  mismatch: "与订单不符",
+  no_order_named: "未指向任何订单",
+  no_order: "没有订单",
+  query_order: "已查询订单",
+  fulfilled: "已到账",
+  created_from_metadata: "已重建订单并到账",
+  late_payment: "迟到的支付已到账",
+  needs_review: "待审核",
+  held: "已暂存：订单不存在",
+  duplicate: "已处理过",
+};
+
+const OUTCOMES: Record<Lang, Record<string, string>> = { en: OUTCOMES_EN, zh: OUTCOMES_ZH };
+
+export const outcomeWord = (lang: Lang, outcome: string) =>
+  Object.hasOwn(OUTCOMES[lang], outcome) ? (OUTCOMES[lang][outcome] as string) : outcome;

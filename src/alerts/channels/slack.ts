@@ -1,38 +1,31 @@
-/** Slack incoming webhook: Block Kit sections plus a `text` fallback for notifications. */
+/**
+ * Slack incoming webhook: Block Kit (src/alerts/channels/slack-blocks.ts) plus a `text` fallback for
+ * notifications. In mrkdwn, `&`, `<` and `>` are control characters: text that is not ours is escaped
+ * as `&amp;`, `&lt;`, `&gt;` (Slack's own rule), so a provider's message can never become a link or a mention.
+ */
 import type { Composed } from "../compose.ts";
 import type { Markup } from "../message.ts";
+import { alertBlocks } from "./slack-blocks.ts";
 import { postJson, type Sender } from "./types.ts";
+
+const SLACK_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
+
+export const slackEscape = (text: string): string =>
+  text.replace(/[&<>]/g, (char) => SLACK_ESCAPES[char] ?? char);
 
 export const SLACK_MARKUP: Markup = {
   bold: (text) => `*${text}*`,
   link: (url, label) => `<${url}|${label}>`,
+  escape: slackEscape,
+  literal: slackEscape,
 };
 
-/** Slack refuses a section whose text is longer than 3000 characters. */
-const SLACK_SECTION_CHARS_MAX = 3_000;
 const SLACK_RETRY_AFTER_DEFAULT_S = 30;
 
-function sections(lines: readonly string[]): string[] {
-  const chunks: string[] = [];
-  let current = "";
-  for (const line of lines) {
-    const piece = line.slice(0, SLACK_SECTION_CHARS_MAX);
-    if (current && current.length + 1 + piece.length > SLACK_SECTION_CHARS_MAX) {
-      chunks.push(current);
-      current = "";
-    }
-    current = current ? `${current}\n${piece}` : piece;
-  }
-  if (current) chunks.push(current);
-  return chunks;
-}
-
 export const slackSender: Sender = {
-  payload(composed: Composed) {
-    return {
-      text: composed.title,
-      blocks: sections(composed.lines).map((text) => ({ type: "section", text: { type: "mrkdwn", text } })),
-    };
+  markup: SLACK_MARKUP,
+  payload(composed: Composed, channel) {
+    return { text: slackEscape(composed.title), blocks: alertBlocks(composed, channel.interactive === true) };
   },
   async send(channel, payload) {
     const response = await postJson(channel.url, payload);

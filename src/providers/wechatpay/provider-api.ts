@@ -2,6 +2,7 @@
  * WeChat Pay as a `ProviderApi`: query an order's truth by out_trade_no (an unpaid answer keeps its
  * trade_state, so the reconcile can tell USERPAYING from NOTPAY), and close unpaid orders.
  */
+import { NOT_AT_PROVIDER_STATE } from "../../ledger/check-outcome.ts";
 import type { ProviderApi } from "../../ledger/ports.ts";
 import { err, ok } from "../../ledger/result.ts";
 import type { Order, PaymentFact } from "../../ledger/types.ts";
@@ -16,8 +17,13 @@ export function createWechatProviderApi(config: WechatConfig, client: WechatClie
       const result = await client.queryOrder(order.id);
       if (!result.ok) {
         // Not created at WeChat yet (the customer never opened the QR code): still pending for us.
-        if (result.error.code === "ORDER_NOT_EXIST")
-          return ok({ kind: "pending", provider: "wechatpay", orderId: order.id });
+        if (result.error.code === NOT_AT_PROVIDER_STATE)
+          return ok({
+            kind: "pending",
+            provider: "wechatpay",
+            orderId: order.id,
+            providerState: NOT_AT_PROVIDER_STATE,
+          });
         return err(result.error);
       }
       const fact = transactionFact(result.value, config);

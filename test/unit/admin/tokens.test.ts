@@ -3,14 +3,22 @@ import { describe, expect, it } from "vitest";
 import {
   checkCsrf,
   csrfToken,
-  issueSession,
-  readSession,
-  SESSION_TTL_MS,
+  isSessionId,
+  newSessionId,
+  openFlash,
+  type Session,
+  sealFlash,
+  storageKeyOf,
 } from "../../../src/admin/session.ts";
-import { adminTokens, identify, parseAdminTokenList } from "../../../src/admin/tokens.ts";
+import {
+  adminTokens,
+  identify,
+  identifyToken,
+  parseAdminTokenList,
+  tokenStillConfigured,
+} from "../../../src/admin/tokens.ts";
 
 const hex = (token: string) => createHash("sha256").update(token).digest("hex");
-const SECRET = "session-secret-0123456789abcdef";
 
 describe("named admin tokens", () => {
   it("names the caller from ADMIN_TOKENS hashes, and ADMIN_TOKEN as admin", async () => {
@@ -33,35 +41,57 @@ describe("named admin tokens", () => {
   });
 });
 
-describe("dashboard session cookie", () => {
-  const NOW = Date.UTC(2026, 10, 22, 12);
-
-  it("reads back what it issued until it expires", async () => {
-    const cookie = await issueSession(SECRET, "alice", NOW);
-    expect(await readSession(SECRET, cookie, NOW + 1000)).toMatchObject({ actor: "alice" });
-    expect(await readSession(SECRET, cookie, NOW + SESSION_TTL_MS)).toBeNull();
+describe("dashboard session", () => {
+  const session = (actor = "alice"): Session => ({
+    id: newSessionId(),
+    actor,
+    fingerprint: "00",
+    expiresAtMs: Date.UTC(2026, 10, 22, 20),
   });
 
-  it("rejects a cookie signed with another secret or with its payload changed", async () => {
-    const cookie = await issueSession(SECRET, "alice", NOW);
-    expect(await readSession("another-secret-0123456789abcdef", cookie, NOW)).toBeNull();
-    const [payload, signature] = cookie.split(".");
-    const forged = Buffer.from(JSON.stringify({ a: "mallory", e: NOW + 1e9, n: "x" })).toString("base64url");
-    expect(await readSession(SECRET, `${forged}.${signature}`, NOW)).toBeNull();
-    expect(await readSession(SECRET, `${payload}`, NOW)).toBeNull();
-    // The last character of a 32-byte signature carries 2 unused bits: another spelling is refused too.
-    const last = signature?.at(-1) ?? "";
-    const respelled = `${signature?.slice(0, -1)}${String.fromCharCode(last.charCodeAt(0) ^ 1)}`;
-    expect(await readSession(SECRET, `${payload}.${respelled}`, NOW)).toBeNull();
+  it("accepts only well-formed ids, stored under their hash", async () => {
+    const id = newSessionId();
+    expect(isSessionId(id)).toBe(true);
+    expect(isSessionId(`${id}x`)).toBe(false);
+    expect(isSessionId(id.slice(0, -1))).toBe(false);
+    expect(isSessionId(undefined)).toBe(false);
+    expect(await storageKeyOf(id)).toBe(createHash("sha256").update(id).digest("hex"));
   });
 
   it("binds the CSRF token to the session", async () => {
-    const one = await readSession(SECRET, await issueSession(SECRET, "alice", NOW), NOW);
-    const two = await readSession(SECRET, await issueSession(SECRET, "alice", NOW), NOW);
-    if (!one || !two) throw new Error("sessions not read back");
-    const token = await csrfToken(SECRET, one);
-    expect(await checkCsrf(SECRET, one, token)).toBe(true);
-    expect(await checkCsrf(SECRET, two, token)).toBe(false);
-    expect(await checkCsrf(SECRET, one, "")).toBe(false);
+    const one = session();
+    const two = session();
+    const token = await csrfToken(one);
+    expect(await checkCsrf(one, token)).toBe(true);
+    expect(await checkCsrf(two, token)).toBe(false);
+    expect(await checkCsrf(one, "")).toBe(false);
+  });
+
+  it("opens a flash only for its session and its page, and refuses a changed one", async () => {
+    const one = session();
+    const sealed = await sealFlash(one, "/admin/orders/ord_1", { ok: true, text: "fulfilled" });
+    expect(await openFlash(one, "/admin/orders/ord_1", sealed)).toEqual({ ok: true, text: "fulfilled" });
+    expect(await openFlash(one, "/admin/orders/ord_2", sealed)).toBeNull();
+    expect(await openFlash(session(), "/admin/orders/ord_1", sealed)).toBeNull();
+    const [, signature] = sealed.split(".");
+    const forged = Buffer.from(JSON.stringify({ p: "/admin/orders/ord_1", o: true, t: "<b>x</b>" })).toString(
+      "base64url",
+    );
+    expect(await openFlash(one, "/admin/orders/ord_1", `${forged}.${signature}`)).toBeNull();
+    expect(await openFlash(one, "/admin/orders/ord_1", undefined)).toBeNull();
+  });
+
+  it("stays valid only while its name keeps the token it signed in with", async () => {
+    const env = (list: string) => ({ ADMIN_TOKENS: list });
+    const before = await adminTokens(env(`alice:${hex("alice-token-0123456789")}`));
+    const entry = await identifyToken(before, "alice-token-0123456789");
+    if (!entry) throw new Error("alice not identified");
+    expect(tokenStillConfigured(before, "alice", entry.fingerprint)).toBe(true);
+    expect(tokenStillConfigured(before, "bob", entry.fingerprint)).toBe(false);
+    const changed = await adminTokens(env(`alice:${hex("alice-token-new-0123456789")}`));
+    expect(tokenStillConfigured(changed, "alice", entry.fingerprint)).toBe(false);
+    const renamed = await adminTokens(env(`bob:${hex("alice-token-0123456789")}`));
+    expect(tokenStillConfigured(renamed, "alice", entry.fingerprint)).toBe(false);
+    expect(tokenStillConfigured(await adminTokens(env("")), "alice", entry.fingerprint)).toBe(false);
   });
 });

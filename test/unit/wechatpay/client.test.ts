@@ -82,7 +82,12 @@ describe("WeChat Pay client", () => {
     const api = createWechatProviderApi(config, createWechatClient(config, deps));
     expect(await api.queryOrder(order("ord_never_seen"), nowMs)).toEqual({
       ok: true,
-      value: { kind: "pending", provider: "wechatpay", orderId: "ord_never_seen" },
+      value: {
+        kind: "pending",
+        provider: "wechatpay",
+        orderId: "ord_never_seen",
+        providerState: "ORDER_NOT_EXIST",
+      },
     });
     const client = createWechatClient(config, deps);
     await client.createNativeOrder({

@@ -1,100 +1,7 @@
-/** Incidents (with triage buttons) and jobs (recent runs, run now, replay a Stripe event). */
+/** Jobs: recent runs, run now, replay a Stripe event. (The incident pages are src/admin/ui/incidents/.) */
 import type { Row } from "../../store.ts";
-import { ActionForm, fmtTime, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
-
-export function IncidentsPage({
-  ctx,
-  incidents,
-  status,
-}: {
-  ctx: PageContext;
-  incidents: Row[];
-  status: string;
-}) {
-  const { t } = ctx;
-  const tabs: Array<[string, string]> = [
-    ["open", t.showOpen],
-    ["resolved", t.showResolved],
-    ["all", t.showAll],
-  ];
-  return (
-    <Page ctx={ctx} title={t.incidents}>
-      <h1>{t.incidents}</h1>
-      <p>
-        {tabs.map(([value, label], index) => (
-          <>
-            {index > 0 && " · "}
-            {value === status ? (
-              <strong>{label}</strong>
-            ) : (
-              <a href={`/admin/incidents?status=${value}`}>{label}</a>
-            )}
-          </>
-        ))}
-      </p>
-      {incidents.length === 0 && <p class="muted">{t.none}</p>}
-      <table id="incidents">
-        <tr>
-          <th>{t.severity}</th>
-          <th>{t.summary}</th>
-          <th>{t.seen}</th>
-          <th>{t.acknowledgedBy}</th>
-          <th>{t.mutedUntil}</th>
-          <th>{t.actions}</th>
-        </tr>
-        {incidents.map((i) => (
-          <tr data-key={String(i.key)}>
-            <td>
-              <StatusBadge value={i.severity} /> <StatusBadge value={i.status} />
-            </td>
-            <td>
-              {String(i.summary)}
-              <br />
-              <code class="muted">{String(i.key)}</code>
-            </td>
-            <td>
-              {fmtTime(i.last_seen_at)} ×{String(i.occurrences)}
-            </td>
-            <td class="acknowledged-by">{String(i.acknowledged_by ?? "")}</td>
-            <td>{fmtTime(i.muted_until)}</td>
-            <td>
-              {i.status === "open" && (
-                <>
-                  {!i.acknowledged_by && (
-                    <ActionForm ctx={ctx} action="/admin/incidents/acknowledge">
-                      <input type="hidden" name="key" value={String(i.key)} />
-                      <ReasonInput ctx={ctx} />
-                      <button type="submit">{t.acknowledge}</button>
-                    </ActionForm>
-                  )}
-                  <ActionForm ctx={ctx} action="/admin/incidents/mute">
-                    <input type="hidden" name="key" value={String(i.key)} />
-                    <ReasonInput ctx={ctx} />
-                    <select name="minutes">
-                      {[30, 240, 1440].map((m) => (
-                        <option value={String(m)}>{`${m} ${t.minutes}`}</option>
-                      ))}
-                    </select>
-                    <button type="submit" class="quiet">
-                      {t.mute}
-                    </button>
-                  </ActionForm>
-                  <ActionForm ctx={ctx} action="/admin/incidents/resolve">
-                    <input type="hidden" name="key" value={String(i.key)} />
-                    <ReasonInput ctx={ctx} />
-                    <button type="submit" class="quiet">
-                      {t.resolve}
-                    </button>
-                  </ActionForm>
-                </>
-              )}
-            </td>
-          </tr>
-        ))}
-      </table>
-    </Page>
-  );
-}
+import { ActionForm, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
+import { When } from "../time.tsx";
 
 export function JobsPage({ ctx, jobs, runs }: { ctx: PageContext; jobs: string[]; runs: Row[] }) {
   const { t } = ctx;
@@ -117,7 +24,7 @@ export function JobsPage({ ctx, jobs, runs }: { ctx: PageContext; jobs: string[]
       </div>
       <h2>{t.recentRuns}</h2>
       {runs.length === 0 && <p class="muted">{t.none}</p>}
-      <table id="job-runs">
+      <table id="job-runs" class="stack">
         <tr>
           <th>{t.job}</th>
           <th>{t.status}</th>
@@ -127,14 +34,21 @@ export function JobsPage({ ctx, jobs, runs }: { ctx: PageContext; jobs: string[]
         </tr>
         {runs.map((run) => (
           <tr>
-            <td>{String(run.job)}</td>
-            <td>
+            <td data-label={t.job}>{String(run.job)}</td>
+            <td data-label={t.status}>
               <StatusBadge value={run.status} />
             </td>
-            <td>{fmtTime(run.started_at)}</td>
-            <td>{fmtTime(run.finished_at)}</td>
-            <td>
-              <code>{JSON.stringify(run.detail ?? {})}</code>
+            <td data-label={t.started}>
+              <When at={run.started_at} settings={ctx} />
+            </td>
+            <td data-label={t.finished}>
+              <When at={run.finished_at} settings={ctx} />
+            </td>
+            <td data-label={t.detail}>
+              <details>
+                <summary>JSON</summary>
+                <code>{JSON.stringify(run.detail ?? {})}</code>
+              </details>
             </td>
           </tr>
         ))}

@@ -1,14 +1,7 @@
 /** The weekly report page (the figures the Monday message carries, for any week) and the doctor panel. */
 import type { Row } from "../../store.ts";
-import {
-  ActionForm,
-  fmtMoney,
-  fmtTime,
-  Page,
-  type PageContext,
-  ReasonInput,
-  StatusBadge,
-} from "../layout.tsx";
+import { ActionForm, fmtMoney, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
+import { When } from "../time.tsx";
 
 const rows = (value: unknown): Row[] => (Array.isArray(value) ? (value as Row[]) : []);
 const obj = (value: unknown): Row => (value && typeof value === "object" ? (value as Row) : {});
@@ -42,7 +35,9 @@ function DoctorPanel({ ctx, problems }: { ctx: PageContext; problems: Row[] }) {
                 <StatusBadge value={problem.severity} />
               </td>
               <td>{String(problem.summary)}</td>
-              <td>{fmtTime(problem.last_seen_at)}</td>
+              <td>
+                <When at={problem.last_seen_at} settings={ctx} />
+              </td>
             </tr>
           ))}
         </table>
@@ -161,7 +156,9 @@ export function ReportPage({ ctx, view, problems }: { ctx: PageContext; view: Re
               <br />
               <code class="muted">{String(i.key)}</code>
             </td>
-            <td>{fmtTime(i.opened_at)}</td>
+            <td>
+              <When at={i.opened_at} settings={ctx} />
+            </td>
           </tr>
         ))}
       </table>

@@ -1,13 +1,17 @@
 /**
  * The runbook page: the sales switch (pause / resume per package or for all), repair from provider
- * references and batch replay of the inbox, each with a dry run; a batch's results show on this page.
+ * references and batch replay of the inbox, each with a dry run; a batch's results show on this page,
+ * with a form that runs the same inputs for real (src/admin/ui/runbook/results.tsx).
  */
-import type { RefReport, RepairBatch } from "../../repair-refs.ts";
+import { providerName } from "../../../incidents/text.ts";
+import type { RepairBatch } from "../../repair-refs.ts";
 import type { ReplayBatch } from "../../replay-events.ts";
 import type { SalesPause } from "../../runbook-store.ts";
 import { ALL_PACKAGES } from "../../sales-pause.ts";
-import { ActionForm, fmtTime, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
+import { ActionForm, Page, type PageContext, ReasonInput } from "../layout.tsx";
+import { type BatchInputs, RepairResults, ReplayResults } from "../runbook/results.tsx";
 import { RUNBOOK_WORDS, type RunbookWords } from "../runbook-words.ts";
+import { When } from "../time.tsx";
 
 const scopeLabel = (scope: string, w: RunbookWords) => (scope === ALL_PACKAGES ? w.allPackages : scope);
 
@@ -39,7 +43,9 @@ function SalesSection({
             {pauses.map((pause) => (
               <tr data-scope={pause.scope}>
                 <td>{scopeLabel(pause.scope, w)}</td>
-                <td>{fmtTime(pause.paused_at)}</td>
+                <td>
+                  <When at={pause.paused_at} settings={ctx} />
+                </td>
                 <td>{pause.paused_by}</td>
                 <td>{pause.reason}</td>
                 <td>
@@ -70,94 +76,21 @@ function SalesSection({
   );
 }
 
-function Summary({
-  w,
-  batch,
-}: {
-  w: RunbookWords;
-  batch: { dryRun: boolean; summary: Record<string, number> };
-}) {
-  return (
-    <p class="summary">
-      {batch.dryRun && <strong>{`${w.dryRunNote} `}</strong>}
-      {Object.entries(batch.summary).map(([outcome, n]) => (
-        <span>
-          <StatusBadge value={outcome} /> {`×${n} `}
-        </span>
-      ))}
-    </p>
-  );
-}
-
-function RepairResults({ ctx, w, batch }: { ctx: PageContext; w: RunbookWords; batch: RepairBatch }) {
-  return (
-    <>
-      <h2>{w.results}</h2>
-      <Summary w={w} batch={batch} />
-      <table id="repair-results">
-        <tr>
-          <th>{w.ref}</th>
-          <th>{ctx.t.provider}</th>
-          <th>{w.outcome}</th>
-          <th>{ctx.t.id}</th>
-          <th class="num">{ctx.t.credits}</th>
-          <th>{ctx.t.detail}</th>
-        </tr>
-        {batch.results.map((r: RefReport) => (
-          <tr data-ref={r.ref}>
-            <td>
-              <code>{r.ref}</code>
-            </td>
-            <td>{r.provider ?? ""}</td>
-            <td class="outcome">
-              <StatusBadge value={r.outcome} />
-            </td>
-            <td>{r.orderId ? <a href={`/admin/orders/${r.orderId}`}>{r.orderId}</a> : ""}</td>
-            <td class="num">{r.credits ?? ""}</td>
-            <td>{r.detail ?? ""}</td>
-          </tr>
-        ))}
-      </table>
-    </>
-  );
-}
-
-function ReplayResults({ ctx, w, batch }: { ctx: PageContext; w: RunbookWords; batch: ReplayBatch }) {
-  return (
-    <>
-      <h2>{w.results}</h2>
-      <Summary w={w} batch={batch} />
-      <table id="replay-results">
-        <tr>
-          <th>{w.event}</th>
-          <th>{ctx.t.provider}</th>
-          <th>{w.eventType}</th>
-          <th>{ctx.t.id}</th>
-          <th>{w.outcome}</th>
-        </tr>
-        {batch.results.map((r) => (
-          <tr>
-            <td>
-              <code>{r.eventId}</code>
-            </td>
-            <td>{r.provider}</td>
-            <td>{r.eventType}</td>
-            <td>{r.orderId ? <a href={`/admin/orders/${r.orderId}`}>{r.orderId}</a> : ""}</td>
-            <td class="outcome">
-              <StatusBadge value={r.outcome} /> {r.detail ?? ""}
-            </td>
-          </tr>
-        ))}
-      </table>
-    </>
-  );
-}
-
-function RepairForm({ ctx, w }: { ctx: PageContext; w: RunbookWords }) {
+/** Prefilled from `?repair_ref=` (incident pages and the order search link here) or the last dry run. */
+function RepairForm({ ctx, w, prefill }: { ctx: PageContext; w: RunbookWords; prefill: RepairPrefill }) {
   return (
     <ActionForm ctx={ctx} action="/admin/runbook/repair" id="repair-form">
-      <textarea name="refs" rows={4} cols={48} required placeholder="pi_… cs_… 4200… ord_…" />
-      <ReasonInput ctx={ctx} />
+      <textarea name="refs" rows={4} cols={48} required placeholder="pi_… cs_… 4200… ord_…">
+        {prefill.refs}
+      </textarea>
+      <input
+        name="reason"
+        required
+        minlength={3}
+        maxlength={500}
+        placeholder={ctx.t.reason}
+        value={prefill.reason}
+      />
       <button type="submit" name="dryRun" value="true" class="quiet">
         {w.dryRun}
       </button>
@@ -174,14 +107,14 @@ function ReplayForm({ ctx, w }: { ctx: PageContext; w: RunbookWords }) {
     <ActionForm ctx={ctx} action="/admin/runbook/replay" id="replay-form">
       <select name="provider" title={t.provider}>
         <option value="">{`${t.provider}: ${t.any}`}</option>
-        <option value="stripe">stripe</option>
-        <option value="wechatpay">wechatpay</option>
+        <option value="stripe">Stripe</option>
+        <option value="wechatpay">{providerName("wechatpay", ctx.lang === "zh")}</option>
       </select>
       <select name="status" title={t.status}>
-        <option value="">failed + stuck</option>
-        <option value="failed">failed</option>
-        <option value="stuck">stuck</option>
-        <option value="received">received</option>
+        <option value="">{`${w.inboxFailed} + ${w.inboxStuck}`}</option>
+        <option value="failed">{w.inboxFailed}</option>
+        <option value="stuck">{w.inboxStuck}</option>
+        <option value="received">{w.inboxReceived}</option>
       </select>
       <input name="type" placeholder={w.eventType} size={18} />
       <input name="from" type="date" title={t.from} />
@@ -198,31 +131,36 @@ function ReplayForm({ ctx, w }: { ctx: PageContext; w: RunbookWords }) {
   );
 }
 
+export type RepairPrefill = { refs: string; reason: string };
+
 export function RunbookPage(props: {
   ctx: PageContext;
   pauses: SalesPause[];
   packages: string[];
-  repair?: RepairBatch;
-  replay?: ReplayBatch;
+  prefill: RepairPrefill;
+  repair?: { batch: RepairBatch; inputs: BatchInputs };
+  replay?: { batch: ReplayBatch; inputs: BatchInputs };
 }) {
   const { ctx } = props;
   const w = RUNBOOK_WORDS[ctx.lang];
   return (
     <Page ctx={ctx} title={w.runbook}>
-      <h1>{w.runbook}</h1>
-      <SalesSection ctx={ctx} w={w} pauses={props.pauses} packages={props.packages} />
-      <h2>{w.repairTitle}</h2>
-      <div class="actions">
-        <p class="muted">{w.repairHelp}</p>
-        <RepairForm ctx={ctx} w={w} />
+      <div class="runbook">
+        <h1>{w.runbook}</h1>
+        <SalesSection ctx={ctx} w={w} pauses={props.pauses} packages={props.packages} />
+        <h2>{w.repairTitle}</h2>
+        <div class="actions">
+          <p class="muted">{w.repairHelp}</p>
+          <RepairForm ctx={ctx} w={w} prefill={props.prefill} />
+        </div>
+        {props.repair && <RepairResults ctx={ctx} {...props.repair} />}
+        <h2>{w.replayTitle}</h2>
+        <div class="actions">
+          <p class="muted">{w.replayHelp}</p>
+          <ReplayForm ctx={ctx} w={w} />
+        </div>
+        {props.replay && <ReplayResults ctx={ctx} {...props.replay} />}
       </div>
-      {props.repair && <RepairResults ctx={ctx} w={w} batch={props.repair} />}
-      <h2>{w.replayTitle}</h2>
-      <div class="actions">
-        <p class="muted">{w.replayHelp}</p>
-        <ReplayForm ctx={ctx} w={w} />
-      </div>
-      {props.replay && <ReplayResults ctx={ctx} w={w} batch={props.replay} />}
     </Page>
   );
 }
