@@ -128,10 +128,12 @@ describe("dashboard forms", () => {
     expect(response.headers.get("location")).toBe(`/admin/orders/${orderId}`);
     expect((await ledgerOf(user)).balance).toBe(100);
     const html = await follow(response, cookie);
-    expect(html).toContain("Done: fulfilled");
+    expect(html).toContain("Done: credited (fulfilled)");
     expect(html).toContain("admin_sync");
     // The flash line is shown once: a reload shows the page without it.
-    expect(await (await page(`/admin/orders/${orderId}`, cookie)).text()).not.toContain("Done: fulfilled");
+    expect(await (await page(`/admin/orders/${orderId}`, cookie)).text()).not.toContain(
+      "Done: credited (fulfilled)",
+    );
     expect(
       await sql("select actor, reason from payguard.admin_actions where order_id = $1", [orderId]),
     ).toEqual([{ actor: "admin", reason: "webhook lost" }]);
@@ -155,7 +157,7 @@ describe("dashboard forms", () => {
       confirm: "1",
     });
     expect(confirmed.headers.get("location")).toBe(`/admin/orders/${orderId}`);
-    expect(await follow(confirmed, cookie)).toContain("Done: partially_refunded");
+    expect(await follow(confirmed, cookie)).toContain("Done: partially refunded (partially_refunded)");
     expect((await ledgerOf(user)).balance).toBe(50);
   });
 

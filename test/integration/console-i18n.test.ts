@@ -106,7 +106,8 @@ describe("the console in both languages", () => {
       const around = (at: number) => text.slice(Math.max(0, at - 80), at + 50);
       for (const phrase of phrases)
         if (text.includes(phrase)) found.push(`${path}: "${phrase}" in …${around(text.indexOf(phrase))}…`);
-      for (const run of text.matchAll(ENGLISH_RUN)) found.push(`${path}: "${run[0]}" in …${around(run.index)}…`);
+      for (const run of text.matchAll(ENGLISH_RUN))
+        found.push(`${path}: "${run[0]}" in …${around(run.index)}…`);
     }
     expect(found).toEqual([]);
   });

@@ -28,6 +28,7 @@ import { adminTokens, fromHex, type TokenEntry, tokenStillConfigured } from "../
 import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
 import { LANG_COOKIE, type Lang, langOf, WORDS } from "./i18n.ts";
 import type { PageContext } from "./layout.tsx";
+import { outcomeLine } from "./runbook-words.ts";
 import { canonicalTimeZone, TIME_ZONE_COOKIE } from "./time.tsx";
 
 export type DashboardEnv = { Bindings: Env; Variables: { session: Session; actor: string } };
@@ -125,7 +126,10 @@ export async function pageContext(c: Context<DashboardEnv>): Promise<PageContext
     actor: session?.actor ?? null,
     csrf: session ? await csrfToken(session) : "",
     path,
-    flash: flash && { ok: flash.ok, text: `${flash.ok ? t.done : t.failed}: ${flash.text}` },
+    flash: flash && {
+      ok: flash.ok,
+      text: `${flash.ok ? t.done : t.failed}: ${flash.ok ? outcomeLine(lang, flash.text) : flash.text}`,
+    },
   };
 }
 

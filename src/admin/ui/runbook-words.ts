@@ -83,6 +83,16 @@ export const RUNBOOK_WORDS: Record<Lang, RunbookWords> = { en, zh };
 
 /** Outcomes of a repair or replay, per reference or event (dry run and real run); others show as recorded. */
 const OUTCOMES_EN = {
+  still_pending: "still pending at the provider",
+  partially_refunded: "partially refunded",
+  refunded: "refunded",
+  balance_recomputed: "balance recomputed from the ledger",
+  refund_made_settle_pending: "refund made at the provider; its settlement follows",
+  already_paused: "already paused",
+  not_paused: "was not paused",
+  paused: "sales paused",
+  resumed: "sales resumed",
+  expired: "expired",
   would_credit: "would credit",
   would_rebuild: "would rebuild the order and credit",
   would_review: "would go to review",
@@ -109,6 +119,16 @@ const OUTCOMES_EN = {
 };
 
 const OUTCOMES_ZH: { [K in keyof typeof OUTCOMES_EN]: string } = {
+  still_pending: "渠道侧仍未支付",
+  partially_refunded: "已部分退款",
+  refunded: "已退款",
+  balance_recomputed: "已按流水重算余额",
+  refund_made_settle_pending: "渠道已退款，入账稍后完成",
+  already_paused: "已处于暂停状态",
+  not_paused: "原本未暂停",
+  paused: "已暂停销售",
+  resumed: "已恢复销售",
+  expired: "已过期",
   would_credit: "将发放积分",
   would_rebuild: "将重建订单并发放积分",
   would_review: "将进入审核",
@@ -135,6 +155,10 @@ const OUTCOMES_ZH: { [K in keyof typeof OUTCOMES_EN]: string } = {
 };
 
 const OUTCOMES: Record<Lang, Record<string, string>> = { en: OUTCOMES_EN, zh: OUTCOMES_ZH };
+
+/** A flash line's outcome: a known code in words with the code kept beside it, any other text as it is. */
+export const outcomeLine = (lang: Lang, outcome: string): string =>
+  Object.hasOwn(OUTCOMES[lang], outcome) ? `${OUTCOMES[lang][outcome]} (${outcome})` : outcome;
 
 export const outcomeWord = (lang: Lang, outcome: string) =>
   Object.hasOwn(OUTCOMES[lang], outcome) ? (OUTCOMES[lang][outcome] as string) : outcome;
