@@ -34,6 +34,8 @@ const SERIAL_SUITES = [
   // the database down, sandbox API faults and clock, stand-in RPC counters, the Data API refusing payguard
   "test/integration/alert-desk.test.ts",
   "test/integration/alert-storm.test.ts",
+  // reads whole shared pages (every open incident, the weekly report), so other suites' test data stays out
+  "test/integration/console-i18n.test.ts",
   "test/integration/checkout.test.ts",
   "test/integration/data-api-faults.test.ts",
   "test/integration/order-guard.test.ts",

@@ -59,6 +59,11 @@ export const refundInput = z.object({
   reason: REASON,
   /** Omit for a full refund of what is left. */
   amount_minor: z.preprocess(blankToUndefined, z.coerce.number().int().positive().optional()),
+  /** Which payment of the order (a second or mismatched one); omit for the order's own payment. */
+  payment_ref: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{3,128}$/, "payment reference format")
+    .optional(),
 });
 /**
  * The dashboard's refund form: the amount in major units of the payment's currency as typed (converted to

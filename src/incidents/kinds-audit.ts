@@ -41,7 +41,7 @@ const AUDIT_KINDS: Record<string, IncidentKind> = {
     title: titled(
       (d) =>
         `Ledger audit: order ${subject(d)} is ${orderStatus(d.status, false)} but its credits were never granted`,
-      (d) => `账本审计：订单 ${subject(d)}（${orderStatus(d.status, true)}）从未发放额度`,
+      (d) => `账本审计：订单 ${subject(d)}（${orderStatus(d.status, true)}）从未发放积分`,
     ),
     runbook: {
       en: [
@@ -49,8 +49,8 @@ const AUDIT_KINDS: Record<string, IncidentKind> = {
         "If this stays open, use Grant missing credits on the order page and read its timeline.",
       ],
       zh: [
-        "审计会在同一次运行中自动补发缺失的额度（按订单只补一次）。",
-        "若告警仍未关闭，请在订单页执行“补发额度”并查看时间线。",
+        "审计会在同一次运行中自动补发缺失的积分（按订单只补一次）。",
+        "若告警仍未关闭，请在订单页执行“补发积分”并查看时间线。",
       ],
     },
     actions: [],
@@ -60,7 +60,7 @@ const AUDIT_KINDS: Record<string, IncidentKind> = {
       (d) =>
         `Ledger audit: order ${subject(d)} (${orderStatus(d.status, false)}) holds a grant of ${field(d, "credits")} credits`,
       (d) =>
-        `账本审计：订单 ${subject(d)}（${orderStatus(d.status, true)}）未完成却已发放 ${field(d, "credits")} 额度`,
+        `账本审计：订单 ${subject(d)}（${orderStatus(d.status, true)}）未完成却已发放 ${field(d, "credits")} 积分`,
     ),
     runbook: {
       en: [
@@ -69,9 +69,9 @@ const AUDIT_KINDS: Record<string, IncidentKind> = {
         "If it is not paid, take the credits back through a review (reject) and find what granted them.",
       ],
       zh: [
-        "按 payguard 记录该订单未支付，却已发放额度。",
+        "按 payguard 记录该订单未支付，却已发放积分。",
         "同步订单：渠道确认已支付则转为已完成。",
-        "若确未支付，通过审核拒绝收回额度，并排查额度来源。",
+        "若确未支付，通过审核拒绝收回积分，并排查积分来源。",
       ],
     },
     actions: ["sync_order"],
@@ -157,7 +157,7 @@ const AUDIT_KINDS: Record<string, IncidentKind> = {
         "If it stays open, read the order's refunds and ledger.",
       ],
       zh: [
-        "审计会在同一次运行中修复：该退款不再计入，扣回的额度退还一次。",
+        "审计会在同一次运行中修复：该退款不再计入，扣回的积分退还一次。",
         "若告警仍未关闭，请查看订单的退款和流水。",
       ],
     },
@@ -203,7 +203,7 @@ const BILL_KINDS: Record<string, IncidentKind> = {
       ],
       zh: [
         "同步订单：以微信支付的答复为准。",
-        "若微信支付确认未支付，说明额度发放有误：转入审核并收回额度。",
+        "若微信支付确认未支付，说明积分发放有误：转入审核并收回积分。",
         "关闭本告警。",
       ],
     },

@@ -49,8 +49,8 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
       ],
       zh: [
         "在 Stripe 后台（Payments → Disputes）于截止日前提交证据应诉。",
-        "默认策略（claw_back）下该订单的额度已被收回；策略为 notify 时额度保留。",
-        "银行裁决后 payguard 自动处理（胜诉则额度退回一次）并关闭本告警。",
+        "默认策略（claw_back）下该订单的积分已被收回；策略为 notify 时积分保留。",
+        "银行裁决后 payguard 自动处理（胜诉则积分退回一次）并关闭本告警。",
       ],
     },
     actions: [],
@@ -68,7 +68,7 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
         "This incident resolves once the refund is recorded on the order.",
       ],
       zh: [
-        "同步该订单：从渠道拉取退款，额度只扣回一次。",
+        "同步该订单：从渠道拉取退款，积分只扣回一次。",
         "若同步后仍无退款，请到渠道后台核实；Stripe 由定时对账、微信支付由每日账单稍后补记。",
         "退款记入订单后本告警自动关闭。",
       ],
@@ -87,7 +87,7 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
         "Resolve this incident once the refund shows on the order.",
       ],
       zh: [
-        "订单保持拒绝状态，这笔付款没有给任何人加额度。",
+        "订单保持拒绝状态，这笔付款没有给任何人加积分。",
         "在订单页用“退还多付款项”退还这笔付款。",
         "退款记入订单后关闭本告警。",
       ],
@@ -210,7 +210,7 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
       zh: [
         "退款未能到达买家（银行卡注销、账户冻结等）。",
         "在微信支付商户平台重新发起（退至其他账户或线下退款）。",
-        "退款成功后才会扣回额度：处理后同步订单，再关闭本告警。",
+        "退款成功后才会扣回积分：处理后同步订单，再关闭本告警。",
       ],
     },
     actions: ["sync_order"],
@@ -228,7 +228,7 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
         "If the buyer is still owed the money, start a new refund from the order page.",
         "Resolve this incident.",
       ],
-      zh: ["微信支付关闭了该退款：资金和额度均未变动。", "如仍需退款，请在订单页重新发起。", "关闭本告警。"],
+      zh: ["微信支付关闭了该退款：资金和积分均未变动。", "如仍需退款，请在订单页重新发起。", "关闭本告警。"],
     },
     actions: ["sync_order"],
   },

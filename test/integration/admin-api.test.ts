@@ -125,6 +125,7 @@ const INVALID: Array<[string, string, unknown]> = [
   ["POST", "/orders/ord_unknown_0001/repair", { reason: REASON, kind: "everything" }],
   ["POST", "/orders/ord_unknown_0001/refund", { reason: REASON, amount_minor: -5 }],
   ["POST", "/orders/ord_unknown_0001/refund", { reason: REASON, amount_minor: 1.5 }],
+  ["POST", "/orders/ord_unknown_0001/refund", { reason: REASON, payment_ref: "not a ref!" }],
   ["POST", "/orders/ord_unknown_0001/resolve-review", { reason: REASON, resolution: "maybe" }],
   ["POST", "/stripe/events/not_an_event/replay", { reason: REASON }],
   ["GET", "/incidents?status=weird", undefined],
@@ -227,6 +228,13 @@ describe("admin API actions, attributed", () => {
   it("refunds half at Stripe: the clawback follows from the refund fact, once", async () => {
     const { user, orderId } = await paidWithoutWebhook();
     await post(`/orders/${orderId}/sync`, { reason: REASON });
+    // A payment the order does not have: refused, nothing moves.
+    const foreign = await post(`/orders/${orderId}/refund`, {
+      reason: "goodwill",
+      payment_ref: "pi_not_this_order",
+    });
+    expect(foreign.status).toBe(404);
+    expect((await ledgerOf(user)).rows).toEqual([{ kind: "purchase", credits: 100 }]);
     const refunded = await post(`/orders/${orderId}/refund`, { reason: "goodwill", amount_minor: 1000 });
     expect(await refunded.json()).toMatchObject({ outcome: "partially_refunded" });
     expect((await ledgerOf(user)).rows).toEqual([
@@ -247,6 +255,7 @@ describe("admin API actions, attributed", () => {
     }
     expect((await ledgerOf(user)).balance).toBe(50);
     expect(await actions(orderId, "refund")).toMatchObject([
+      { actor: "ci", reason: "goodwill", outcome: "failed:not_found", target: "pi_not_this_order" },
       { actor: "ci", reason: "goodwill", outcome: "partially_refunded" },
     ]);
   });

@@ -48,8 +48,13 @@ export const ordersApi = new Hono<AdminEnv>()
     return actionResponse(c, await expire(ctx, c.req.valid("param").id));
   })
   .post("/:id/refund", valid("param", orderParam), valid("json", refundInput), async (c) => {
-    const { reason, amount_minor } = c.req.valid("json");
-    const result = await refund(actionContext(c, reason), c.req.valid("param").id, amount_minor ?? null);
+    const { reason, amount_minor, payment_ref } = c.req.valid("json");
+    const result = await refund(
+      actionContext(c, reason),
+      c.req.valid("param").id,
+      amount_minor ?? null,
+      payment_ref ?? null,
+    );
     return actionResponse(c, result);
   })
   .post("/:id/resolve-review", valid("param", orderParam), valid("json", resolveReviewInput), async (c) => {

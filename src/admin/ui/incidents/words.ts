@@ -105,7 +105,7 @@ const zh: IncidentWords = {
   order: "订单",
   notStored: "订单不存在",
   amount: "金额",
-  credits: "额度",
+  credits: "积分",
   provider: "支付渠道",
   user: "用户",
   paymentRef: "付款单号",

@@ -1,4 +1,5 @@
 /** The weekly report page (the figures the Monday message carries, for any week) and the doctor panel. */
+import { incidentTitle } from "../../../incidents/catalogue.ts";
 import type { Row } from "../../store.ts";
 import { ActionForm, fmtMoney, Page, type PageContext, ReasonInput, StatusBadge } from "../layout.tsx";
 import { When } from "../time.tsx";
@@ -34,7 +35,14 @@ function DoctorPanel({ ctx, problems }: { ctx: PageContext; problems: Row[] }) {
               <td>
                 <StatusBadge value={problem.severity} />
               </td>
-              <td>{String(problem.summary)}</td>
+              <td>
+                {incidentTitle(
+                  String(problem.kind),
+                  (problem.detail ?? {}) as Record<string, unknown>,
+                  String(problem.summary),
+                  ctx.lang,
+                )}
+              </td>
               <td>
                 <When at={problem.last_seen_at} settings={ctx} />
               </td>
@@ -152,9 +160,12 @@ export function ReportPage({ ctx, view, problems }: { ctx: PageContext; view: Re
               <StatusBadge value={i.severity} />
             </td>
             <td>
-              {String(i.summary)}
+              {/* The report is a snapshot: its summary as stored then; the incident page has it in words. */}
+              <a href={`/admin/incidents/${encodeURIComponent(String(i.key))}`}>
+                <code>{String(i.key)}</code>
+              </a>
               <br />
-              <code class="muted">{String(i.key)}</code>
+              <span class="mono muted">{String(i.summary)}</span>
             </td>
             <td>
               <When at={i.opened_at} settings={ctx} />
