@@ -80,6 +80,8 @@ export interface AttentionItem {
   count: number;
   title: string;
   details: string[];
+  /** The provider's own error text, shown as the data it is. */
+  error?: string;
 }
 
 function detailsOf(spec: ItemSpec, figure: AttentionFigure, w: OverviewWords, ctx: PageContext): string[] {
@@ -88,8 +90,6 @@ function detailsOf(spec: ItemSpec, figure: AttentionFigure, w: OverviewWords, ct
     lines.push(figure.amounts.map((a) => formatAmount(Number(a.amount_minor), a.currency)).join(" · "));
   if (spec.key === "inbox")
     lines.push(fill(w.inboxDetail, { failed: figure.failed ?? 0, stuck: figure.stuck ?? 0 }));
-  if (spec.key === "check_failed" && figure.last_error)
-    lines.push(fill(w.lastError, { error: figure.last_error }));
   if (spec.help) lines.push(w[spec.help]);
   if (figure.oldest_at) lines.push(fill(w.oldest, { age: formatRelative(figure.oldest_at, ctx) }));
   return lines;
@@ -103,7 +103,9 @@ export function attentionItems(attention: Attention, ctx: PageContext): Attentio
     const count = Number(figure?.count ?? 0);
     if (!figure || count <= 0) return [];
     const { key, severity, href } = spec;
-    return [{ key, severity, href, count, title: w[spec.title], details: detailsOf(spec, figure, w, ctx) }];
+    const details = detailsOf(spec, figure, w, ctx);
+    const error = spec.key === "check_failed" && figure.last_error ? figure.last_error : undefined;
+    return [{ key, severity, href, count, title: w[spec.title], details, error }];
   });
 }
 
@@ -129,6 +131,11 @@ export function AttentionBand({ ctx, attention }: { ctx: PageContext; attention:
             data-count={item.count}
           >
             <span class="n">{item.count}</span> <strong>{item.title}</strong>
+            {item.error && (
+              <span class="d">
+                {w.lastError} <code>{item.error}</code>
+              </span>
+            )}
             {item.details.map((line) => (
               <span class="d">{line}</span>
             ))}
