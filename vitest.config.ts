@@ -25,6 +25,7 @@ const SERIAL_SUITES = [
   "test/integration/health-audit.test.ts",
   "test/integration/incident-outbox.test.ts",
   "test/integration/order-checks.test.ts",
+  "test/integration/provider-budget.test.ts",
   "test/integration/reconcile.test.ts",
   "test/integration/reconcile-backfill-share.test.ts",
   "test/integration/stripe-async-expiry.test.ts",

@@ -13,13 +13,13 @@ import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { createInterface } from "node:readline";
+import type { WaitClock } from "../src/budget/budget.ts";
 import type { Deps } from "../src/deps.ts";
 import { loadConfig } from "../src/env.ts";
 import type { AlertSink, LedgerStore } from "../src/ledger/ports.ts";
 import { ok } from "../src/ledger/result.ts";
 import type { Order, PaymentFact } from "../src/ledger/types.ts";
 import { runFanoutShare } from "../src/reconcile/fanout.ts";
-import type { LimiterClock } from "../src/reconcile/limiter.ts";
 import { DEFAULT_TICK_LIMITS } from "../src/reconcile/limits.ts";
 
 const ORDERS = 10_000;
@@ -121,7 +121,7 @@ function memoryEnv(
 }
 
 /** Pacing without waiting: sleeping moves the virtual clock. */
-function virtualClock(): LimiterClock {
+function virtualClock(): WaitClock {
   let nowMs = Date.now();
   return {
     now: () => nowMs,

@@ -1,9 +1,12 @@
 /**
- * `npm run bench` / `npm run bench:webhooks [-- --events N] [--runner miniflare|wrangler]`: the webhook
- * path end to end (worker → OrderGuard → stand-in → Postgres) against its floor, `payguard.apply_payment`
- * called directly over a pg pool, at concurrency 1, 8 and 32, for Stripe and WeChat Pay. The worker runs
- * under Miniflare's API by default; the probes and the Stripe phase at concurrency 32 are repeated under
- * the other runner in the same run. Per event: database round trips and time (counted and timed by the
+ * `npm run bench` / `npm run bench:webhooks [-- --events N] [--runner miniflare|wrangler]
+ * [--guards both|sharded|per-order]`: the webhook path end to end (worker → OrderGuard → stand-in →
+ * Postgres) against its floor, `payguard.apply_payment` called directly over a pg pool, at concurrency
+ * 1, 8 and 32, for Stripe and WeChat Pay. `--guards` picks how guard names map to OrderGuard objects:
+ * the fixed set of shards the worker uses, one object per order (the layout before shards), or both
+ * (the default), each on a fresh stack and database, side by side. The worker runs under Miniflare's API
+ * by default; the probes and the Stripe phase at concurrency 32 are repeated under the other runner (with
+ * the first layout) in the same run. Per event: database round trips and time (counted and timed by the
  * stand-in), CPU of workerd, of the runner's own process, of this process (stand-in + sandbox) and of the
  * Postgres backends; a V8 profile of the worker; the database cost of `settle_event` against
  * `apply_payment`; crypto alone in Node's WebCrypto. Prints tables, writes bench/results/webhooks.json.
@@ -24,7 +27,10 @@ const DUPLICATE_SHARE = 0.2;
 /** A duplicate arrives within this many events after its original (some overlap it at concurrency 32). */
 const DUPLICATE_SPREAD_EVENTS = 64;
 const CONCURRENCIES = [1, 8, 32] as const;
-const PROBE_EVENTS = 40;
+/** Events per probe layer: /proc counts CPU in 10 ms ticks, so 200 events read it to 0.05 ms each. */
+const PROBE_EVENTS = 200;
+/** Events per layer of the warm-up probe that runs before anything is measured. */
+const WARM_UP_EVENTS = 40;
 const PREPARE_CONCURRENCY = 8;
 const STORM_DELIVERIES = 50;
 /** The whole run stops itself after this long, whatever the sizes asked for. */
@@ -34,6 +40,12 @@ const WORKER_PORT_DEFAULT = 8807;
 const PROFILE_EVENTS = 200;
 
 type Provider = "stripe" | "wechatpay";
+/** How guard names map to OrderGuard objects (src/guard/settle-order.ts `guardObject`). */
+type GuardLayout = "sharded" | "per-order";
+const GUARD_LAYOUT_VARS: Record<GuardLayout, Record<string, string>> = {
+  sharded: {},
+  "per-order": { ORDER_GUARD_LAYOUT: "per_order" },
+};
 interface Delivery {
   headers: Record<string, string>;
   body: string;
@@ -49,6 +61,15 @@ function runnerArg(): WorkerRunner {
   if (value !== "miniflare" && value !== "wrangler")
     throw new Error("--runner must be miniflare or wrangler");
   return value;
+}
+
+function guardsArg(): GuardLayout[] {
+  const index = process.argv.indexOf("--guards");
+  const value = index >= 0 ? process.argv[index + 1] : "both";
+  if (value === "both") return ["sharded", "per-order"];
+  if (value !== "sharded" && value !== "per-order")
+    throw new Error("--guards must be both, sharded or per-order");
+  return [value];
 }
 
 function eventsArg(): number {
@@ -159,6 +180,7 @@ async function cpuNow(stack: BenchStack, pool: pg.Pool | null) {
 }
 
 interface PhaseResult {
+  guards: GuardLayout;
   provider: Provider;
   concurrency: number;
   events: number;
@@ -183,6 +205,7 @@ interface PhaseResult {
 async function webhookPhase(
   stack: BenchStack,
   pool: pg.Pool | null,
+  guards: GuardLayout,
   provider: Provider,
   concurrency: number,
   events: number,
@@ -211,6 +234,7 @@ async function webhookPhase(
     throw new Error(`${provider} c=${concurrency}: ${JSON.stringify(check)} for ${newEvents} orders`);
   const floor = pool ? await floorPhase(stack, provider, concurrency, events) : null;
   return {
+    guards,
     provider,
     concurrency,
     events,
@@ -332,8 +356,8 @@ async function dbCostPerNewEvent(stack: BenchStack) {
  * verification; nothing else), a duplicate (+ the inbox call) and a new event (+ the OrderGuard hop,
  * settlement and inbox finish). CPU is read per layer, so the differences say where the time goes.
  */
-async function probe(stack: BenchStack, provider: Provider) {
-  const orders = await createOrders(stack, provider, PROBE_EVENTS);
+async function probe(stack: BenchStack, provider: Provider, events = PROBE_EVENTS) {
+  const orders = await createOrders(stack, provider, events);
   const deliveries = await signedPayments(stack, provider, orders);
   const forged = deliveries.map((d) => ({
     headers: d.headers,
@@ -418,11 +442,12 @@ const fmt = (n: number | null | undefined, digits = 1) =>
 
 function printTable(phases: PhaseResult[]): void {
   console.log(
-    "\nprovider   conc  events   ev/s   p50ms  p95ms  p99ms | floor/s  f.p50 | ratio | RT/ev  db ms/ev  call ms/ev | cpu ms/ev: workerd wrangler standin+sbx postgres",
+    "\nguards    provider   conc  events   ev/s   p50ms  p95ms  p99ms | floor/s  f.p50 | ratio | RT/ev  db ms/ev  call ms/ev | cpu ms/ev: workerd wrangler standin+sbx postgres",
   );
   for (const p of phases) {
     console.log(
       [
+        p.guards.padEnd(9),
         p.provider.padEnd(9),
         String(p.concurrency).padStart(5),
         String(p.events).padStart(7),
@@ -451,11 +476,7 @@ function printTable(phases: PhaseResult[]): void {
 
 type Probes = Record<Provider, Awaited<ReturnType<typeof probe>>>;
 
-function printDetails(
-  probes: Probes,
-  crypto: Record<string, number>,
-  stormResult: Awaited<ReturnType<typeof storm>>,
-): void {
+function printDetails(probes: Probes, stormResult: Awaited<ReturnType<typeof storm>>): void {
   console.log("\nper event, sent one at a time (round trips = RPCs at the stand-in):");
   for (const [provider, p] of Object.entries(probes)) {
     for (const [kind, m] of Object.entries(p)) {
@@ -464,11 +485,14 @@ function printDetails(
       );
     }
   }
-  console.log("\ncrypto alone, Node WebCrypto, µs per event:");
-  for (const [name, us] of Object.entries(crypto)) console.log(`  ${name.padEnd(44)} ${fmt(us, 1)}`);
   console.log(
     `\nstorm: ${stormResult.deliveries} concurrent copies of one event in ${fmt(stormResult.ms, 0)} ms, ${stormResult.grants} grant(s) (must be 1)`,
   );
+}
+
+function printCrypto(crypto: Record<string, number>): void {
+  console.log("\ncrypto alone, µs per event (Node WebCrypto; workerd CPU where the row says workerd):");
+  for (const [name, us] of Object.entries(crypto)) console.log(`  ${name.padEnd(44)} ${fmt(us, 1)}`);
 }
 
 function printProfile(profile: Awaited<ReturnType<typeof profileWorkerSteps>>): void {
@@ -489,19 +513,24 @@ const TOP_CONCURRENCY = CONCURRENCIES[CONCURRENCIES.length - 1] as number;
  * The same probes and the Stripe phase at the top concurrency under the other runner, in the same run:
  * what `wrangler dev`'s proxy adds (or what Miniflare leaves out), measured rather than assumed.
  */
-async function otherRunner(runner: WorkerRunner, events: number, workerPort: number) {
-  const stack = await startBenchStack({ workerPort, runner, label: "bench_other" });
+async function otherRunner(runner: WorkerRunner, guards: GuardLayout, events: number, workerPort: number) {
+  const stack = await startBenchStack({
+    workerPort,
+    runner,
+    label: "bench_other",
+    vars: GUARD_LAYOUT_VARS[guards],
+  });
   const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
   pool?.on("error", () => undefined);
   try {
     await seedBenchPackages(stack);
-    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
+    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider, WARM_UP_EVENTS);
     const probes: Probes = {
       stripe: await probe(stack, "stripe"),
       wechatpay: await probe(stack, "wechatpay"),
     };
-    const stripe = await webhookPhase(stack, pool, "stripe", TOP_CONCURRENCY, events);
-    return { runner, probes, phases: [stripe] };
+    const stripe = await webhookPhase(stack, pool, guards, "stripe", TOP_CONCURRENCY, events);
+    return { runner, guards, probes, phases: [stripe] };
   } finally {
     await pool?.end();
     await stack.stop();
@@ -516,8 +545,74 @@ async function seedBenchPackages(stack: BenchStack): Promise<void> {
   );
 }
 
+interface LayoutRun {
+  guards: GuardLayout;
+  probes: Probes;
+  workerProfile: Awaited<ReturnType<typeof profileWorkerSteps>>;
+  phases: PhaseResult[];
+  storm: Awaited<ReturnType<typeof storm>>;
+}
+
+/**
+ * One guard layout on a stack and database of its own: probes, profile, every phase, the storm. The
+ * database-only and crypto-only figures do not depend on the layout and are taken with the first.
+ */
+async function runLayout(
+  guards: GuardLayout,
+  runner: WorkerRunner,
+  events: number,
+  ports: ReturnType<typeof portsFromEnv>,
+  inspectorPort: number,
+  layoutFree: boolean,
+) {
+  const stack = await startBenchStack({
+    ...ports,
+    inspectorPort,
+    runner,
+    label: "bench",
+    vars: GUARD_LAYOUT_VARS[guards],
+  });
+  const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
+  // An idle connection ended by the scratch database's drop at the end is not an error of the run.
+  pool?.on("error", () => undefined);
+  try {
+    await seedBenchPackages(stack);
+    const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
+    // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
+    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider, WARM_UP_EVENTS);
+    const probes: Probes = {
+      stripe: await probe(stack, "stripe"),
+      wechatpay: await probe(stack, "wechatpay"),
+    };
+    const workerProfile = await profileWorkerSteps(stack, inspectorPort);
+    const dbCost = pool && layoutFree ? await dbCostPerNewEvent(stack) : null;
+    const phases: PhaseResult[] = [];
+    for (const provider of ["stripe", "wechatpay"] as const) {
+      for (const concurrency of CONCURRENCIES) {
+        phases.push(await webhookPhase(stack, pool, guards, provider, concurrency, events));
+        console.log(`  done: ${guards} guards, ${provider} at concurrency ${concurrency}`);
+      }
+    }
+    const stormResult = await storm(stack);
+    const crypto = layoutFree ? await measureCrypto(stack) : null;
+    const run: LayoutRun = { guards, probes, workerProfile, phases, storm: stormResult };
+    return { run, postgres, dbCost, crypto };
+  } finally {
+    await pool?.end();
+    await stack.stop();
+  }
+}
+
+function printLayout(run: LayoutRun): void {
+  console.log(`\n=== ${run.guards} guards`);
+  printTable(run.phases);
+  printDetails(run.probes, run.storm);
+  printProfile(run.workerProfile);
+}
+
 async function main(): Promise<void> {
   const events = eventsArg();
+  const layouts = guardsArg();
   const stopTimer = setTimeout(() => {
     console.error(`bench: stopped after ${RUN_TIME_MAX_MS / 60_000} min (RUN_TIME_MAX_MS)`);
     process.exit(2);
@@ -526,65 +621,42 @@ async function main(): Promise<void> {
   const ports = portsFromEnv(WORKER_PORT_DEFAULT);
   const inspectorPort = Number(process.env.PAYGUARD_INSPECTOR_PORT) || ports.workerPort + 1;
   const runner = runnerArg();
-  const stack = await startBenchStack({ ...ports, inspectorPort, runner, label: "bench" });
-  const pool = stack.databaseUrl ? new pg.Pool({ connectionString: stack.databaseUrl, max: 2 }) : null;
-  // An idle connection ended by the scratch database's drop at the end is not an error of the run.
-  pool?.on("error", () => undefined);
-  let result: Record<string, unknown>;
-  try {
-    await seedBenchPackages(stack);
-    const postgres = pool ? ((await pool.query("select version()")).rows[0]?.version as string) : null;
-    // Warm the isolate and the Durable Object namespace so the first phase does not pay for start-up.
-    for (const provider of ["stripe", "wechatpay"] as const) await probe(stack, provider);
-    const probes: Probes = {
-      stripe: await probe(stack, "stripe"),
-      wechatpay: await probe(stack, "wechatpay"),
-    };
-    const profile = await profileWorkerSteps(stack, inspectorPort);
-    const dbCost = pool ? await dbCostPerNewEvent(stack) : null;
-    const phases: PhaseResult[] = [];
-    for (const provider of ["stripe", "wechatpay"] as const) {
-      for (const concurrency of CONCURRENCIES) {
-        phases.push(await webhookPhase(stack, pool, provider, concurrency, events));
-        console.log(`  done: ${provider} at concurrency ${concurrency}`);
-      }
-    }
-    const stormResult = await storm(stack);
-    const crypto = await measureCrypto(stack);
-    printTable(phases);
-    printDetails(probes, crypto, stormResult);
-    printProfile(profile);
-    if (dbCost)
-      console.log(
-        `\ndatabase cost of a new event, one connection, ${dbCost.events} each: settle_event ${fmt(dbCost.settleEventMs, 2)} ms (Postgres CPU ${fmt(dbCost.settleEventPostgresCpuMs, 2)}) vs apply_payment ${fmt(dbCost.applyPaymentMs, 2)} ms (${fmt(dbCost.applyPaymentPostgresCpuMs, 2)}): ${fmt(dbCost.ratio, 2)}x`,
-      );
-    result = {
-      command: `npm run bench:webhooks -- --events ${events} --runner ${runner}`,
-      runner,
-      machine: machineInfo(postgres),
-      events,
-      duplicateShare: DUPLICATE_SHARE,
-      phases,
-      probes,
-      cryptoMicrosPerEvent: crypto,
-      storm: stormResult,
-      workerProfile: profile,
-      dbCostPerNewEvent: dbCost,
-    };
-    if (stormResult.grants !== 1) process.exitCode = 1;
-  } finally {
-    await pool?.end();
-    await stack.stop();
+  const runs: LayoutRun[] = [];
+  let shared: Omit<Awaited<ReturnType<typeof runLayout>>, "run"> | null = null;
+  for (const guards of layouts) {
+    const { run, ...rest } = await runLayout(guards, runner, events, ports, inspectorPort, shared === null);
+    shared ??= rest;
+    runs.push(run);
   }
+  if (!shared) throw new Error("no guard layout ran");
+  for (const run of runs) printLayout(run);
+  if (shared.crypto) printCrypto(shared.crypto);
+  const { dbCost } = shared;
+  if (dbCost)
+    console.log(
+      `\ndatabase cost of a new event, one connection, ${dbCost.events} each: settle_event ${fmt(dbCost.settleEventMs, 2)} ms (Postgres CPU ${fmt(dbCost.settleEventPostgresCpuMs, 2)}) vs apply_payment ${fmt(dbCost.applyPaymentMs, 2)} ms (${fmt(dbCost.applyPaymentPostgresCpuMs, 2)}): ${fmt(dbCost.ratio, 2)}x`,
+    );
+  const result = {
+    command: `npm run bench:webhooks -- --events ${events} --runner ${runner} --guards ${layouts.length > 1 ? "both" : layouts[0]}`,
+    runner,
+    machine: machineInfo(shared.postgres),
+    events,
+    duplicateShare: DUPLICATE_SHARE,
+    layouts: runs,
+    cryptoMicrosPerEvent: shared.crypto,
+    dbCostPerNewEvent: dbCost,
+  };
+  if (runs.some((run) => run.storm.grants !== 1)) process.exitCode = 1;
   const resultsUrl = new URL("./results/webhooks.json", import.meta.url);
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await writeFile(resultsUrl, `${JSON.stringify(result, null, 2)}\n`);
   const other = await otherRunner(
     runner === "miniflare" ? "wrangler" : "miniflare",
+    layouts[0] as GuardLayout,
     events,
     ports.workerPort,
   );
-  console.log(`\nthe same under ${other.runner}:`);
+  console.log(`\nthe same under ${other.runner} (${other.guards} guards):`);
   printTable(other.phases);
   for (const [provider, p] of Object.entries(other.probes))
     for (const [kind, m] of Object.entries(p))

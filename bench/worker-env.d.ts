@@ -8,6 +8,7 @@ interface Env {
     get(id: unknown): { settle: GuardCall; settleEvent: GuardCall };
   };
   RECONCILE_QUEUE: { sendBatch(messages: { body: unknown }[]): Promise<void> };
+  PROVIDER_BUDGET: import("../src/budget/budget.ts").BudgetNamespace;
   ALERT_DESK: {
     idFromName(name: string): unknown;
     get(id: unknown): import("../src/ledger/ports.ts").AlertSink & {

@@ -9,6 +9,8 @@ import { parseConfig } from "../src/env.ts";
 import type { IncidentInput } from "../src/ledger/ports.ts";
 import { callFinding, doctorFindings } from "../src/ops/doctor.ts";
 import type { DoctorFacts } from "../src/ops/store.ts";
+import { certificateExpiryFindings } from "../src/providers/wechatpay/cert-expiry.ts";
+import { readPlatformCertificates } from "../src/providers/wechatpay/certificates.ts";
 import { callbackUrlProblem } from "../src/reconcile/public-url.ts";
 
 const KIB = 1024;
@@ -146,6 +148,27 @@ export function configFindings(input: ConfigInput): Finding[] {
       ? [{ level: "ok", message: "wrangler.toml [vars] pass the worker's own validation (src/env.ts)" }]
       : [];
   return [...verdict, ...errors, ...warnings, ...secrets];
+}
+
+/**
+ * The WeChat Pay platform certificate in this shell's WECHATPAY_PLATFORM_CERTS that expires last, when it
+ * expires within 30 days or has, as the hourly check would raise it (an unreadable one is configFindings').
+ */
+export function certificateFindings(
+  environment: Record<string, string | undefined>,
+  nowMs: number,
+): Finding[] {
+  let platformCertificates: ReturnType<typeof readPlatformCertificates>;
+  try {
+    platformCertificates = readPlatformCertificates(environment.WECHATPAY_PLATFORM_CERTS ?? "");
+  } catch {
+    return [];
+  }
+  const publicKeyId = environment.WECHATPAY_PUBLIC_KEY_ID?.trim() || null;
+  return certificateExpiryFindings({ platformCertificates, publicKeyId }, nowMs).map((incident) => ({
+    ...fromIncident(incident),
+    fix: "put the next certificate beside it in WECHATPAY_PLATFORM_CERTS, or move to the WeChat Pay public key (WECHATPAY_PUBLIC_KEY_ID, WECHATPAY_PUBLIC_KEY)",
+  }));
 }
 
 /** A route as wrangler.toml declares it: a pattern string, or an object with one. */

@@ -17,6 +17,7 @@ import { unstable_readConfig } from "wrangler";
 import { EXPECTED_MIGRATION } from "../src/ops/expected-schema.ts";
 import type { DoctorFacts } from "../src/ops/store.ts";
 import {
+  certificateFindings,
   configFindings,
   doctorCallFindings,
   doctorFactsFindings,
@@ -99,11 +100,14 @@ function configSections(options: Options): Section[] {
   return [
     {
       title: "Configuration (wrangler.toml [vars], secrets from this shell)",
-      findings: configFindings({
-        vars,
-        requiredSecrets: config.secrets?.required ?? [],
-        environment: process.env,
-      }),
+      findings: [
+        ...configFindings({
+          vars,
+          requiredSecrets: config.secrets?.required ?? [],
+          environment: process.env,
+        }),
+        ...certificateFindings({ ...process.env, ...vars }, Date.now()),
+      ],
     },
     {
       title: "Hosting",

@@ -7,6 +7,7 @@ import { createClient } from "@supabase/supabase-js";
 import { createRunbookStore, type RunbookStore } from "./admin/runbook-store.ts";
 import { type AdminStore, createAdminStore } from "./admin/store.ts";
 import { createDeskAlertSink } from "./alerts/desk-sink.ts";
+import type { BudgetNamespace } from "./budget/budget.ts";
 import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
 import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
@@ -32,6 +33,8 @@ export interface Deps {
   ops: OpsStore;
   /** The sales switch and the replayable inbox events. */
   runbook: RunbookStore;
+  /** The deployment's provider token buckets (src/budget/): every provider call takes its token there. */
+  providerBudgets: BudgetNamespace;
 }
 
 const built = new WeakMap<object, Deps>();
@@ -54,6 +57,7 @@ export function getDeps(env: Env): Deps {
     admin: createAdminStore(client),
     ops: createOpsStore(client),
     runbook: createRunbookStore(client),
+    providerBudgets: env.PROVIDER_BUDGET,
   };
   built.set(env, deps);
   return deps;

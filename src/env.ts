@@ -5,22 +5,16 @@
  */
 import { type AlertSettings, parseAlertSettings } from "./alerts/settings.ts";
 import { isServerKey } from "./auth/supabase-keys.ts";
+import { type BudgetLimits, parseBudgetLimits } from "./budget/limits.ts";
 import { type CheckoutConfig, parseCheckoutConfig } from "./checkout/settings.ts";
 import type { DisputePolicy, Provider } from "./ledger/types.ts";
 import { log } from "./log.ts";
 import { type OpsSettings, parseOpsSettings } from "./ops/settings.ts";
 import { DISPUTE_POLICY_DEFAULT } from "./providers/stripe/normalise.ts";
+import type { StripeConfig } from "./providers/stripe/settings.ts";
 import { parseWechatConfig, type WechatConfig } from "./providers/wechatpay/settings.ts";
 
-export interface StripeConfig {
-  secretKey: string;
-  /** Current secret first; the previous one is accepted during rotation. */
-  webhookSecrets: string[];
-  /** Empty = api.stripe.com; otherwise a sandbox such as http://127.0.0.1:12111. */
-  apiBase: string;
-  /** What a chargeback does to the order's credits (`DISPUTE_POLICY`): src/ledger/types.ts DisputePolicy. */
-  disputePolicy: DisputePolicy;
-}
+export type { StripeConfig };
 
 export interface Config {
   publicBaseUrl: string;
@@ -40,6 +34,8 @@ export interface Config {
   appOrigins: string[];
   /** Threshold alerts and the weekly report's time zone: src/ops/settings.ts. */
   ops: OpsSettings;
+  /** Provider requests per second for the whole deployment (`PROVIDER_REQUESTS_PER_SECOND`): src/budget/. */
+  budget: BudgetLimits;
 }
 
 /** `warnings` are worth a log line at startup but do not stop the worker (e.g. a deprecated name). */
@@ -146,6 +142,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
   const alerts = parseAlertSettings(env, problems);
   const appOrigins = parseAppOrigins(env, problems);
   const ops = parseOpsSettings(env, problems);
+  const budget = parseBudgetLimits(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -163,6 +160,7 @@ export function parseConfig(env: RawEnv): ConfigResult {
       alerts,
       appOrigins,
       ops,
+      budget,
     },
   };
 }

@@ -1,14 +1,15 @@
-/** Worker entry: the HTTP app, the cron router, the reconcile queue consumer and the Durable Object classes. */
+/** Worker entry: the HTTP app, the cron router, the reconcile queue's consumers and the Durable Object classes. */
 import { getDeps } from "./deps.ts";
 import { createApp } from "./http/app.ts";
 import { secured } from "./http/security-headers.ts";
 import { log } from "./log.ts";
-import { isReconcileMessage } from "./reconcile/fanout.ts";
-import { JOBS } from "./reconcile/jobs.ts";
+import { JOBS } from "./ops/jobs.ts";
+import { consumeDeadLetters, consumeShares, RECONCILE_DEAD_LETTER_QUEUE } from "./reconcile/queue.ts";
 import { jobForCron, runJob } from "./reconcile/scheduled.ts";
 
 export { AdminSessions } from "./admin/session-store.ts";
 export { AlertDesk } from "./alerts/alert-desk.ts";
+export { ProviderBudget } from "./budget/provider-budget.ts";
 export { OrderGuard } from "./guard/order-guard.ts";
 
 const app = createApp();
@@ -22,21 +23,20 @@ export default {
       log("error", "unknown_cron", { cron: controller.cron });
       return;
     }
-    // The scheduled time is "now" for the job's decisions; elapsed time is measured on the real clock.
-    await runJob(name, JOBS[name], env, getDeps(env), controller.scheduledTime, Date.now);
-  },
-  /** Reconcile fan-out: each message checks another share of the due orders (src/reconcile/fanout.ts). */
-  async queue(batch, env) {
-    const deps = getDeps(env);
-    for (const message of batch.messages) {
-      if (!isReconcileMessage(message.body)) {
-        log("error", "unknown_queue_message", { queue: batch.queue });
-        message.ack();
-        continue;
-      }
-      // A share that failed is not retried by the queue: its orders stay due for the next tick.
-      await runJob("reconcile_fanout", JOBS.reconcile_fanout, env, deps, Date.now(), Date.now);
-      message.ack();
+    let deps: ReturnType<typeof getDeps>;
+    try {
+      deps = getDeps(env);
+    } catch (error) {
+      // No job run can be written without configuration: the log names the job, the cron shows it failed.
+      log("error", "job_not_started", { job: name, error: (error as Error).message });
+      throw error;
     }
+    // The scheduled time is "now" for the job's decisions; elapsed time is measured on the real clock.
+    await runJob(name, JOBS[name], env, deps, controller.scheduledTime, Date.now);
+  },
+  /** Reconcile fan-out shares, and the shares that failed every attempt (src/reconcile/queue.ts). */
+  async queue(batch, env) {
+    if (batch.queue === RECONCILE_DEAD_LETTER_QUEUE) await consumeDeadLetters(batch, env);
+    else await consumeShares(batch, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -39,6 +39,8 @@ export interface BenchStackOptions {
   inspectorPort?: number;
   /** Default `wrangler dev`. */
   runner?: WorkerRunner;
+  /** Worker variables over the local stack's (the webhook bench's guard layout). */
+  vars?: Record<string, string>;
 }
 
 /** Stand-in, sandbox and the worker under Miniflare's API, in this process (workerd is its child). */
@@ -64,7 +66,7 @@ async function startMiniflareStack(
   try {
     const worker = await startMiniflareWorker({
       port: options.workerPort,
-      vars: workerVars(workerUrl, standIn, sandbox, adminToken),
+      vars: { ...workerVars(workerUrl, standIn, sandbox, adminToken), ...options.vars },
       scratchDir,
       inspectorPort: options.inspectorPort,
     });
@@ -102,6 +104,7 @@ export async function startBenchStack(options: BenchStackOptions) {
         sandboxSeed: options.seed,
         jwtSecret: randomBytes(32).toString("hex"),
         adminToken,
+        vars: options.vars,
         envFile: join(scratch, "bench.env"),
         wranglerArgs: [
           "--persist-to",

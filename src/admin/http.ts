@@ -9,25 +9,22 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { getDeps } from "../deps.ts";
+import { rejectInvalid, requireJson } from "../http/request-body.ts";
 import { log } from "../log.ts";
 import type { ActionContext, ActionFailure, ActionResult } from "./actions.ts";
 
 export type AdminEnv = { Bindings: Env; Variables: { actor: string } };
 
-/** zod validation for one request part; failures answer 400 with the offending fields, nothing is written. */
+/**
+ * zod validation for one request part; failures answer 400 with the offending fields (a JSON body that is
+ * not JSON: `invalid_json`), nothing is written (src/http/request-body.ts).
+ */
 export function valid<T extends z.ZodType, Target extends "json" | "query" | "form" | "param">(
   target: Target,
   schema: T,
 ) {
-  return zValidator(target, schema, (result, c) => {
-    if (!result.success) {
-      const issues = result.error.issues.map((issue) => ({
-        path: issue.path.join("."),
-        message: issue.message,
-      }));
-      return c.json({ error: "bad_request", message: "invalid input", issues }, 400);
-    }
-  });
+  const validate = zValidator(target, schema, rejectInvalid);
+  return target === "json" ? requireJson(validate) : validate;
 }
 
 /** Malformed JSON and other framework 4xx keep their status instead of becoming a 500. */

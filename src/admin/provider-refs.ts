@@ -5,12 +5,13 @@
  * (queried by it). Our secret key / merchant signature makes the answer trusted provider data.
  */
 import type Stripe from "stripe";
+import type { ProviderBudget } from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { PaymentFact, Provider } from "../ledger/types.ts";
-import { stripeClientFor } from "../providers/registry.ts";
+import { stripeClientFor, wechatClientFor } from "../providers/registry.ts";
 import { retrieveSession, SESSION_EXPAND, sessionFact, toInfraError } from "../providers/stripe/client.ts";
-import { createWechatClient, type WechatClient } from "../providers/wechatpay/client.ts";
+import type { WechatClient } from "../providers/wechatpay/client.ts";
 import { transactionFact } from "../providers/wechatpay/notify.ts";
 
 export type RefKind =
@@ -95,12 +96,13 @@ async function lookupWechat(
 
 export type RefLookup = (ref: string, kind: RefKind, nowMs: number) => Promise<RefResult>;
 
-/** One lookup function over the configured providers; a provider that is not configured is refused. */
-export function refLookup(deps: Deps): RefLookup {
-  const stripe = stripeClientFor(deps);
-  const wechat = deps.config.wechat
-    ? createWechatClient(deps.config.wechat, { fetch: (input, init) => fetch(input, init), clock: Date.now })
-    : null;
+/**
+ * One lookup function over the configured providers, each call taking its token from `budget`; a
+ * provider that is not configured is refused.
+ */
+export function refLookup(deps: Deps, budget: ProviderBudget): RefLookup {
+  const stripe = stripeClientFor(deps, budget);
+  const wechat = wechatClientFor(deps, budget);
   return async (ref, kind, nowMs) => {
     if (providerOf(kind) === "stripe") {
       return stripe

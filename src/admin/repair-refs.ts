@@ -4,13 +4,19 @@
  * claims) and settle the payment through that order's OrderGuard, where an order that was never written
  * is rebuilt from the payment's signed metadata (active package within stock; otherwise review).
  * A dry run asks the same questions and says what would change, without settling anything.
- * One batch is bounded and its provider calls go through the reconcile limiter; it is recorded once.
+ * One batch is bounded, its provider calls take their tokens from the deployment's provider budget (a
+ * 429 waits for its Retry-After), and it is recorded once.
  */
 
+import {
+  ONE_AT_A_TIME,
+  openProviderBudget,
+  type ProviderBudget,
+  retryRateLimited,
+} from "../budget/budget.ts";
 import type { PackageView } from "../checkout/store.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
-import { createLimiters, type Limiter } from "../reconcile/limiter.ts";
 import { type ActionContext, perform } from "./actions.ts";
 import {
   providerOf,
@@ -46,7 +52,6 @@ interface Batch {
   ctx: ActionContext;
   dryRun: boolean;
   lookup: RefLookup;
-  limiters: Record<Provider, Limiter>;
   /** Active packages with stock left, read once per dry run. */
   packages: () => Promise<Map<string, PackageView> | null>;
 }
@@ -61,9 +66,9 @@ const report = (ref: string, provider: Provider | null, outcome: string, extra: 
   ...extra,
 });
 
-/** The provider's answer through its limiter; null when it kept answering 429. */
+/** The provider's answer; null when it kept answering 429. */
 async function ask(batch: Batch, ref: string, kind: RefKind): Promise<RefResult | null> {
-  const called = await batch.limiters[providerOf(kind)].call(async () => {
+  const called = await retryRateLimited(async () => {
     const answer = await batch.lookup(ref, kind, batch.ctx.nowMs);
     return !answer.ok && answer.error.rateLimited
       ? { rateLimited: true as const }
@@ -183,10 +188,10 @@ export const countOutcomes = (reports: Array<{ outcome: string }>): Record<strin
 export async function repairFromRefsQuietly(
   ctx: ActionContext,
   refs: string[],
-  options: { limiters: Record<Provider, Limiter>; dryRun: boolean; asKind?: RefKind },
+  options: { providers: ProviderBudget; dryRun: boolean; asKind?: RefKind },
 ): Promise<RefReport[]> {
-  const { limiters, dryRun, asKind } = options;
-  const batch: Batch = { ctx, dryRun, lookup: refLookup(ctx.deps), limiters, packages: packagesOnce(ctx) };
+  const { providers, dryRun, asKind } = options;
+  const batch: Batch = { ctx, dryRun, lookup: refLookup(ctx.deps, providers), packages: packagesOnce(ctx) };
   const results: RefReport[] = [];
   for (const ref of [...new Set(refs)].slice(0, REPAIR_REFS_MAX))
     results.push(await repairOne(batch, ref, asKind));
@@ -207,7 +212,8 @@ export async function repairFromRefs(
     ctx,
     { action: dryRun ? "repair_refs_dry_run" : "repair_refs", target: `${count} refs` },
     async () => {
-      results = await repairFromRefsQuietly(ctx, refs, { limiters: createLimiters(), dryRun });
+      const providers = openProviderBudget(ctx.deps, ONE_AT_A_TIME);
+      results = await repairFromRefsQuietly(ctx, refs, { providers, dryRun });
       const summary = countOutcomes(results);
       return { ok: true, outcome: dryRun ? "dry_run" : "repaired", detail: { summary, results } };
     },

@@ -5,11 +5,12 @@
  * dedups); a WeChat Pay notification cannot be fetched again, so its order is queried by out_trade_no
  * and settled (a lost order rebuilt from the transaction's attach), then the inbox row is finished.
  * A dry run changes nothing: Stripe events are listed (`would_refetch`), WeChat orders are queried and
- * the answer says what would change (`would_rebuild`, `would_credit`, …). Bounded, recorded once.
+ * the answer says what would change (`would_rebuild`, `would_credit`, …). Bounded, recorded once; every
+ * provider call takes its token from the deployment's provider budget.
  */
+import { ONE_AT_A_TIME, openProviderBudget, type ProviderBudget } from "../budget/budget.ts";
 import type { Provider } from "../ledger/types.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
-import { createLimiters } from "../reconcile/limiter.ts";
 import { type ActionContext, actionFailure, perform } from "./actions.ts";
 import { countOutcomes, repairFromRefsQuietly } from "./repair-refs.ts";
 import type { Row } from "./store.ts";
@@ -47,18 +48,10 @@ function route(row: Row): "refetch" | "query_order" | "not_refetchable" | "no_or
   return row.order_id ? "query_order" : "no_order";
 }
 
-type Limiters = ReturnType<typeof createLimiters>;
-
-async function replayStripe(ctx: ActionContext, row: Row, limiters: Limiters) {
-  const stripe = stripeFor(ctx.deps);
+async function replayStripe(ctx: ActionContext, row: Row, providers: ProviderBudget) {
+  const stripe = stripeFor(ctx.deps, providers);
   if (!stripe) return { outcome: "not_configured" };
-  const eventId = String(row.event_id);
-  const called = await limiters.stripe.call(async () => {
-    const fetched = await stripe.retrieveEvent(eventId);
-    return { rateLimited: false as const, value: fetched };
-  });
-  if (!called.ok) return { outcome: "rate_limited" };
-  const fetched = called.value;
+  const fetched = await stripe.retrieveEvent(String(row.event_id));
   if (!fetched.ok) return { outcome: fetched.missing ? "not_found" : "failed", detail: fetched.message };
   const applied = await applyStripeEvent(ctx.env, ctx.deps, fetched.event, "admin", ctx.nowMs);
   if (applied.status === "failed") return { outcome: "failed", detail: actionFailure(applied.error).detail };
@@ -69,11 +62,11 @@ async function replayStripe(ctx: ActionContext, row: Row, limiters: Limiters) {
  * A lost WeChat notification: what it said is what a query of its order says now. Dry, the query runs
  * and says what would change; otherwise the order is settled and the inbox row finished.
  */
-async function replayWechat(ctx: ActionContext, row: Row, limiters: Limiters, dryRun: boolean) {
+async function replayWechat(ctx: ActionContext, row: Row, providers: ProviderBudget, dryRun: boolean) {
   const how = route(row);
   if (how !== "query_order") return { outcome: how };
   const [repaired] = await repairFromRefsQuietly(ctx, [String(row.order_id)], {
-    limiters,
+    providers,
     dryRun,
     asKind: "wechat_out_trade_no",
   });
@@ -91,9 +84,9 @@ async function replayWechat(ctx: ActionContext, row: Row, limiters: Limiters, dr
   return { outcome: repaired.outcome, detail: repaired.detail };
 }
 
-async function replayOne(ctx: ActionContext, row: Row, limiters: Limiters, dryRun: boolean) {
-  if (row.provider === "wechatpay") return replayWechat(ctx, row, limiters, dryRun);
-  return dryRun ? { outcome: "would_refetch" } : replayStripe(ctx, row, limiters);
+async function replayOne(ctx: ActionContext, row: Row, providers: ProviderBudget, dryRun: boolean) {
+  if (row.provider === "wechatpay") return replayWechat(ctx, row, providers, dryRun);
+  return dryRun ? { outcome: "would_refetch" } : replayStripe(ctx, row, providers);
 }
 
 export type ReplayBatch = { dryRun: boolean; summary: Record<string, number>; results: ReplayReport[] };
@@ -106,14 +99,14 @@ export async function replayInboxEvents(
   const listed = await ctx.deps.runbook.replayableEvents(filter, ctx.nowMs - INBOX_STUCK_AFTER_MS);
   if (!listed.ok) return { ok: false, detail: listed.error.message };
   const rows = listed.value.slice(0, Math.min(filter.limit, REPLAY_EVENTS_MAX));
-  const limiters = createLimiters();
+  const providers = openProviderBudget(ctx.deps, ONE_AT_A_TIME);
   const results: ReplayReport[] = [];
   const recorded = await perform(
     ctx,
     { action: dryRun ? "replay_events_dry_run" : "replay_events", target: `${rows.length} events` },
     async () => {
       for (const row of rows) {
-        const replayed = await replayOne(ctx, row, limiters, dryRun);
+        const replayed = await replayOne(ctx, row, providers, dryRun);
         results.push({
           provider: String(row.provider),
           eventId: String(row.event_id),

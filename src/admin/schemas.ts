@@ -1,6 +1,6 @@
 /** Input schemas shared by the admin API (JSON) and the dashboard (forms): one definition per input. */
 import { z } from "zod";
-import { JOBS } from "../reconcile/jobs.ts";
+import { JOBS } from "../ops/jobs.ts";
 import type { JobName } from "../reconcile/scheduled.ts";
 import { MUTE_MINUTES_MAX, SYNC_ORDERS_MAX } from "./actions.ts";
 import { REASON } from "./http.ts";

@@ -1,8 +1,10 @@
 /**
  * The two Stripe calls only the console makes: retrieve an event by id (to replay it; payguard keeps no
  * payloads) and create a refund. Both use our secret key, so what comes back is trusted provider data.
+ * Every request takes its token from the provider budget (the caller's, else one of its own).
  */
 import type Stripe from "stripe";
+import { ONE_AT_A_TIME, openProviderBudget, type ProviderBudget } from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import { createStripeClient, toInfraError } from "../providers/stripe/client.ts";
@@ -20,13 +22,16 @@ export interface ConsoleStripe {
   }): Promise<Result<Stripe.Refund, InfraError>>;
 }
 
-const built = new WeakMap<Deps, ConsoleStripe>();
+const built = new WeakMap<ProviderBudget, ConsoleStripe>();
 
-export function stripeFor(deps: Deps): ConsoleStripe | null {
+export function stripeFor(
+  deps: Deps,
+  budget: ProviderBudget = openProviderBudget(deps, ONE_AT_A_TIME),
+): ConsoleStripe | null {
   if (!deps.config.stripe) return null;
-  const cached = built.get(deps);
+  const cached = built.get(budget);
   if (cached) return cached;
-  const stripe = createStripeClient(deps.config.stripe);
+  const stripe = createStripeClient(deps.config.stripe, budget.fetch("stripe"));
   const api: ConsoleStripe = {
     async retrieveEvent(eventId) {
       try {
@@ -67,6 +72,6 @@ export function stripeFor(deps: Deps): ConsoleStripe | null {
       }
     },
   };
-  built.set(deps, api);
+  built.set(budget, api);
   return api;
 }

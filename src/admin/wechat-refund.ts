@@ -1,8 +1,10 @@
 /**
  * WeChat Pay refund request (POST /v3/refund/domestic/refunds), signed like every WeChat call and its
  * signed answer verified. WeChat usually answers PROCESSING and reports the outcome by a REFUND.*
- * notification; out_refund_no is our idempotency key, so a repeat is the same refund.
+ * notification; out_refund_no is our idempotency key, so a repeat is the same refund. The request takes
+ * its token from the provider budget.
  */
+import { ONE_AT_A_TIME, openProviderBudget } from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
@@ -24,7 +26,7 @@ export async function refundAtWechat(
     return err({ kind: "permanent", code: "unconfigured", message: "wechatpay is not configured" });
   const sent = await wechatRequest(
     config,
-    { fetch: (url, init) => fetch(url, init), clock: Date.now },
+    { fetch: openProviderBudget(deps, ONE_AT_A_TIME).fetch("wechatpay"), clock: Date.now },
     {
       method: "POST",
       url: `${config.apiBase}/v3/refund/domestic/refunds`,

@@ -9,7 +9,7 @@ import type { InfraError, Result } from "../ledger/result.ts";
 import { err, ok, retryable } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
 import type { CheckoutRequest } from "./request.ts";
-import type { CheckoutAnswer, CheckoutStore } from "./store.ts";
+import type { BeginInput, CheckoutAnswer, CheckoutStore, UserLimit } from "./store.ts";
 
 export type CheckoutFailure =
   | { kind: "idempotency_conflict" }
@@ -18,6 +18,8 @@ export type CheckoutFailure =
   | { kind: "currency_not_supported" }
   /** An operator paused sales of this package (or all): no new order until they resume. */
   | { kind: "sales_paused" }
+  /** The user is at one of their limits (pending checkouts, units of a limited package held). */
+  | { kind: "limit_reached"; limit: UserLimit }
   | { kind: "order_closed"; orderId: string }
   | { kind: "provider_failed"; detail: string; retryable: boolean }
   /** The database failed (for now, or because the installation is misconfigured): 503. */
@@ -41,6 +43,7 @@ export interface CheckoutInput {
   idempotencyKey: string | null;
   requestHash: string;
   expiresInS: number;
+  limits: BeginInput["limits"];
   nowMs: number;
 }
 
@@ -58,6 +61,7 @@ export async function runCheckout(
     idempotencyKey: input.idempotencyKey,
     requestHash: input.requestHash,
     expiresInS: input.expiresInS,
+    limits: input.limits,
     nowMs: input.nowMs,
   });
   if (!begun.ok) return err({ kind: "unavailable", error: begun.error });
@@ -67,6 +71,8 @@ export async function runCheckout(
   if (state.outcome === "out_of_stock") return err({ kind: "out_of_stock" });
   if (state.outcome === "currency_not_supported") return err({ kind: "currency_not_supported" });
   if (state.outcome === "sales_paused") return err({ kind: "sales_paused" });
+  if (state.outcome !== "created" && state.outcome !== "replayed")
+    return err({ kind: "limit_reached", limit: state.outcome });
   if (state.outcome === "replayed") {
     if (state.response) return ok({ answer: state.response, replayed: true });
     if (state.order.status !== "pending") return err({ kind: "order_closed", orderId: state.order.id });

@@ -19,7 +19,8 @@ function stripeFor(deps: Deps): Stripe | null {
   if (!deps.config.stripe) return null;
   const cached = stripeClients.get(deps.config.stripe);
   if (cached) return cached;
-  const client = createStripeClient(deps.config.stripe);
+  // Not through the provider budget (src/budget/): a customer is waiting to pay; per-user limits bound it.
+  const client = createStripeClient(deps.config.stripe, (input, init) => fetch(input, init));
   stripeClients.set(deps.config.stripe, client);
   return client;
 }

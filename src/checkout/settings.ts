@@ -1,12 +1,12 @@
 /**
  * Checkout configuration, parsed from the Worker env with each problem named by its variable. Stripe
  * Checkout needs the app's success and cancel pages; without them Stripe checkout is simply not offered
- * (a deployment whose app creates its own sessions still runs).
+ * (a deployment whose app creates its own sessions still runs). The per-user limits of the public API
+ * come with it (src/checkout/limits.ts).
  */
-import {
-  STRIPE_SESSION_EXPIRY_MAX_S,
-  STRIPE_SESSION_EXPIRY_MIN_S,
-} from "../providers/stripe/checkout-session.ts";
+
+import { STRIPE_SESSION_EXPIRY_MAX_S, STRIPE_SESSION_EXPIRY_MIN_S } from "../providers/stripe/settings.ts";
+import { type PublicLimits, parsePublicLimits } from "./limits.ts";
 
 /** Time allowed between writing the order and Stripe creating its session, so `expires_at` stays valid. */
 export const CHECKOUT_SESSION_LEAD_S = 120;
@@ -20,6 +20,8 @@ export interface CheckoutConfig {
   orderTtlS: number;
   /** null: Stripe Checkout is not offered by this deployment. */
   stripe: { successUrl: string; cancelUrl: string; allowPromotionCodes: boolean } | null;
+  /** Per-user limits of checkout and of the success page's provider queries. */
+  limits: PublicLimits;
 }
 
 type RawEnv = Record<string, unknown>;
@@ -47,16 +49,21 @@ function parseUrl(env: RawEnv, name: string, problems: string[]): string {
 
 export function parseCheckoutConfig(env: RawEnv, problems: string[]): CheckoutConfig {
   const orderTtlS = parseTtl(env, problems);
+  const limits = parsePublicLimits(env, problems);
   const promotion = text(env, "CHECKOUT_ALLOW_PROMOTION_CODES");
   if (promotion && promotion !== "true" && promotion !== "false") {
     problems.push("CHECKOUT_ALLOW_PROMOTION_CODES must be true or false");
   }
   if (!text(env, "CHECKOUT_SUCCESS_URL") && !text(env, "CHECKOUT_CANCEL_URL"))
-    return { orderTtlS, stripe: null };
+    return { orderTtlS, stripe: null, limits };
   const successUrl = parseUrl(env, "CHECKOUT_SUCCESS_URL", problems);
   const cancelUrl = parseUrl(env, "CHECKOUT_CANCEL_URL", problems);
   if (successUrl && !successUrl.includes(CHECKOUT_SESSION_ID_PLACEHOLDER)) {
     problems.push(`CHECKOUT_SUCCESS_URL must contain ${CHECKOUT_SESSION_ID_PLACEHOLDER}`);
   }
-  return { orderTtlS, stripe: { successUrl, cancelUrl, allowPromotionCodes: promotion === "true" } };
+  return {
+    orderTtlS,
+    stripe: { successUrl, cancelUrl, allowPromotionCodes: promotion === "true" },
+    limits,
+  };
 }

@@ -34,7 +34,14 @@ export type BeginResult =
   | { outcome: "unknown_package" }
   | { outcome: "out_of_stock" }
   | { outcome: "currency_not_supported" }
-  | { outcome: "sales_paused" };
+  | { outcome: "sales_paused" }
+  /** One of the user's limits (src/checkout/limits.ts) refuses another order; nothing was written. */
+  | { outcome: UserLimit };
+
+/** Which per-user checkout limit refused an order, as `checkout_begin` names it. */
+export type UserLimit = "package_pending_limit" | "pending_limit" | "stock_per_user_limit";
+const USER_LIMITS: readonly string[] = ["package_pending_limit", "pending_limit", "stock_per_user_limit"];
+export const isUserLimit = (outcome: string): outcome is UserLimit => USER_LIMITS.includes(outcome);
 
 export interface BeginInput {
   userId: string;
@@ -43,6 +50,7 @@ export interface BeginInput {
   idempotencyKey: string | null;
   requestHash: string;
   expiresInS: number;
+  limits: { pendingMax: number; packagePendingMax: number; stockMax: number };
   nowMs: number;
 }
 
@@ -91,6 +99,7 @@ function toBegin(row: BeginRow): BeginResult {
   if (row.outcome === "out_of_stock") return { outcome: "out_of_stock" };
   if (row.outcome === "currency_not_supported") return { outcome: "currency_not_supported" };
   if (row.outcome === "sales_paused") return { outcome: "sales_paused" };
+  if (isUserLimit(row.outcome)) return { outcome: row.outcome };
   if (!row.order) throw new Error(`checkout_begin answered ${row.outcome} without an order`);
   const order = toOrder(row.order);
   const packageName = row.package_name ?? order.packageId;
@@ -125,6 +134,9 @@ export function createSupabaseCheckoutStore(client: PayguardClient): CheckoutSto
         p_request_hash: input.requestHash,
         p_now: iso(input.nowMs),
         p_expires_in_seconds: input.expiresInS,
+        p_pending_max: input.limits.pendingMax,
+        p_package_pending_max: input.limits.packagePendingMax,
+        p_stock_max: input.limits.stockMax,
       });
       return result.ok ? ok(toBegin(result.value)) : result;
     },

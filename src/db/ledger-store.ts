@@ -2,7 +2,14 @@
  * The supabase-js adapter of `LedgerStore`: one `.rpc()` per method, no table access. Argument names
  * mirror the SQL functions in supabase/migrations (named `p_*`); times cross as ISO strings.
  */
-import type { AuditFinding, InboxStatus, LedgerStore, TransitionResult } from "../ledger/ports.ts";
+import type {
+  AuditChangesStep,
+  AuditSliceStep,
+  AuditStep,
+  InboxStatus,
+  LedgerStore,
+  TransitionResult,
+} from "../ledger/ports.ts";
 import { ok, type Result } from "../ledger/result.ts";
 import type { DisputeOutcome, OrderStatus, PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
@@ -19,6 +26,11 @@ import {
   toOutcome,
   toSettledEvent,
 } from "./settle-json.ts";
+
+/** `audit_slice` as the database answers it (the pass in snake case, its start as an ISO time). */
+type AuditSliceRow = Omit<AuditSliceStep, "pass"> & {
+  pass: { started_at: string; slices: number; estimated_slices: number; finished: boolean };
+};
 
 function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
   return result.ok ? ok(map(result.value)) : result;
@@ -286,7 +298,30 @@ export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
       });
       return mapValue(result, () => undefined);
     },
-    auditLedger: (input) => rpc<AuditFinding[]>("audit_ledger", { p_now: iso(input.nowMs) }),
+    auditCurrent: (input) => rpc<AuditStep>("audit_current", { p_now: iso(input.nowMs) }),
+    auditChanges: (input) =>
+      rpc<AuditChangesStep>("audit_changes", { p_now: iso(input.nowMs), p_limit: input.limit }),
+    async auditSlice(input) {
+      const result = await rpc<AuditSliceRow>("audit_slice", {
+        p_now: iso(input.nowMs),
+        p_limit: input.limit,
+      });
+      return mapValue(result, ({ pass, ...slice }) => ({
+        ...slice,
+        pass: {
+          startedAtMs: Date.parse(pass.started_at),
+          slices: pass.slices,
+          estimatedSlices: pass.estimated_slices,
+          finished: pass.finished,
+        },
+      }));
+    },
+    auditSubjects: (input) =>
+      rpc<AuditStep>("audit_subjects", {
+        p_users: input.users,
+        p_orders: input.orders,
+        p_refunds: input.refunds,
+      }),
     async repairMissingGrant(input) {
       const result = await rpc<{ outcome: "granted" | "noop"; incidents?: OutboxRow[] | null }>(
         "repair_missing_grant",

@@ -8,13 +8,16 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requireUser, type UserVariables } from "../auth/require-user.ts";
 import { type CheckoutFailure, runCheckout } from "../checkout/checkout.ts";
+import type { PublicLimits } from "../checkout/limits.ts";
 import { providerSessions } from "../checkout/provider-session.ts";
 import { checkoutBodySchema, parseIdempotencyKey, requestHash } from "../checkout/request.ts";
+import type { UserLimit } from "../checkout/store.ts";
 import { getDeps } from "../deps.ts";
 import type { Config } from "../env.ts";
 import type { Provider } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { failureResponse, storeFailure } from "./errors.ts";
+import { rejectInvalid, requireJson } from "./request-body.ts";
 
 export const CHECKOUT_BODY_MAX_BYTES = 4096;
 /** How long a client should wait before retrying after the provider failed. */
@@ -25,7 +28,48 @@ function offered(config: Config, provider: Provider): boolean {
   return provider === "stripe" ? config.checkout.stripe !== null : config.wechat !== null;
 }
 
-function failed(c: Context, failure: CheckoutFailure): Response {
+/** The user's checkout limits as `checkout_begin` takes them. */
+const beginLimits = (limits: PublicLimits) => ({
+  pendingMax: limits.pendingPerUserMax,
+  packagePendingMax: limits.pendingPerUserPackageMax,
+  stockMax: limits.stockPerUserMax,
+});
+
+/** Each checkout limit's configured value, and what the refusal tells the customer they already have. */
+const LIMITS: Record<UserLimit, { valueOf: (limits: PublicLimits) => number; what: string }> = {
+  package_pending_limit: {
+    valueOf: (limits) => limits.pendingPerUserPackageMax,
+    what: "unpaid checkouts of this package: pay one or wait until one expires",
+  },
+  pending_limit: {
+    valueOf: (limits) => limits.pendingPerUserMax,
+    what: "unpaid checkouts: pay one or wait until one expires",
+  },
+  stock_per_user_limit: {
+    valueOf: (limits) => limits.stockPerUserMax,
+    what: "units of this limited package, the most one customer may hold",
+  },
+};
+
+/**
+ * 409 like a sold-out package: the refusal lasts until the user pays or an order expires (the order TTL),
+ * so there is no Retry-After; `limit` is the configured value.
+ */
+function limitReached(c: Context, limit: UserLimit, limits: PublicLimits): Response {
+  const value = LIMITS[limit].valueOf(limits);
+  log("warn", "checkout_limit_reached", { limit, value });
+  return c.json(
+    {
+      error: limit,
+      message: `you already have ${value} ${LIMITS[limit].what}`,
+      limit: value,
+      retryable: false,
+    },
+    409,
+  );
+}
+
+function failed(c: Context, failure: CheckoutFailure, limits: PublicLimits): Response {
   c.header("cache-control", "no-store");
   switch (failure.kind) {
     case "idempotency_conflict":
@@ -46,6 +90,8 @@ function failed(c: Context, failure: CheckoutFailure): Response {
         { error: failure.kind, message: "sales of this package are paused", retryable: false },
         409,
       );
+    case "limit_reached":
+      return limitReached(c, failure.limit, limits);
     case "order_closed":
       return c.json({ error: failure.kind, message: "the order for this Idempotency-Key is closed" }, 409);
     case "provider_failed":
@@ -67,9 +113,7 @@ export const checkoutRoutes = new Hono<{ Bindings: Env; Variables: UserVariables
     onError: (c) => failureResponse(c, { kind: "payload_too_large", detail: "checkout body" }),
   }),
   requireUser,
-  zValidator("json", checkoutBodySchema, (result, c) => {
-    if (!result.success) return failureResponse(c, { kind: "bad_request", detail: "checkout body" });
-  }),
+  requireJson(zValidator("json", checkoutBodySchema, rejectInvalid)),
   async (c) => {
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
     if (!key.ok) return failureResponse(c, { kind: "bad_request", detail: "Idempotency-Key format" });
@@ -84,9 +128,10 @@ export const checkoutRoutes = new Hono<{ Bindings: Env; Variables: UserVariables
       idempotencyKey: key.key,
       requestHash: await requestHash(request),
       expiresInS: deps.config.checkout.orderTtlS,
+      limits: beginLimits(deps.config.checkout.limits),
       nowMs: Date.now(),
     });
-    if (!result.ok) return failed(c, result.error);
+    if (!result.ok) return failed(c, result.error, deps.config.checkout.limits);
     c.header("cache-control", "no-store");
     if (result.value.replayed) c.header("idempotent-replayed", "true");
     return c.json(result.value.answer, result.value.replayed ? 200 : 201);

@@ -1,9 +1,11 @@
 /**
  * One place that maps failures to HTTP. Callers get a generic message; the detail goes to the log.
  * Infrastructure failures are 5xx on purpose: providers retry those, so nothing is lost. A misconfigured
- * installation (the Data API refusing payguard) is a 5xx too, for as long as it lasts.
+ * installation (the Data API refusing payguard) is a 5xx too, for as long as it lasts. What the framework
+ * refuses itself (a body it cannot parse) keeps its 4xx, logged without a stack: only our own bugs are 500.
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigError } from "../env.ts";
 import type { InfraError, InfraErrorKind } from "../ledger/result.ts";
@@ -87,6 +89,11 @@ export function webhookAnswerFor(kind: InfraErrorKind): "retry" | "acknowledge" 
 }
 
 export function onError(error: Error, c: Context): Response {
+  if (error instanceof HTTPException && error.status < 500) {
+    // The framework refusing the request (a body it cannot parse): the caller's mistake, not ours.
+    log("warn", "request_refused", { path: c.req.path, status: error.status, message: error.message });
+    return c.json({ error: "bad_request", message: error.message }, error.status);
+  }
   if (error instanceof ConfigError) {
     // Variable names are not secret; naming them is what makes a misconfigured deploy quick to fix.
     log("error", "config_invalid", { problems: error.problems });

@@ -2,18 +2,21 @@
  * Public order API. `GET /api/orders/:id` is what the success page polls, with the signed-in user's
  * access token: only the order's owner gets an answer (anyone else gets the same 404 as an unknown id).
  * A pending order is re-queried at the provider (the customer's redirect often beats the webhook) at
- * most once per CONFIRM_CHECK_INTERVAL_MIN_MS per order, however often the page polls, and settled
- * through its OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from. Each
- * query's result (or the failed call's code) is left on the order for the console.
- * The answer carries status and amounts only, never payer data.
+ * most once per CONFIRM_CHECK_INTERVAL_MIN_MS per order, however often the page polls, and at most
+ * CONFIRM_QUERIES_PER_USER_MINUTE_MAX times a minute per user (429 beyond), and settled through its
+ * OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from. Each query's result
+ * (or the failed call's code) is left on the order for the console. The answer carries status and amounts
+ * only, never payer data.
  */
 import { type Context, Hono } from "hono";
 import { requireUser, type UserVariables } from "../auth/require-user.ts";
+import { openProviderBudget, PAGE } from "../budget/budget.ts";
 import { type Deps, getDeps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import { checkErrorText, checkOutcomeOf } from "../ledger/check-outcome.ts";
 import { type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order } from "../ledger/types.ts";
+import { log } from "../log.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { failureResponse, storeFailure } from "./errors.ts";
 import { confirmFromSession, type SessionAnswer, STRIPE_SESSION_ID_PATTERN } from "./success-session.ts";
@@ -35,7 +38,24 @@ const publicView = (order: Order) => ({
 const notFound = (c: OrderContext, orderId: string) =>
   failureResponse(c, { kind: "not_found", detail: `order ${orderId}` });
 
-/** What the provider says now: by the given Checkout Session, or by the order's own reference. */
+/** The user's provider queries of this minute are used up (src/checkout/limits.ts): 429, nothing queried. */
+function rateLimited(c: OrderContext, retryAfterS: number): Response {
+  log("warn", "confirm_rate_limited", { retry_after_s: retryAfterS });
+  c.header("retry-after", String(retryAfterS));
+  return c.json(
+    {
+      error: "confirm_rate_limit",
+      message: "too many payment checks for this account in the last minute; retry later",
+      retryAfterS,
+    },
+    429,
+  );
+}
+
+/**
+ * What the provider says now: by the given Checkout Session, or by the order's own reference. The query
+ * takes its token from the provider budget; a refusal is a transient failure, answered "pending".
+ */
 async function askProvider(
   deps: Deps,
   order: Order,
@@ -43,10 +63,11 @@ async function askProvider(
   sessionId: string | null,
   nowMs: number,
 ): Promise<Result<SessionAnswer, InfraError> | null> {
+  const budget = openProviderBudget(deps, PAGE);
   if (sessionId && deps.config.stripe) {
-    return confirmFromSession(deps.config.stripe, order, userId, sessionId, nowMs);
+    return confirmFromSession(deps.config.stripe, budget.fetch("stripe"), order, userId, sessionId, nowMs);
   }
-  const api = providerApiFor(deps, order.provider);
+  const api = providerApiFor(deps, order.provider, budget);
   if (!api) return null;
   const fact = await api.queryOrder(order, nowMs);
   return fact.ok ? ok({ kind: "fact", fact: fact.value }) : fact;
@@ -86,9 +107,15 @@ export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>
     if (order.status !== "pending") return c.json(publicView(order));
 
     const nowMs = Date.now();
-    const claim = await deps.confirmChecks.claim(order.id, nowMs, CONFIRM_CHECK_INTERVAL_MIN_MS);
+    const claim = await deps.confirmChecks.claim({
+      orderId: order.id,
+      nowMs,
+      minIntervalMs: CONFIRM_CHECK_INTERVAL_MIN_MS,
+      userPerMinuteMax: deps.config.checkout.limits.confirmQueriesPerUserMinuteMax,
+    });
+    if (claim.ok && claim.value.outcome === "rate_limited") return rateLimited(c, claim.value.retryAfterS);
     // Throttled, or the claim could not be stored: answer with what we know, the page polls again.
-    if (!claim.ok || !claim.value) return c.json(publicView(order));
+    if (!claim.ok || claim.value.outcome !== "claimed") return c.json(publicView(order));
     const fresh = await askProvider(deps, order, c.var.userId, sessionId, nowMs);
     if (fresh?.ok && fresh.value.kind === "foreign") return notFound(c, orderId);
     if (fresh) await noteConfirmCheck(deps, order.id, fresh, nowMs);

@@ -5,7 +5,6 @@
  * (`client_reference_id` / `metadata.order_id`) and, when it names one, to this user.
  */
 import type Stripe from "stripe";
-import type { StripeConfig } from "../env.ts";
 import { err, type InfraError, ok, type Result } from "../ledger/result.ts";
 import type { Order, PaymentFact } from "../ledger/types.ts";
 import {
@@ -14,6 +13,7 @@ import {
   sessionFact,
   toInfraError,
 } from "../providers/stripe/client.ts";
+import type { StripeConfig } from "../providers/stripe/settings.ts";
 
 export const STRIPE_SESSION_ID_PATTERN = /^cs_[A-Za-z0-9_]{8,255}$/;
 
@@ -43,8 +43,10 @@ function factOf(session: Stripe.Checkout.Session, order: Order, nowMs: number): 
   return { ...draft, orderId: order.id };
 }
 
+/** `stripeFetch`: the provider budget's fetch for Stripe (src/budget/budget.ts). */
 export async function confirmFromSession(
   config: StripeConfig,
+  stripeFetch: typeof fetch,
   order: Order,
   userId: string,
   sessionId: string,
@@ -52,7 +54,7 @@ export async function confirmFromSession(
 ): Promise<Result<SessionAnswer, InfraError>> {
   let session: Stripe.Checkout.Session;
   try {
-    session = await retrieveSession(createStripeClient(config), sessionId);
+    session = await retrieveSession(createStripeClient(config, stripeFetch), sessionId);
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === HTTP_NOT_FOUND) return ok({ kind: "foreign" });
     return err(toInfraError(error));

@@ -4,12 +4,14 @@
  * Answers: 400 for anything the sender got wrong (nothing written), 413 for oversized bodies,
  * 503 when the database or a Durable Object is unavailable or the Data API refuses payguard (misconfigured:
  * Stripe retries for days, and a `data_api:` incident names the fix), 200 otherwise, including for event
- * types payguard does not handle (Stripe disables endpoints that keep failing).
+ * types payguard does not handle and for a signed body that is no usable event (no `data.object`, no id
+ * or type: ignored with its reason in the inbox; Stripe disables endpoints that keep failing).
  */
 import { Hono } from "hono";
 import { getDeps } from "../deps.ts";
 import { log } from "../log.ts";
-import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
+import { applyStripeEvent, ignoreUnusableStripeEvent } from "../providers/stripe/apply-event.ts";
+import { readStripeEvent } from "../providers/stripe/normalise.ts";
 import { verifyStripeEvent } from "../providers/stripe/verify.ts";
 import { readBodyLimited } from "./body.ts";
 import { dataApiFailed, dataApiSettled } from "./data-api-alerts.ts";
@@ -33,14 +35,17 @@ export const stripeWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async
   );
   if (!verified.ok)
     return failureResponse(c, { kind: "bad_request", detail: `stripe webhook ${verified.reason}` });
-  const event = verified.event;
+  const read = readStripeEvent(verified.payload);
 
-  const result = await applyStripeEvent(c.env, deps, event, "webhook", startedMs);
+  const result = read.ok
+    ? { ...(await applyStripeEvent(c.env, deps, read.event, "webhook", startedMs)), eventId: read.event.id }
+    : await ignoreUnusableStripeEvent(deps, read.unusable, body.text, "webhook", startedMs);
   const logged = {
-    event_id: event.id,
-    type: event.type,
+    event_id: result.eventId,
+    type: read.ok ? read.event.type : read.unusable.type,
     order_id: result.orderId,
     ms: Date.now() - startedMs,
+    ...(read.ok ? {} : { reason: read.unusable.reason }),
   };
   if (result.status === "duplicate") {
     log("info", "stripe_event", { ...logged, outcome: "duplicate_event" });
@@ -52,7 +57,7 @@ export const stripeWebhookRoutes = new Hono<{ Bindings: Env }>().post("/", async
     await dataApiFailed(deps, error, startedMs, c.executionCtx);
     switch (webhookAnswerFor(error.kind)) {
       case "retry":
-        return failureResponse(c, storeFailure(error, `stripe event ${event.id}`));
+        return failureResponse(c, storeFailure(error, `stripe event ${result.eventId}`));
       case "acknowledge":
         // Nothing payguard could ever do with it: recorded as failed in the inbox for the audit.
         return c.json({ received: true, outcome: "failed" });

@@ -1,6 +1,7 @@
 /**
  * Incident kinds about callbacks reaching payguard: the hourly callback health checks
- * (`callback_health:<check>`, src/reconcile/health.ts) and the thresholds of the 5-minute tick
+ * (`callback_health:<check>`, src/reconcile/health.ts; `wechatpay_cert_expiry:<serial>`,
+ * src/providers/wechatpay/cert-expiry.ts) and the thresholds of the 5-minute tick
  * (`threshold:<check>`, src/ops/thresholds.ts).
  */
 import type { IncidentKind } from "./catalogue.ts";
@@ -116,6 +117,33 @@ const HEALTH_KINDS: Record<string, IncidentKind> = {
         "在微信支付商户平台检查 notify_url，并确认可通过公网 https 访问 /webhooks/wechatpay。",
         "检查平台证书和 APIv3 密钥：无法验签的通知会被拒绝。",
         "期间已支付订单仍会通过主动查询入账。",
+      ],
+    },
+    actions: [],
+  },
+  wechatpay_cert_expiry: {
+    title: titled(
+      (d) =>
+        d.state === "expired"
+          ? `WeChat Pay platform certificate ${field(d, "serial")} expired on ${field(d, "expires_on")}: WeChat Pay signatures can no longer be verified`
+          : `WeChat Pay platform certificate ${field(d, "serial")} expires on ${field(d, "expires_on")} (in ${field(d, "days_left")} days)`,
+      (d) =>
+        d.state === "expired"
+          ? `微信支付平台证书 ${field(d, "serial")} 已于 ${field(d, "expires_on")} 过期：无法再验证微信支付的签名`
+          : `微信支付平台证书 ${field(d, "serial")} 将于 ${field(d, "expires_on")} 过期（剩余 ${field(d, "days_left")} 天）`,
+    ),
+    runbook: {
+      en: [
+        "Get the new platform certificate (the certificate download API GET /v3/certificates, or WeChat's certificate tool): WeChat issues it about 10 days before the old one expires and signs with both in the last 5 days.",
+        "Set both PEM blocks, new and old, in WECHATPAY_PLATFORM_CERTS (wrangler secret put WECHATPAY_PLATFORM_CERTS); remove the old one once it has expired.",
+        "Or move to the WeChat Pay public key, which does not expire: set WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY, keep the certificate until WeChat signs with the key alone, then remove it.",
+        "The incident resolves at the next hourly check once the certificate configured last is valid for more than 30 days; meanwhile reconcile still credits paid orders by query.",
+      ],
+      zh: [
+        "获取新的平台证书（下载平台证书接口 GET /v3/certificates 或微信支付证书工具）：微信支付在旧证书过期前约 10 天生成新证书，过期前 5 天起新旧证书同时用于签名。",
+        "将新旧两份证书的 PEM 一并写入 WECHATPAY_PLATFORM_CERTS（wrangler secret put WECHATPAY_PLATFORM_CERTS）；旧证书过期后再将其删除。",
+        "或改用不会过期的微信支付公钥：设置 WECHATPAY_PUBLIC_KEY_ID 和 WECHATPAY_PUBLIC_KEY，保留证书直到微信支付只用公钥签名，再删除证书。",
+        "最后到期的证书有效期超过 30 天后，下一次每小时检查会自动关闭此告警；期间对账仍会通过主动查询为已支付订单入账。",
       ],
     },
     actions: [],

@@ -1,7 +1,8 @@
 /**
  * Incident kinds about the installation rather than one order: the Data API refusing payguard
  * (`data_api:<class>`, src/ops/data-api.ts) and the installation doctor (`doctor:<check>[:<subject>]`,
- * src/ops/doctor.ts). The callback and threshold kinds are in kinds-callbacks.ts.
+ * src/ops/doctor.ts); a dead-lettered reconcile queue share (src/reconcile/queue.ts). The callback and
+ * threshold kinds are in kinds-callbacks.ts.
  */
 import type { IncidentKind } from "./catalogue.ts";
 import { field, titled } from "./text.ts";
@@ -137,4 +138,28 @@ const DOCTOR_KINDS: Record<string, IncidentKind> = {
   ),
 };
 
-export const OPS_KINDS: Record<string, IncidentKind> = { ...DATA_API_KINDS, ...DOCTOR_KINDS };
+/** A reconcile queue share that failed every attempt (src/reconcile/queue.ts). */
+const QUEUE_KINDS: Record<string, IncidentKind> = {
+  reconcile_share_dead_lettered: {
+    title: titled(
+      (d) =>
+        `A reconcile queue share failed on every attempt and was dead-lettered (message ${field(d, "message_id")})`,
+      (d) => `对账队列任务多次重试均失败，已转入死信队列（消息 ${field(d, "message_id")}）`,
+    ),
+    runbook: {
+      en: [
+        "Its orders are not lost: they stay due and the next 5-minute tick checks them; only the backlog beyond one tick waits.",
+        "Find the cause in the worker's logs (reconcile_share_failed, job_finished of reconcile_fanout) and on the Jobs page: configuration, database or provider budget.",
+        "Fix it; the next reconcile share that runs resolves this incident.",
+      ],
+      zh: [
+        "订单不会丢失：它们仍待对账，下一次 5 分钟定时任务会检查；只有超出一次任务容量的积压需要等待。",
+        "在 Worker 日志（reconcile_share_failed、reconcile_fanout 的 job_finished）和任务页查找原因：配置、数据库或渠道调用额度。",
+        "修复后，下一个成功运行的对账队列任务会自动关闭本告警。",
+      ],
+    },
+    actions: [],
+  },
+};
+
+export const OPS_KINDS: Record<string, IncidentKind> = { ...DATA_API_KINDS, ...DOCTOR_KINDS, ...QUEUE_KINDS };

@@ -26,8 +26,9 @@ export type InboxStatus = "new" | "duplicate" | "retry";
 export type InboxFinish = "processed" | "ignored" | "failed";
 
 /**
- * The incident key of an audit finding. The hourly audit resolves every `audit:` incident whose finding is
- * gone, so a path that raises one of these at once (a held payment) gets its resolution from the audit.
+ * The incident key of an audit finding. The hourly audit resolves an `audit:` incident once it checks its
+ * subject and the finding is gone, so a path that raises one of these at once (a held payment) gets its
+ * resolution from the audit.
  */
 export const auditIncidentKey = (kind: string, subject: string): string => `audit:${kind}:${subject}`;
 
@@ -46,6 +47,28 @@ export interface AuditFinding {
   /** Stable id of the thing found (user id, order id, event key): the incident dedup key. */
   subject: string;
   detail: Record<string, unknown>;
+}
+
+/** One bounded audit call: what it found, and the open `audit:` incident keys whose subject it checked. */
+export interface AuditStep {
+  findings: AuditFinding[];
+  /** Checked now: each of these that is not among `findings` is clean and may be resolved. */
+  checked: string[];
+}
+
+/** A batch of the change window (`audit_changes`): change rows read, and whether the window has more. */
+export interface AuditChangesStep extends AuditStep {
+  changes: number;
+  more: boolean;
+  /** This call opened the window (it holds every change committed until now). */
+  opened: boolean;
+}
+
+/** One slice of the full pass (`audit_slice`) and where the pass stands after it. */
+export interface AuditSliceStep extends AuditStep {
+  stage: "users" | "orders" | "refunds";
+  keys: number;
+  pass: { startedAtMs: number; slices: number; estimatedSlices: number; finished: boolean };
 }
 
 export interface IncidentInput {
@@ -239,7 +262,14 @@ export interface LedgerStore {
   }): StoreResult<void>;
   getSyncCursor(name: string): StoreResult<unknown>;
   setSyncCursor(input: { name: string; value: unknown; nowMs: number }): StoreResult<void>;
-  auditLedger(input: { nowMs: number }): StoreResult<AuditFinding[]>;
+  /** The current-state audit findings, whole (pending past expiry, in review, inbox, held facts). */
+  auditCurrent(input: { nowMs: number }): StoreResult<AuditStep>;
+  /** The next at most `limit` changes since the last checked watermark, and their subjects' findings. */
+  auditChanges(input: { nowMs: number; limit: number }): StoreResult<AuditChangesStep>;
+  /** The next slice (at most `limit` keys) of the full pass. */
+  auditSlice(input: { nowMs: number; limit: number }): StoreResult<AuditSliceStep>;
+  /** The consistency findings of these subjects now (`refunds`: `provider:refund_ref`). */
+  auditSubjects(input: { users: string[]; orders: string[]; refunds: string[] }): StoreResult<AuditStep>;
   repairMissingGrant(input: {
     orderId: string;
     nowMs: number;

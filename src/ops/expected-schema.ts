@@ -4,7 +4,7 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261206002400_payguard_slack_actor";
+export const EXPECTED_MIGRATION = "20261207000200_payguard_public_limits";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [
@@ -20,7 +20,11 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "apply_dispute",
   "apply_payment",
   "apply_refund",
+  "audit_changes",
+  "audit_current",
   "audit_ledger",
+  "audit_slice",
+  "audit_subjects",
   "await_payment",
   "callback_gaps",
   "checkout_abort",

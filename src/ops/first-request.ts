@@ -4,8 +4,8 @@
  */
 import { getDeps } from "../deps.ts";
 import { log } from "../log.ts";
-import { JOBS } from "../reconcile/jobs.ts";
 import { runJob } from "../reconcile/scheduled.ts";
+import { JOBS } from "./jobs.ts";
 
 let started = false;
 

@@ -1,10 +1,18 @@
 /**
  * Checks due pending orders at their provider: lease a page (so an overlapping run never works the same
- * order), ask the provider through its limiter, and settle what it says through the order's OrderGuard.
+ * order), ask the provider with a token from the deployment's provider budget, and settle what it says
+ * through the order's OrderGuard. A budget that refuses (spent, paused past the wait, unreachable) stops
+ * the run: the provider was not asked, and the leased orders are due again when their lease runs out.
  * At expiry the order is closed at the provider first and asked once more, so a payment that landed
  * before the close is credited, never expired. Every check leaves its result on the order (paid, unpaid,
  * closed, or the failed call's code), so the console can say why an order was not credited.
  */
+import {
+  type CallOutcome,
+  isBudgetRefusal,
+  type ProviderBudget,
+  retryRateLimited,
+} from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import {
@@ -15,10 +23,9 @@ import {
 } from "../ledger/check-outcome.ts";
 import type { ProviderApi } from "../ledger/ports.ts";
 import { err, type InfraError, type Result, retryable } from "../ledger/result.ts";
-import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
+import type { Order, PaymentFact } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { providerApiFor } from "../providers/registry.ts";
-import type { CallOutcome, Limiter } from "./limiter.ts";
 import {
   RECONCILE_CONCURRENCY,
   RECONCILE_LEASE_PAGE,
@@ -35,7 +42,7 @@ export interface DueStats {
   rechecked: number;
   /** Of those, due again soon rather than on the backoff (the payer was confirming). */
   recheck_soon: number;
-  /** Left for the next run: the provider kept answering 429, or a transient error. */
+  /** Left for the next run: the provider kept answering 429, a transient error, or no provider token. */
   deferred: number;
   errors: number;
 }
@@ -44,7 +51,7 @@ export interface DueContext {
   env: Env;
   deps: Deps;
   budget: TickBudget;
-  limiters: Record<Provider, Limiter>;
+  providers: ProviderBudget;
 }
 
 const emptyStats = (): DueStats => ({
@@ -58,16 +65,16 @@ const emptyStats = (): DueStats => ({
   errors: 0,
 });
 
-/** A provider answer as the limiter sees it: a 429 (with its Retry-After) or anything else. */
+/** A provider answer as the retry sees it: a 429 (the budget paused the provider already) or anything else. */
 function asOutcome<T>(result: Result<T, InfraError>): CallOutcome<Result<T, InfraError>> {
-  const error = result.ok ? null : (result.error as InfraError & { status?: number; retryAfterS?: number });
-  if (error?.status === 429) return { rateLimited: true, retryAfterS: error.retryAfterS };
+  const error = result.ok ? null : (result.error as InfraError & { status?: number });
+  if (error?.status === 429) return { rateLimited: true };
   return { rateLimited: false, value: result };
 }
 
 const SETTLED_OUTCOMES = new Set(["fulfilled", "created_from_metadata", "late_payment"]);
 
-/** What a check that never got an answer (the limiter gave up on repeated 429s) records. */
+/** What a check that never got an answer (the provider kept answering 429) records. */
 const RATE_LIMITED_ERROR: InfraError = {
   kind: "transient",
   code: RATE_LIMITED_CODE,
@@ -87,38 +94,39 @@ async function noteResult(
 
 async function askProvider(
   api: ProviderApi,
-  limiter: Limiter,
   order: Order,
   step: OrderStep,
   nowMs: number,
 ): Promise<"deferred" | Result<PaymentFact, InfraError>> {
   if (step === "close_then_query") {
-    const closed = await limiter.call(async () => asOutcome(await api.closeOrder(order, nowMs)));
+    const closed = await retryRateLimited(async () => asOutcome(await api.closeOrder(order, nowMs)));
     if (!closed.ok) return "deferred";
     // A permanent refusal (already paid, session no longer open) is answered by the query below.
     if (!closed.value.ok && retryable(closed.value.error)) return err(closed.value.error);
   }
-  const queried = await limiter.call(async () => asOutcome(await api.queryOrder(order, nowMs)));
+  const queried = await retryRateLimited(async () => asOutcome(await api.queryOrder(order, nowMs)));
   return queried.ok ? queried.value : "deferred";
 }
 
 async function checkOrder(context: DueContext, order: Order, nowMs: number, stats: DueStats) {
   const { env, deps } = context;
-  const api = providerApiFor(deps, order.provider);
+  const api = providerApiFor(deps, order.provider, context.providers);
   if (!api) {
     stats.errors += 1;
     log("error", "reconcile_provider_disabled", { order_id: order.id, provider: order.provider });
     return;
   }
   const step = stepFor(order, nowMs);
-  const answer = await askProvider(api, context.limiters[order.provider], order, step, nowMs);
+  const answer = await askProvider(api, order, step, nowMs);
   if (answer === "deferred" || !answer.ok) {
     const error = answer === "deferred" ? RATE_LIMITED_ERROR : answer.error;
+    const refused = isBudgetRefusal(error);
+    if (refused) context.budget.halt("provider_budget");
     stats[retryable(error) ? "deferred" : "errors"] += 1;
-    if (answer !== "deferred")
+    if (answer !== "deferred" && !refused)
       log("warn", "reconcile_query_failed", { order_id: order.id, code: error.code });
-    // The failed call is an attempt; the order is checked again when its lease runs out.
-    await noteResult(deps, order, nowMs, { outcome: "error", error: checkErrorText(error), count: true });
+    // A failed call is an attempt (not a refused token: nothing was asked); due again when the lease ends.
+    await noteResult(deps, order, nowMs, { outcome: "error", error: checkErrorText(error), count: !refused });
     return;
   }
   const decision = decide(answer.value, step);

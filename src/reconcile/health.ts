@@ -10,7 +10,11 @@ import type { Deps } from "../deps.ts";
 import type { IncidentInput } from "../ledger/ports.ts";
 import { stripeClientFor } from "../providers/registry.ts";
 import { STRIPE_EVENT_TYPES } from "../providers/stripe/event-types.ts";
-import { setIncident } from "./incidents.ts";
+import {
+  certificateExpiryFindings,
+  WECHATPAY_CERT_EXPIRY_PREFIX,
+} from "../providers/wechatpay/cert-expiry.ts";
+import { setIncident, syncIncidents } from "./incidents.ts";
 import { newProbeNonce, proofMatches } from "./probe-proof.ts";
 import { callbackUrlProblem } from "./public-url.ts";
 
@@ -186,6 +190,10 @@ export async function checkCallbackHealth(deps: Deps, nowMs: number, probe: Prob
   for (const [check, finding] of Object.entries(findings)) {
     await setIncident(deps, `${HEALTH_PREFIX}${check}`, finding, nowMs);
   }
+  // Keyed by certificate serial: configuring the next certificate resolves the old one's incident.
+  const certificates = certificateExpiryFindings(deps.config.wechat, nowMs);
+  await syncIncidents(deps, WECHATPAY_CERT_EXPIRY_PREFIX, certificates, nowMs);
   const failing = Object.entries(findings).flatMap(([check, finding]) => (finding ? [check] : []));
+  if (certificates.length > 0) failing.push("wechat_certificate");
   return { failing, unchecked, reachability: reachability ?? "ok" };
 }

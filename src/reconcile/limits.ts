@@ -2,7 +2,8 @@
  * Named limits of one reconcile run and the budget that enforces them. A run stops cleanly at the first
  * exhausted budget and leaves the rest due for the next run, so a backlog never turns into a run that
  * Cloudflare kills halfway (Workers Paid: 10,000 subrequests per invocation, 30 s CPU by default,
- * 15 min wall time for a cron).
+ * 15 min wall time for a cron). The provider's rate is not a run's: it is the deployment's provider
+ * budget (src/budget/), shared by every run at once.
  */
 
 /** Orders checked in one run. */
@@ -17,13 +18,6 @@ export const RECONCILE_CONCURRENCY = 6;
 export const RECONCILE_LEASE_PAGE = 200;
 /** A leased order nobody finished is due again after this, in time for the next tick. */
 export const RECONCILE_LEASE_SECONDS = 240;
-/** Provider requests per second (Stripe allows 100/s live; WeChat Pay's query API about 100/s per merchant). */
-export const STRIPE_REQUESTS_PER_SECOND = 25;
-export const WECHATPAY_REQUESTS_PER_SECOND = 25;
-/** Attempts for one order call that the provider answers 429 before leaving the order to the next tick. */
-export const RATE_LIMITED_ATTEMPTS_MAX = 3;
-/** Retry-After assumed when a 429 carries none. */
-export const RETRY_AFTER_DEFAULT_S = 1;
 
 export interface TickLimits {
   ordersMax: number;
@@ -37,13 +31,16 @@ export const DEFAULT_TICK_LIMITS: TickLimits = {
   wallMsMax: RECONCILE_WALL_MS_MAX,
 };
 
-export type StopReason = "orders" | "subrequests" | "wall_time";
+/** `provider_budget`: the deployment's provider budget refused a token (spent, paused or unreachable). */
+export type StopReason = "orders" | "subrequests" | "wall_time" | "provider_budget";
 
 export interface TickBudget {
   /** Reserves room for one unit of work costing `subrequests`; false once any budget is spent. */
   take(work: { orders: number; subrequests: number }): boolean;
-  /** Counts subrequests spent beyond a reservation (retries). */
+  /** Counts subrequests spent beyond a reservation (retries, calls to the provider budget). */
   spend(subrequests: number): void;
+  /** Stops the run for a reason found outside this budget. */
+  halt(reason: StopReason): void;
   stoppedBy(): StopReason | null;
   left(): { orders: number; subrequests: number; wallMs: number };
 }
@@ -69,6 +66,9 @@ export function createTickBudget(limits: TickLimits, clock: () => number): TickB
     },
     spend(extra) {
       subrequests += extra;
+    },
+    halt(reason) {
+      stopped = stopped ?? reason;
     },
     stoppedBy: () => stopped,
     left: () => ({

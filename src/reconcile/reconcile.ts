@@ -1,16 +1,17 @@
 /**
  * The 5-minute reconcile run: the Stripe backfill first (one listing settles many orders), then the due
- * pending orders of every provider. Both share one budget and one limiter per provider, the backfill at
- * most its share of the subrequests, so a window of many events never leaves the due orders unchecked;
- * a backlog of due orders beyond the budget is fanned out to the queue. The run reports `partial` when it stopped at a budget or left
- * orders to the next run.
+ * pending orders of every provider. Both share one budget, the backfill at most its share of the
+ * subrequests, so a window of many events never leaves the due orders unchecked; every provider call
+ * takes its token from the deployment's provider budget, whose Durable Object calls count as subrequests
+ * of whichever part made them. A backlog of due orders beyond the budget is fanned out to the queue. The
+ * run reports `partial` when it stopped at a budget or left orders to the next run.
  */
+import { BACKGROUND, openProviderBudget, realClock, type WaitClock } from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { stripeClientFor } from "../providers/registry.ts";
 import { checkDueOrders } from "./due-orders.ts";
 import { backlogLeft, fanOut, RECONCILE_FANOUT_PARALLEL } from "./fanout.ts";
-import { createLimiters, type LimiterClock, realClock } from "./limiter.ts";
-import { createTickBudget, DEFAULT_TICK_LIMITS, type TickLimits } from "./limits.ts";
+import { createTickBudget, DEFAULT_TICK_LIMITS, type TickBudget, type TickLimits } from "./limits.ts";
 import type { JobOutcome } from "./scheduled.ts";
 import { backfillStripe } from "./stripe-backfill.ts";
 
@@ -22,18 +23,18 @@ export async function runReconcile(
   deps: Deps,
   nowMs: number,
   limits: TickLimits = DEFAULT_TICK_LIMITS,
-  clock: LimiterClock = realClock,
+  clock: WaitClock = realClock,
 ): Promise<JobOutcome> {
   const budget = createTickBudget(limits, clock.now);
-  const limiters = createLimiters(clock);
-  const stripe = stripeClientFor(deps);
   const backfillMax = Math.floor(limits.subrequestsMax * BACKFILL_SUBREQUEST_SHARE);
   const backfillBudget = createTickBudget({ ...limits, subrequestsMax: backfillMax }, clock.now);
-  const backfill = stripe
-    ? await backfillStripe(env, deps, stripe, limiters.stripe, backfillBudget, nowMs)
-    : null;
+  let spending: TickBudget = backfillBudget;
+  const providers = openProviderBudget(deps, { ...BACKGROUND, clock, onSubrequest: () => spending.spend(1) });
+  const stripe = stripeClientFor(deps, providers);
+  const backfill = stripe ? await backfillStripe(env, deps, stripe, backfillBudget, nowMs) : null;
   budget.spend(backfillMax - backfillBudget.left().subrequests);
-  const due = await checkDueOrders({ env, deps, budget, limiters }, nowMs);
+  spending = budget;
+  const due = await checkDueOrders({ env, deps, budget, providers }, nowMs);
   const stoppedBy = budget.stoppedBy();
   const fannedOut = backlogLeft(budget) ? await fanOut(env, RECONCILE_FANOUT_PARALLEL) : 0;
   const partial = stoppedBy !== null || due.deferred > 0 || (backfill !== null && !backfill.complete);
@@ -44,7 +45,7 @@ export async function runReconcile(
       backfill,
       stopped_by: stoppedBy,
       fanned_out: fannedOut,
-      calls: { stripe: limiters.stripe.stats(), wechatpay: limiters.wechatpay.stats() },
+      calls: providers.stats(),
       budget_left: budget.left(),
     },
   };

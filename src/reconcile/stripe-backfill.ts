@@ -9,12 +9,12 @@
  * itself are found by `metadata.order_id` / `client_reference_id`, like a webhook.
  */
 import type Stripe from "stripe";
+import { type CallOutcome, retryRateLimited } from "../budget/budget.ts";
 import type { Deps } from "../deps.ts";
 import { retryable } from "../ledger/result.ts";
 import { log } from "../log.ts";
 import { applyStripeEvent } from "../providers/stripe/apply-event.ts";
 import { STRIPE_EVENT_TYPES } from "../providers/stripe/event-types.ts";
-import type { CallOutcome, Limiter } from "./limiter.ts";
 import { RECONCILE_CONCURRENCY, type TickBudget } from "./limits.ts";
 import { chunk, pool } from "./plan.ts";
 
@@ -57,10 +57,13 @@ interface Listed {
 
 type ListParams = { starting_after?: string; ending_before?: string; created?: { gte: number } };
 
-/** One page of `events.list` for payguard's types, or null when the budget or Stripe's rate limit stops it. */
-async function listPage(stripe: Stripe, limiter: Limiter, budget: TickBudget, params: ListParams) {
+/**
+ * One page of `events.list` for payguard's types, or null when the run's budget or Stripe's rate limit
+ * stops it (the client's provider budget waits out a 429's Retry-After before each retry).
+ */
+async function listPage(stripe: Stripe, budget: TickBudget, params: ListParams) {
   if (!budget.take({ orders: 0, subrequests: 1 })) return null;
-  const answer = await limiter.call(async (): Promise<CallOutcome<Stripe.ApiList<Stripe.Event>>> => {
+  const answer = await retryRateLimited(async (): Promise<CallOutcome<Stripe.ApiList<Stripe.Event>>> => {
     try {
       const list = await stripe.events.list({
         types: [...STRIPE_EVENT_TYPES],
@@ -83,7 +86,6 @@ async function listPage(stripe: Stripe, limiter: Limiter, budget: TickBudget, pa
  */
 async function listSince(
   stripe: Stripe,
-  limiter: Limiter,
   budget: TickBudget,
   sinceS: number,
   from: string | undefined,
@@ -91,7 +93,7 @@ async function listSince(
   const newestFirst: Stripe.Event[] = [];
   let startingAfter = from;
   for (let page = 0; page < BACKFILL_PAGES_MAX; page += 1) {
-    const list = await listPage(stripe, limiter, budget, {
+    const list = await listPage(stripe, budget, {
       created: { gte: sinceS },
       ...(startingAfter && { starting_after: startingAfter }),
     });
@@ -107,8 +109,8 @@ async function listSince(
  * The page after the cursor: the events just newer than it, oldest first, and whether more are newer still.
  * Null when the budget or Stripe's rate limit stopped it; `missing` when Stripe no longer lists that event.
  */
-async function pageAfter(stripe: Stripe, limiter: Limiter, budget: TickBudget, eventId: string) {
-  const list = await listPage(stripe, limiter, budget, { ending_before: eventId }).catch((error: unknown) => {
+async function pageAfter(stripe: Stripe, budget: TickBudget, eventId: string) {
+  const list = await listPage(stripe, budget, { ending_before: eventId }).catch((error: unknown) => {
     // Events are listed for 30 days: a cursor older than that starts again from its time.
     if ((error as { code?: string }).code === "resource_missing") return "missing" as const;
     throw error;
@@ -178,7 +180,6 @@ async function walkForward(
   env: Env,
   deps: Deps,
   stripe: Stripe,
-  limiter: Limiter,
   budget: TickBudget,
   cursor: Required<Cursor>,
   nowMs: number,
@@ -186,7 +187,7 @@ async function walkForward(
 ) {
   let eventId = cursor.eventId;
   for (let page = 0; page < BACKFILL_PAGES_MAX; page += 1) {
-    const next = await pageAfter(stripe, limiter, budget, eventId);
+    const next = await pageAfter(stripe, budget, eventId);
     if (next === "missing") return "missing";
     if (next === null) return "stopped";
     stats.listed += next.events.length;
@@ -201,7 +202,6 @@ export async function backfillStripe(
   env: Env,
   deps: Deps,
   stripe: Stripe,
-  limiter: Limiter,
   budget: TickBudget,
   nowMs: number,
 ): Promise<BackfillStats> {
@@ -218,16 +218,7 @@ export async function backfillStripe(
   };
   try {
     if (cursor?.eventId) {
-      const walked = await walkForward(
-        env,
-        deps,
-        stripe,
-        limiter,
-        budget,
-        cursor as Required<Cursor>,
-        nowMs,
-        stats,
-      );
+      const walked = await walkForward(env, deps, stripe, budget, cursor as Required<Cursor>, nowMs, stats);
       if (walked !== "missing") {
         stats.complete = walked === "complete";
         return stats;
@@ -237,7 +228,7 @@ export async function backfillStripe(
       cursor === null
         ? Math.floor(nowMs / 1000) - BACKFILL_FIRST_WINDOW_S
         : cursor.createdS - BACKFILL_OVERLAP_S;
-    const listed = await listSince(stripe, limiter, budget, sinceS, cursor?.seekAfter);
+    const listed = await listSince(stripe, budget, sinceS, cursor?.seekAfter);
     stats.listed += listed.events.length;
     if (listed.complete) {
       // The window's start is found: applied oldest first from there, then walked forward by later runs.

@@ -194,8 +194,9 @@ describe("alerts end to end", () => {
     expect(messageText(after.email[1])).toContain("已恢复");
   });
 
-  it("/health shows the email channel like the others", async () => {
-    const health = (await (await call("/health")).json()) as {
+  it("/health shows an operator the email channel like the others", async () => {
+    const operator = { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } };
+    const health = (await (await call("/health", operator)).json()) as {
       alerts: { on: boolean; channels: Record<string, { state: string; detail: string | null }> };
     };
     expect(health.alerts.on).toBe(true);

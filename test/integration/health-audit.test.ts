@@ -3,8 +3,10 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getDeps } from "../../src/deps.ts";
 import { stripeClientFor } from "../../src/providers/registry.ts";
 import { STRIPE_EVENT_TYPES } from "../../src/providers/stripe/event-types.ts";
+import { readPlatformCertificates } from "../../src/providers/wechatpay/certificates.ts";
 import { checkCallbackHealth } from "../../src/reconcile/health.ts";
 import { CRON_HEALTH_AUDIT, CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
+import { platformCertificatePem } from "../fixtures/wechatpay/platform-certificate.ts";
 import { call, incidentRowsFrom, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
 import { dueOrders, runCron } from "../support/worker/reconcile.ts";
 import { createOrder, ledgerOf } from "../support/worker/stripe.ts";
@@ -89,6 +91,49 @@ describe("hourly callback health", () => {
         "select 1 from payguard.incidents where key = 'callback_health:wechat_notify' and status = 'open'",
       ),
     ).toEqual([]);
+  });
+});
+
+describe("hourly WeChat Pay platform certificate check", () => {
+  const DAY_MS = 86_400_000;
+  const randomSerial = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(20)), (byte) => byte.toString(16).padStart(2, "0"))
+      .join("")
+      .replace(/^./, "5")
+      .toUpperCase();
+  const certificate = async (serialHex: string, notAfterMs: number) =>
+    readPlatformCertificates(
+      await platformCertificatePem({
+        serialHex,
+        notBefore: new Date(notAfterMs - 1800 * DAY_MS),
+        notAfter: new Date(notAfterMs),
+      }),
+    );
+
+  it("warns 30 days ahead, turns critical at expiry, resolves once the next certificate is configured", async () => {
+    const deps = getDeps(env);
+    const wechat = deps.config.wechat;
+    if (!wechat) throw new Error("wechatpay is configured in tests");
+    const withCertificates = (platformCertificates: typeof wechat.platformCertificates) => ({
+      ...deps,
+      config: { ...deps.config, wechat: { ...wechat, platformCertificates } },
+    });
+    const nowMs = Date.now();
+    const serial = randomSerial();
+    const old = await certificate(serial, nowMs + 10 * DAY_MS);
+    const key = `wechatpay_cert_expiry:${serial}`;
+    const rows = () =>
+      sql<{ status: string; severity: string }>(
+        "select status, severity from payguard.incidents where key = $1 order by id",
+        [key],
+      );
+    await checkCallbackHealth(withCertificates(old), nowMs);
+    expect(await rows()).toEqual([{ status: "open", severity: "warning" }]);
+    await checkCallbackHealth(withCertificates(old), nowMs + 11 * DAY_MS);
+    expect(await rows()).toEqual([{ status: "open", severity: "critical" }]);
+    const next = await certificate(randomSerial(), nowMs + 1800 * DAY_MS);
+    await checkCallbackHealth(withCertificates([...old, ...next]), nowMs + 11 * DAY_MS);
+    expect(await rows()).toEqual([{ status: "resolved", severity: "critical" }]);
   });
 });
 

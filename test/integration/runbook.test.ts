@@ -298,7 +298,11 @@ async function checkout(user: string, packageId: string) {
   });
 }
 
-const health = async () => (await (await call("/health")).json()) as { sales: { paused: string[] } };
+/** As an operator sees it: live, not the public answer's snapshot of up to 10 s ago (src/http/health.ts). */
+const health = async () =>
+  (await (await call("/health", { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } })).json()) as {
+    sales: { paused: string[] };
+  };
 
 describe("pause sales", () => {
   it("checkout refuses the paused package (409 sales_paused) while paid orders of it are still credited (webhook, success page); resuming restores checkout", async () => {

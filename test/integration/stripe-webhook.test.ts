@@ -111,6 +111,53 @@ describe("Stripe webhook: exactly-once credits", () => {
   });
 });
 
+describe("Stripe webhook: a signed event without a usable data.object", () => {
+  beforeAll(serveFirstRequest);
+  const inboxRow = async (eventId: string) =>
+    sql<{ event_type: string; status: string; last_error: string | null }>(
+      "select event_type, status, last_error from payguard.webhook_events where provider = 'stripe' and event_id = $1",
+      [eventId],
+    );
+  const sha256Hex = async (text: string) =>
+    Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+      (byte) => byte.toString(16).padStart(2, "0"),
+    ).join("");
+
+  it("is answered 200 ignored, its reason in the inbox, nothing else written; a redelivery is a duplicate", async () => {
+    const orderId = await createOrder(newUser());
+    const createdS = Math.floor(Date.now() / 1000);
+    const session = { id: `cs_test_${crypto.randomUUID()}`, client_reference_id: orderId };
+    const base = { object: "event", type: "checkout.session.completed", created: createdS };
+    const cases = [
+      [{ ...base }, "malformed: no data"],
+      [{ ...base, data: "paid" }, "malformed: no data"],
+      [{ ...base, data: { previous_attributes: {} } }, "malformed: no data.object"],
+      [{ ...base, data: { object: [session] } }, "malformed: no data.object"],
+      [{ ...base, type: undefined, data: { object: session } }, "malformed: no type"],
+      [{ ...base, id: undefined, data: { object: session } }, "malformed: no id"],
+    ] as const;
+    for (const [event, reason] of cases) {
+      const id = "id" in event ? null : `evt_unusable_${crypto.randomUUID()}`;
+      const body = JSON.stringify({ id: id ?? undefined, ...event });
+      const signature = await signStripe(body, env.STRIPE_WEBHOOK_SECRET);
+      let response: Response | undefined;
+      const calls = await rpcCallsDuring(async () => {
+        response = await postStripe(body, signature);
+      });
+      expect(response?.status).toBe(200);
+      expect(await response?.json()).toEqual({ received: true, outcome: "ignored" });
+      expect(calls).toEqual({ settle_event: 1 });
+      const eventId = id ?? `unusable_${await sha256Hex(body)}`;
+      const type = "type" in event && event.type ? event.type : "unknown";
+      expect(await inboxRow(eventId)).toEqual([{ event_type: type, status: "ignored", last_error: reason }]);
+      const again = await postStripe(body, await signStripe(body, env.STRIPE_WEBHOOK_SECRET));
+      expect(await again.json()).toEqual({ received: true, duplicate: true });
+    }
+    expect(await orderStatus(orderId)).toBe("pending");
+  });
+});
+
 describe("Stripe webhook: bad input changes nothing", () => {
   async function expectRejected(body: string, signature: string | null, status = 400) {
     const user = newUser();

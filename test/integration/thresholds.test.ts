@@ -9,8 +9,8 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deps, getDeps } from "../../src/deps.ts";
+import { JOBS } from "../../src/ops/jobs.ts";
 import { checkThresholds } from "../../src/ops/thresholds.ts";
-import { JOBS } from "../../src/reconcile/jobs.ts";
 import { runJob } from "../../src/reconcile/scheduled.ts";
 import { installTestAppHook, removeTestAppHook } from "../support/worker/app-hook.ts";
 import { type Delivery, incidentRowsFrom, seedPackage, sql } from "../support/worker/harness.ts";

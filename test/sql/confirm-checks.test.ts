@@ -6,6 +6,8 @@ import { connectPatiently } from "../support/node/scratch-db.ts";
 const T0 = "2026-11-22T12:00:00.000Z";
 const INTERVAL_MS = 10_000;
 const CONCURRENT_POLLS = 30;
+/** High enough that these tests meet the per-order throttle only (test/sql/public-limits.test.ts: the other). */
+const USER_PER_MINUTE_MAX = 1000;
 const at = (offsetMs: number) => new Date(Date.parse(T0) + offsetMs).toISOString();
 
 describe.each(ledgerBackends("confirm checks SQL"))("claim_confirm_check on %s", (_name, open) => {
@@ -25,12 +27,15 @@ describe.each(ledgerBackends("confirm checks SQL"))("claim_confirm_check on %s",
         p_now: T0,
       })
     ).id;
-  const claim = (orderId: string, now: string, interval = INTERVAL_MS) =>
-    ledger.call<boolean>("claim_confirm_check", {
-      p_order_id: orderId,
-      p_now: now,
-      p_min_interval_ms: interval,
-    });
+  const claim = async (orderId: string, now: string, interval = INTERVAL_MS) =>
+    (
+      await ledger.call<{ outcome: string }>("claim_confirm_check", {
+        p_order_id: orderId,
+        p_now: now,
+        p_min_interval_ms: interval,
+        p_user_per_minute_max: USER_PER_MINUTE_MAX,
+      })
+    ).outcome === "claimed";
 
   it("grants one check per interval per order", async () => {
     const [a, b] = [await newOrder(), await newOrder()];
@@ -45,7 +50,7 @@ describe.each(ledgerBackends("confirm checks SQL"))("claim_confirm_check on %s",
   it("is for service_role only and refuses a negative interval", async () => {
     const orderId = await newOrder();
     await expect(
-      ledger.asRole("authenticated", "select payguard.claim_confirm_check($1, now(), 0)", [orderId]),
+      ledger.asRole("authenticated", "select payguard.claim_confirm_check($1, now(), 0, 1)", [orderId]),
     ).rejects.toMatchObject({ code: "42501" });
     await expect(claim(orderId, at(0), -1)).rejects.toMatchObject({ code: "P0001" });
   });
@@ -76,13 +81,12 @@ describe.skipIf(!base)("claim_confirm_check under real concurrency (Postgres)", 
         try {
           await client.query("begin");
           await client.query("select set_config('role', 'service_role', true)");
-          const { rows } = await client.query("select payguard.claim_confirm_check($1, $2, $3) as ok", [
-            orderId,
-            T0,
-            INTERVAL_MS,
-          ]);
+          const { rows } = await client.query(
+            "select payguard.claim_confirm_check($1, $2, $3, $4) ->> 'outcome' as outcome",
+            [orderId, T0, INTERVAL_MS, USER_PER_MINUTE_MAX],
+          );
           await client.query("commit");
-          return rows[0]?.ok as boolean;
+          return rows[0]?.outcome === "claimed";
         } finally {
           await client.end();
         }

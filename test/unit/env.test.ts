@@ -1,4 +1,10 @@
 import { describe, expect, it } from "vitest";
+import {
+  CHECKOUT_PENDING_PER_USER_MAX_DEFAULT,
+  CHECKOUT_PENDING_PER_USER_PACKAGE_MAX_DEFAULT,
+  CHECKOUT_STOCK_PER_USER_MAX_DEFAULT,
+  CONFIRM_QUERIES_PER_USER_MINUTE_MAX_DEFAULT,
+} from "../../src/checkout/limits.ts";
 import { ConfigError, loadConfig, parseConfig } from "../../src/env.ts";
 
 const valid = {
@@ -100,6 +106,51 @@ describe("configuration", () => {
       problems: [
         'APP_ORIGINS has "https://app.example.com/shop", which is not an origin like https://app.example.com',
         'APP_ORIGINS has "*", which is not an origin like https://app.example.com',
+      ],
+    });
+  });
+
+  it("takes the per-user abuse limits, their named defaults when unset, and names an invalid one", () => {
+    expect(parseConfig(valid)).toMatchObject({
+      ok: true,
+      config: {
+        checkout: {
+          limits: {
+            pendingPerUserMax: CHECKOUT_PENDING_PER_USER_MAX_DEFAULT,
+            pendingPerUserPackageMax: CHECKOUT_PENDING_PER_USER_PACKAGE_MAX_DEFAULT,
+            stockPerUserMax: CHECKOUT_STOCK_PER_USER_MAX_DEFAULT,
+            confirmQueriesPerUserMinuteMax: CONFIRM_QUERIES_PER_USER_MINUTE_MAX_DEFAULT,
+          },
+        },
+      },
+    });
+    const set = parseConfig({
+      ...valid,
+      CHECKOUT_PENDING_PER_USER_MAX: "20",
+      CHECKOUT_PENDING_PER_USER_PACKAGE_MAX: " 5 ",
+      CHECKOUT_STOCK_PER_USER_MAX: "1",
+      CONFIRM_QUERIES_PER_USER_MINUTE_MAX: "30",
+    });
+    expect(set.ok && set.config.checkout.limits).toEqual({
+      pendingPerUserMax: 20,
+      pendingPerUserPackageMax: 5,
+      stockPerUserMax: 1,
+      confirmQueriesPerUserMinuteMax: 30,
+    });
+    const invalid = parseConfig({
+      ...valid,
+      CHECKOUT_PENDING_PER_USER_MAX: "0",
+      CHECKOUT_PENDING_PER_USER_PACKAGE_MAX: "2.5",
+      CHECKOUT_STOCK_PER_USER_MAX: "lots",
+      CONFIRM_QUERIES_PER_USER_MINUTE_MAX: "1000001",
+    });
+    expect(invalid).toEqual({
+      ok: false,
+      problems: [
+        "CHECKOUT_PENDING_PER_USER_MAX must be a whole number from 1 to 1000000",
+        "CHECKOUT_PENDING_PER_USER_PACKAGE_MAX must be a whole number from 1 to 1000000",
+        "CHECKOUT_STOCK_PER_USER_MAX must be a whole number from 1 to 1000000",
+        "CONFIRM_QUERIES_PER_USER_MINUTE_MAX must be a whole number from 1 to 1000000",
       ],
     });
   });

@@ -5,8 +5,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { getDeps } from "../../deps.ts";
+import { JOBS } from "../../ops/jobs.ts";
 import { lastFullWeek, type ReportWeek, weekStarting } from "../../ops/weekly-report.ts";
-import { JOBS } from "../../reconcile/jobs.ts";
 import { runJob } from "../../reconcile/scheduled.ts";
 import { type ActionContext, type ActionResult, perform } from "../actions.ts";
 import { type AdminEnv, actionContext, actionResponse, unavailable, valid } from "../http.ts";

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { getDeps } from "../../deps.ts";
-import { JOBS } from "../../reconcile/jobs.ts";
+import { JOBS } from "../../ops/jobs.ts";
 import { JOB_RUNS_LIST_MAX } from "../api/jobs.ts";
 import { type DashboardEnv, pageContext } from "./context.ts";
 import { dashboardActions } from "./dashboard-actions.tsx";

@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { readForm } from "../../http/request-body.ts";
 import { pageCsp } from "../../http/security-headers.ts";
 import { checkCsrf } from "../session.ts";
 import { currentSession, type DashboardEnv, pageContext } from "./context.ts";
@@ -56,7 +57,8 @@ const sameOrigin = (c: Context) => c.req.header("origin") === new URL(c.req.url)
 export const requireCsrf: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   if (c.req.method !== "POST") return next();
   if (!sameOrigin(c)) return problem(c, 403, "crossOrigin");
-  const body = await c.req.parseBody();
+  const body = await readForm(c);
+  if (!body) return problem(c, 400, "formUnreadable");
   const submitted = typeof body.csrf === "string" ? body.csrf : "";
   if (!(await checkCsrf(c.get("session"), submitted))) return problem(c, 403, "csrfInvalid");
   await next();

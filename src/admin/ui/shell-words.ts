@@ -17,6 +17,8 @@ const en = {
   csrfInvalid:
     "This form does not belong to your current session (it is old, or from another tab). Nothing was changed: reload the page and try again.",
   tooLarge: "The form is too large. Nothing was changed.",
+  formUnreadable:
+    "The request is not a form this page can read. Nothing was changed: reload the page and try again.",
   tooManySignIns: "Too many sign-in attempts from this address: wait a minute and try again.",
   signOutFailed: "Could not sign out: the session store did not answer. Try again.",
   reloadHint: "Go back",
@@ -46,6 +48,7 @@ const zh: ShellWords = {
   crossOrigin: "该表单来自其他网站，已被拒绝。未做任何更改。",
   csrfInvalid: "该表单不属于当前会话（已过期或来自其他标签页）。未做任何更改：请刷新页面后重试。",
   tooLarge: "表单内容过大。未做任何更改。",
+  formUnreadable: "该请求不是本页面可读取的表单。未做任何更改：请刷新页面后重试。",
   tooManySignIns: "此地址登录尝试次数过多，请等待一分钟后重试。",
   signOutFailed: "无法退出：会话存储没有响应，请重试。",
   reloadHint: "返回",
@@ -71,5 +74,6 @@ export type Problem =
   | "crossOrigin"
   | "csrfInvalid"
   | "tooLarge"
+  | "formUnreadable"
   | "tooManySignIns"
   | "signOutFailed";

@@ -4,6 +4,7 @@
  * first asked for (`next`, checked by safeNext). Signing out ends the session server-side at once.
  */
 import { Hono } from "hono";
+import { readForm } from "../../http/request-body.ts";
 import { adminTokens, identifyToken } from "../tokens.ts";
 import { type DashboardEnv, endSession, pageContext, setLang, startSession } from "./context.ts";
 import { loginBodyLimit, problem, requireSameOrigin } from "./guards.tsx";
@@ -29,7 +30,8 @@ export const signInPages = new Hono<DashboardEnv>()
     return problem(c, 429, "tooManySignIns");
   })
   .post("/login", loginBodyLimit, async (c) => {
-    const body = await c.req.parseBody();
+    const body = await readForm(c);
+    if (!body) return problem(c, 400, "formUnreadable");
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const next = safeNext(typeof body.next === "string" ? body.next : null);
     const entry = await identifyToken(await adminTokens(c.env), token);

@@ -3,14 +3,15 @@
  * (`events.list`) or an operator's replay. The event goes to its order's OrderGuard, which answers a known
  * redelivery itself and otherwise settles it in one database call (`payguard.settle_event`: inbox record,
  * order lookup, every fact, inbox finish); a refund event first looks its order up (one more call).
- * Returns what the caller should answer.
+ * An event with nothing to settle, and a signed delivery that is no usable event at all, is recorded in
+ * the inbox as ignored with its reason, in that same one call. Returns what the caller should answer.
  */
 import type { Deps } from "../../deps.ts";
 import { settleEventInGuard } from "../../guard/settle-order.ts";
-import { type InfraError, type Result, retryLater } from "../../ledger/result.ts";
+import { type InfraError, retryLater } from "../../ledger/result.ts";
 import { settleEvent } from "../../ledger/settle.ts";
-import type { EventLocator, EventSettlement, ProviderEvent, SettleSource } from "../../ledger/types.ts";
-import type { OrderLocator, StripeEventInput } from "./normalise.ts";
+import type { EventLocator, ProviderEvent, SettleSource } from "../../ledger/types.ts";
+import type { OrderLocator, StripeEventInput, UnusableStripeEvent } from "./normalise.ts";
 import { planStripeEvent } from "./normalise.ts";
 
 export type StripeEventOutcome =
@@ -76,6 +77,51 @@ function failed(orderId: string | null, error: InfraError, context: string): Str
   return { status: "failed", orderId, error: { ...retry, message: `${context}${retry.message}` } };
 }
 
+/** Nothing to serialise: the inbox row alone, finished as ignored with its reason in the same call. */
+async function ignore(
+  deps: Deps,
+  event: { eventId: string; eventType: string; reason: string },
+  source: SettleSource,
+  nowMs: number,
+): Promise<StripeEventOutcome> {
+  const settled = await settleEvent(
+    {
+      provider: "stripe",
+      eventId: event.eventId,
+      eventType: event.eventType,
+      source,
+      locator: { by: null, ref: null, claimedOrderId: null },
+      facts: [],
+      note: event.reason,
+    },
+    nowMs,
+    deps,
+  );
+  if (!settled.ok) return { status: "failed", orderId: null, error: settled.error };
+  if (settled.value.status === "duplicate") return { status: "duplicate", orderId: null };
+  return { status: "done", orderId: null, outcome: "ignored" };
+}
+
+/**
+ * A signed delivery with no usable event in it. Answering anything but 2xx would have Stripe send it
+ * again for three days, so it is ignored once, under its own id, or else under its body's SHA-256 (the
+ * same body again is then a duplicate); its type, if it has none, is recorded as `unknown`.
+ */
+export async function ignoreUnusableStripeEvent(
+  deps: Deps,
+  unusable: UnusableStripeEvent,
+  rawBody: string,
+  source: SettleSource,
+  nowMs: number,
+): Promise<StripeEventOutcome & { eventId: string }> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(rawBody));
+  const hex = Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const eventId = unusable.id ?? `unusable_${hex}`;
+  const eventType = unusable.type ?? "unknown";
+  const outcome = await ignore(deps, { eventId, eventType, reason: unusable.reason }, source, nowMs);
+  return { ...outcome, eventId };
+}
+
 /** Plan → OrderGuard (one database call for a new event, none for a known redelivery) → answer. */
 export async function applyStripeEvent(
   env: Env,
@@ -85,24 +131,19 @@ export async function applyStripeEvent(
   nowMs: number,
 ): Promise<StripeEventOutcome> {
   const plan = planStripeEvent(event, deps.config.stripe?.disputePolicy);
-  const base = { provider: "stripe" as const, eventId: event.id, eventType: event.type, source };
-  let settled: Result<EventSettlement, InfraError>;
-  let providerEvent: ProviderEvent;
-  if (plan.action === "ignore") {
-    // Nothing to serialise: the inbox row alone, finished as ignored in the same call.
-    providerEvent = {
-      ...base,
-      locator: { by: null, ref: null, claimedOrderId: null },
-      facts: [],
-      note: plan.reason,
-    };
-    settled = await settleEvent(providerEvent, nowMs, deps);
-  } else {
-    const locator = await eventLocator(deps, plan.locator);
-    if ("error" in locator) return failed(plan.locator.claimedOrderId, locator.error, "locate: ");
-    providerEvent = { ...base, locator, facts: plan.facts.map((draft) => ({ ...draft, orderId: null })) };
-    settled = await settleEventInGuard(env, providerEvent, nowMs);
-  }
+  if (plan.action === "ignore")
+    return ignore(deps, { eventId: event.id, eventType: event.type, reason: plan.reason }, source, nowMs);
+  const locator = await eventLocator(deps, plan.locator);
+  if ("error" in locator) return failed(plan.locator.claimedOrderId, locator.error, "locate: ");
+  const providerEvent: ProviderEvent = {
+    provider: "stripe",
+    eventId: event.id,
+    eventType: event.type,
+    source,
+    locator,
+    facts: plan.facts.map((draft) => ({ ...draft, orderId: null })),
+  };
+  const settled = await settleEventInGuard(env, providerEvent, nowMs);
   const orderId = providerEvent.locator.claimedOrderId;
   if (!settled.ok) return { status: "failed", orderId, error: settled.error };
   const answer = settled.value;

@@ -8,10 +8,7 @@ import type Stripe from "stripe";
 import { err, type InfraError, ok, type Result } from "../../ledger/result.ts";
 import type { Order } from "../../ledger/types.ts";
 import { toInfraError } from "./client.ts";
-
-/** Stripe accepts `expires_at` from 30 minutes to 24 hours after the session is created. */
-export const STRIPE_SESSION_EXPIRY_MIN_S = 30 * 60;
-export const STRIPE_SESSION_EXPIRY_MAX_S = 24 * 60 * 60;
+import { STRIPE_SESSION_EXPIRY_MAX_S, STRIPE_SESSION_EXPIRY_MIN_S } from "./settings.ts";
 
 export interface StripeCheckoutSettings {
   /** Contains `{CHECKOUT_SESSION_ID}` (Stripe fills it in); `{ORDER_ID}` is filled in by payguard. */

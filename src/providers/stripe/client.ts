@@ -4,20 +4,24 @@
  * this order" and "close it".
  */
 import Stripe from "stripe";
-import type { StripeConfig } from "../../env.ts";
 import type { ProviderApi } from "../../ledger/ports.ts";
 import { err, type InfraError, ok } from "../../ledger/result.ts";
 import type { Order } from "../../ledger/types.ts";
 import { planStripeEvent } from "./normalise.ts";
+import type { StripeConfig } from "./settings.ts";
 
 export const STRIPE_REQUEST_TIMEOUT_MS = 10_000;
 /** Retries are the caller's job (the next reconcile tick), so a slow Stripe never stacks requests. */
 const STRIPE_NETWORK_RETRIES_MAX = 0;
 
-export function createStripeClient(config: StripeConfig): Stripe {
+/**
+ * `fetch` is what every request goes through: a provider budget's (src/budget/budget.ts) everywhere but
+ * checkout, which a customer waits on and the per-user limits bound.
+ */
+export function createStripeClient(config: StripeConfig, fetch: typeof globalThis.fetch): Stripe {
   const base = config.apiBase ? new URL(config.apiBase) : null;
   return new Stripe(config.secretKey, {
-    httpClient: Stripe.createFetchHttpClient(),
+    httpClient: Stripe.createFetchHttpClient(fetch),
     timeout: STRIPE_REQUEST_TIMEOUT_MS,
     maxNetworkRetries: STRIPE_NETWORK_RETRIES_MAX,
     ...(base && {
@@ -28,7 +32,7 @@ export function createStripeClient(config: StripeConfig): Stripe {
   });
 }
 
-/** Stripe's failure as an InfraError, keeping the HTTP status and Retry-After the reconcile limiter reads. */
+/** Stripe's failure as an InfraError, keeping the HTTP status and Retry-After the callers read. */
 export function toInfraError(error: unknown): InfraError & { status: number; retryAfterS?: number } {
   const status = (error as { statusCode?: number }).statusCode ?? 0;
   const code = (error as { code?: string }).code ?? (error as { type?: string }).type ?? "stripe_error";

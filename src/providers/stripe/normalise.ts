@@ -1,7 +1,8 @@
 /**
  * Turns a verified Stripe event into what payguard should do with it. Pure: the event in, a plan out.
  * Shapes are narrowed from `unknown` field by field, so an API-version change shows up as a clear
- * "malformed" instead of a wrong credit.
+ * "malformed" instead of a wrong credit; a signed body that is no usable event at all is named as such
+ * (`readStripeEvent`), to be recorded as ignored rather than failed again on every retry.
  */
 import type { DisputePolicy, DisputeState, OrderMetadata, PaymentFact } from "../../ledger/types.ts";
 
@@ -42,8 +43,16 @@ export interface StripeEventInput {
   data: { object: unknown };
 }
 
+/** A signed body payguard cannot act on: what it names of itself, and why it is ignored. */
+export interface UnusableStripeEvent {
+  id: string | null;
+  type: string | null;
+  reason: string;
+}
+
 type Obj = Record<string, unknown>;
-const isObj = (value: unknown): value is Obj => typeof value === "object" && value !== null;
+const isObj = (value: unknown): value is Obj =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 const int = (value: unknown): number | null => (Number.isSafeInteger(value) ? (value as number) : null);
 const idOf = (value: unknown): string | null => str(value) ?? (isObj(value) ? str(value.id) : null);
@@ -227,6 +236,29 @@ function planDispute(dispute: Obj, policy: DisputePolicy): StripeEventPlan {
     policy,
   };
   return { action: "settle", locator, facts: [fact] };
+}
+
+/**
+ * The verified body as an event: an id, a type, a creation time and an object in `data.object`. Anything
+ * less is unusable, whatever its type (a thin `v2.core.event` notification carries no object at all).
+ */
+export function readStripeEvent(
+  payload: unknown,
+): { ok: true; event: StripeEventInput } | { ok: false; unusable: UnusableStripeEvent } {
+  const body = isObj(payload) ? payload : {};
+  const id = str(body.id);
+  const type = str(body.type);
+  const created = int(body.created);
+  const data = isObj(body.data) ? body.data : null;
+  const unusable = (reason: string) => ({ ok: false as const, unusable: { id, type, reason } });
+  if (!isObj(payload)) return unusable("malformed: not a JSON object");
+  if (!id) return unusable("malformed: no id");
+  if (!type) return unusable("malformed: no type");
+  if (body.object === "v2.core.event") return unusable("thin event (v2.core.event): no data.object");
+  if (created === null) return unusable("malformed: no created");
+  if (!data) return unusable("malformed: no data");
+  if (!isObj(data.object)) return unusable("malformed: no data.object");
+  return { ok: true, event: { id, type, created, data: { object: data.object } } };
 }
 
 /** `disputePolicy` is the deployment's DISPUTE_POLICY; only dispute events read it. */

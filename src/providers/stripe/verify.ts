@@ -1,59 +1,28 @@
 /**
- * Stripe webhook verification, as Stripe documents it ("Verify the events manually"): the header's
- * timestamp `t` within the tolerance, and one of its `v1` signatures equal to HMAC-SHA256(secret, "t.body").
- * The HMAC key of each secret is imported once per isolate (stripe-node's helper imports it on every call),
- * and `crypto.subtle.verify` compares in constant time. Each configured secret is tried in turn, so
- * rotating the endpoint secret never drops events. The body is parsed only after a signature matched.
+ * Stripe webhook verification through stripe-node's own check (`webhooks.constructEventAsync` with its
+ * SubtleCrypto provider): the header's timestamp at most STRIPE_SIGNATURE_TOLERANCE_S old (a future one
+ * passes, as in every Stripe library), one of its `v1` signatures equal to HMAC-SHA256(secret, "t.body"),
+ * compared in constant time (stripe-node XORs every character of the two hex strings). The body is parsed
+ * only once a signature matched. Each configured secret is tried in turn, so rotating the endpoint secret
+ * never drops events. stripe-node imports the HMAC key on every call: measured at 15 µs per event in
+ * workerd, under 1 % of a new event's worker CPU (README, "Stripe signature check").
  */
-import type { StripeEventInput } from "./normalise.ts";
+import Stripe from "stripe";
 
 export const STRIPE_SIGNATURE_TOLERANCE_S = 300;
 
 export type StripeVerifyFailure = "missing_signature" | "bad_signature" | "malformed_json";
-export type StripeVerifyResult =
-  | { ok: true; event: StripeEventInput }
-  | { ok: false; reason: StripeVerifyFailure };
+/** `payload` is the parsed body of a signed delivery: what it holds is still to be checked (normalise.ts). */
+export type StripeVerifyResult = { ok: true; payload: unknown } | { ok: false; reason: StripeVerifyFailure };
 
-const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "verify",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
-
-function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
-/** `t=…,v1=…,v1=…`: the timestamp and every v1 signature that is well-formed hex (others cannot match). */
-function parseHeader(header: string): { timestamp: string; signatures: Uint8Array<ArrayBuffer>[] } | null {
-  let timestamp = "";
-  const signatures: Uint8Array<ArrayBuffer>[] = [];
-  for (const item of header.split(",")) {
-    const [name, value = ""] = item.trim().split("=", 2);
-    if (name === "t") timestamp = value;
-    else if (name === "v1" && HEX_SHA256.test(value)) signatures.push(hexBytes(value));
-  }
-  return /^\d+$/.test(timestamp) && signatures.length ? { timestamp, signatures } : null;
-}
-
-async function signedBy(secret: string, payload: BufferSource, signatures: Uint8Array<ArrayBuffer>[]) {
-  const key = await hmacKey(secret);
-  for (const signature of signatures)
-    if (await crypto.subtle.verify("HMAC", key, signature, payload)) return true;
-  return false;
-}
+/**
+ * stripe-node refuses a signed "thin" event (an event destination's `v2.core.event` notification) after
+ * verifying and parsing it; it is signed like any other, so it is read like any other (and ignored).
+ */
+const isThinEventRefusal = (error: unknown) =>
+  error instanceof Error && error.message.startsWith("You passed a thin event notification");
 
 export async function verifyStripeEvent(
   rawBody: string,
@@ -62,18 +31,23 @@ export async function verifyStripeEvent(
   nowMs: number,
 ): Promise<StripeVerifyResult> {
   if (!signatureHeader) return { ok: false, reason: "missing_signature" };
-  const header = parseHeader(signatureHeader);
-  // Stripe's own libraries refuse only timestamps older than the tolerance.
-  if (!header || nowMs / 1000 - Number(header.timestamp) > STRIPE_SIGNATURE_TOLERANCE_S)
-    return { ok: false, reason: "bad_signature" };
-  // Signed as sent: the header's timestamp text, a dot, the body's exact text.
-  const payload = encoder.encode(`${header.timestamp}.${rawBody}`);
   for (const secret of secrets) {
-    if (!(await signedBy(secret, payload, header.signatures))) continue;
     try {
-      return { ok: true, event: JSON.parse(rawBody) as StripeEventInput };
-    } catch {
-      return { ok: false, reason: "malformed_json" };
+      const payload: unknown = await Stripe.webhooks.constructEventAsync(
+        rawBody,
+        signatureHeader,
+        secret,
+        STRIPE_SIGNATURE_TOLERANCE_S,
+        cryptoProvider,
+        nowMs,
+      );
+      return { ok: true, payload };
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeSignatureVerificationError) continue;
+      // Thrown only by the parse, which runs after the signature matched.
+      if (error instanceof SyntaxError) return { ok: false, reason: "malformed_json" };
+      if (isThinEventRefusal(error)) return { ok: true, payload: JSON.parse(rawBody) };
+      throw error;
     }
   }
   return { ok: false, reason: "bad_signature" };

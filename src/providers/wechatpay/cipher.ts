@@ -2,7 +2,7 @@
  * AES-256-GCM decryption of notification resources: key = the 32-byte APIv3 key (UTF-8), iv = the
  * 12-character nonce (UTF-8), additional data = `associated_data`, ciphertext = base64(ct ‖ 16-byte tag).
  */
-import { base64ToBytes } from "./der.ts";
+import { base64ToBytes } from "./encoding.ts";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 

@@ -5,7 +5,7 @@
  * anything else permanent.
  */
 import { err, type InfraError, ok, type Result } from "../../ledger/result.ts";
-import { bytesToBase64 } from "./der.ts";
+import { bytesToBase64 } from "./encoding.ts";
 import { importSigningKey } from "./keys.ts";
 import type { WechatConfig } from "./settings.ts";
 import { verifyWechatSignature } from "./signature.ts";

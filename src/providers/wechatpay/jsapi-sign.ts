@@ -4,7 +4,7 @@
  * base64(RSA-SHA256 with the merchant private key over `${appId}\n${timeStamp}\n${nonceStr}\n${package}\n`),
  * `timeStamp` in seconds as a string, `package` = `prepay_id=…`, `signType` = `RSA`.
  */
-import { bytesToBase64 } from "./der.ts";
+import { bytesToBase64 } from "./encoding.ts";
 import { importSigningKey } from "./keys.ts";
 
 const NONCE_BYTES = 16;

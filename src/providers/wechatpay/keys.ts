@@ -3,7 +3,8 @@
  * serial WeChat sends in `Wechatpay-Serial`: the public key id (`PUB_KEY_ID_…`) or a platform
  * certificate serial. Both may be configured during the certificate → public-key migration.
  */
-import { base64ToBytes, bytesToBase64, pemBlocks, readCertificate } from "./der.ts";
+import { type PlatformCertificate, pemBlocks } from "./certificates.ts";
+import { base64ToBytes, bytesToBase64 } from "./encoding.ts";
 
 const RSA_SHA256 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as const;
 const imported = new Map<string, Promise<CryptoKey>>();
@@ -34,10 +35,11 @@ export function importSigningKey(pkcs8Pem: string): Promise<CryptoKey> {
 /** Serial → SPKI for every key payguard accepts WeChat signatures from. */
 export type VerifyKeySet = ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
 
+/** The platform certificates come read (certificates.ts): their serials and keys are what counts here. */
 export function buildVerifyKeySet(input: {
   publicKeyId?: string | null;
   publicKeyPem?: string | null;
-  platformCertsPem?: string | null;
+  platformCertificates?: readonly PlatformCertificate[];
 }): VerifyKeySet {
   const keys = new Map<string, Uint8Array<ArrayBuffer>>();
   if (input.publicKeyId && input.publicKeyPem) {
@@ -45,10 +47,7 @@ export function buildVerifyKeySet(input: {
     if (!spki) throw new Error("WECHATPAY_PUBLIC_KEY is not a PEM public key");
     keys.set(input.publicKeyId, spki);
   }
-  for (const der of pemBlocks(input.platformCertsPem ?? "", "CERTIFICATE")) {
-    const certificate = readCertificate(der);
-    keys.set(certificate.serial, certificate.spki);
-  }
+  for (const certificate of input.platformCertificates ?? []) keys.set(certificate.serial, certificate.spki);
   return keys;
 }
 

@@ -3,6 +3,7 @@
  * Either the WeChat Pay public key (with its id) or platform certificates are required; both may be set
  * during the migration between them.
  */
+import { type PlatformCertificate, readPlatformCertificates } from "./certificates.ts";
 import { buildVerifyKeySet, type VerifyKeySet } from "./keys.ts";
 
 export const WECHATPAY_DEFAULT_API_BASE = "https://api.mch.weixin.qq.com";
@@ -16,7 +17,11 @@ export interface WechatConfig {
   apiV3Key: string;
   /** The serial sent as `Wechatpay-Serial` on requests: the public key id, else a platform serial. */
   preferredSerial: string;
+  /** `PUB_KEY_ID_…` when the WeChat Pay public key is configured. */
+  publicKeyId: string | null;
   verifyKeys: VerifyKeySet;
+  /** With their validity, for the expiry incident (cert-expiry.ts); the public key has none to watch. */
+  platformCertificates: readonly PlatformCertificate[];
   apiBase: string;
 }
 
@@ -51,8 +56,10 @@ export function parseWechatConfig(
     problems.push("WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID must be set together");
   }
   let verifyKeys: VerifyKeySet = new Map();
+  let platformCertificates: PlatformCertificate[] = [];
   try {
-    verifyKeys = buildVerifyKeySet({ publicKeyId, publicKeyPem, platformCertsPem });
+    platformCertificates = readPlatformCertificates(platformCertsPem);
+    verifyKeys = buildVerifyKeySet({ publicKeyId, publicKeyPem, platformCertificates });
   } catch (error) {
     problems.push((error as Error).message);
   }
@@ -74,7 +81,9 @@ export function parseWechatConfig(
       merchantPrivateKeyPem,
       apiV3Key,
       preferredSerial,
+      publicKeyId: publicKeyId || null,
       verifyKeys,
+      platformCertificates,
       apiBase,
     },
   };

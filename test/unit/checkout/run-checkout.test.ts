@@ -16,6 +16,7 @@ const input = {
   idempotencyKey: "key-1",
   requestHash: "a".repeat(64),
   expiresInS: 3600,
+  limits: { pendingMax: 10, packagePendingMax: 3, stockMax: 2 },
   nowMs: NOW_MS,
 };
 
@@ -23,8 +24,8 @@ function recorder(begin: BeginResult) {
   const calls: string[] = [];
   const store: CheckoutStore = {
     listPackages: async () => ok([]),
-    begin: async () => {
-      calls.push("begin");
+    begin: async (call) => {
+      calls.push(call.limits === input.limits ? "begin" : "begin without the limits");
       return ok(begin);
     },
     complete: async (call) => {
@@ -86,6 +87,14 @@ describe("runCheckout", () => {
       ok: false,
     });
     expect(failing.calls).toEqual(["begin", `provider:${order.id}`]);
+  });
+
+  it("a user at a limit: the limit named, no provider call", async () => {
+    for (const limit of ["package_pending_limit", "pending_limit", "stock_per_user_limit"] as const) {
+      const { calls, store } = recorder({ outcome: limit });
+      expect(await runCheckout(store, session(calls), input)).toEqual(err({ kind: "limit_reached", limit }));
+      expect(calls).toEqual(["begin"]);
+    }
   });
 
   it("unfinished replay of an order that is no longer pending: order_closed, no provider call", async () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import type { PaymentFact } from "../../../src/ledger/types.ts";
-import { createLimiter, type LimiterClock } from "../../../src/reconcile/limiter.ts";
 import { createTickBudget } from "../../../src/reconcile/limits.ts";
 import { decide, PAYER_CONFIRMING_RECHECK_S, pool, stepFor } from "../../../src/reconcile/plan.ts";
 import { callbackUrlProblem } from "../../../src/reconcile/public-url.ts";
@@ -17,18 +16,7 @@ const paid: PaymentFact = {
   paidAtMs: NOW,
 };
 
-function fakeClock(): LimiterClock & { slept: number[] } {
-  let now = NOW;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+const fakeClock = () => ({ now: () => NOW });
 
 describe("reconcile plan", () => {
   it("queries before expiry and closes first at expiry", () => {
@@ -77,29 +65,6 @@ describe("tick budget", () => {
     expect(tight.take({ orders: 1, subrequests: 4 })).toBe(true);
     expect(tight.take({ orders: 1, subrequests: 4 })).toBe(false);
     expect(tight.stoppedBy()).toBe("subrequests");
-  });
-});
-
-describe("provider limiter", () => {
-  it("spaces requests to the named rate", async () => {
-    const clock = fakeClock();
-    const limiter = createLimiter(10, clock);
-    for (let i = 0; i < 3; i += 1) await limiter.call(async () => ({ rateLimited: false, value: i }));
-    expect(clock.slept).toEqual([100, 100]);
-  });
-
-  it("waits the Retry-After of a 429, then retries, and gives up after its attempts", async () => {
-    const clock = fakeClock();
-    const limiter = createLimiter(1000, clock);
-    let answers = 0;
-    const once = await limiter.call(async () =>
-      answers++ === 0 ? { rateLimited: true, retryAfterS: 2 } : { rateLimited: false, value: "ok" },
-    );
-    expect(once).toEqual({ ok: true, value: "ok" });
-    expect(clock.slept).toContain(2000);
-    const never = await limiter.call(async () => ({ rateLimited: true }));
-    expect(never).toEqual({ ok: false });
-    expect(limiter.stats().rateLimited).toBe(4);
   });
 });
 

@@ -16,7 +16,6 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Deps } from "../../../src/deps.ts";
 import { ok } from "../../../src/ledger/result.ts";
 import { applyStripeEvent } from "../../../src/providers/stripe/apply-event.ts";
-import { createLimiter } from "../../../src/reconcile/limiter.ts";
 import { createTickBudget, DEFAULT_TICK_LIMITS } from "../../../src/reconcile/limits.ts";
 import { BACKFILL_SUBREQUEST_SHARE } from "../../../src/reconcile/reconcile.ts";
 import {
@@ -89,8 +88,7 @@ describe("Stripe backfill: more events since the cursor than one listing holds",
     for (let run = 0; run < RUNS && !applied.has(id); run += 1) {
       const share = DEFAULT_TICK_LIMITS.subrequestsMax * BACKFILL_SUBREQUEST_SHARE;
       const budget = createTickBudget({ ...DEFAULT_TICK_LIMITS, subrequestsMax: share }, Date.now);
-      const limiter = createLimiter(1_000_000, { now: Date.now, sleep: async () => undefined });
-      await backfillStripe({} as Env, deps, stripe, limiter, budget, (T0_S + 600) * 1000);
+      await backfillStripe({} as Env, deps, stripe, budget, (T0_S + 600) * 1000);
       for (const [, , e] of vi.mocked(applyStripeEvent).mock.calls) applied.add(e.id);
     }
     return `applied ${applied.has(id) ? "" : "NOT "}${id}: ${applied.size} of ${events.length} events, cursor ${JSON.stringify(cursor)}`;

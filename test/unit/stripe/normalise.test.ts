@@ -4,6 +4,7 @@ import { STRIPE_EVENT_TYPES } from "../../../src/providers/stripe/event-types.ts
 import {
   ASYNC_PAYMENT_WAIT_MS,
   planStripeEvent,
+  readStripeEvent,
   type StripeEventInput,
 } from "../../../src/providers/stripe/normalise.ts";
 
@@ -268,5 +269,51 @@ describe("planStripeEvent", () => {
         });
       }
     });
+  });
+});
+
+describe("readStripeEvent", () => {
+  const event = fixture("checkout.session.completed");
+  const without = (changes: Record<string, unknown>) => ({ ...event, ...changes });
+
+  it("reads a signed body with an id, a type, a creation time and a data.object", () => {
+    const { id, type, created, data } = event;
+    expect(readStripeEvent(event)).toEqual({ ok: true, event: { id, type, created, data } });
+  });
+
+  it.each([
+    ["no data", without({ data: undefined }), "malformed: no data"],
+    ["data a string", without({ data: "x" }), "malformed: no data"],
+    ["data an array", without({ data: [event.data.object] }), "malformed: no data"],
+    ["no data.object", without({ data: {} }), "malformed: no data.object"],
+    ["data.object null", without({ data: { object: null } }), "malformed: no data.object"],
+    ["data.object a number", without({ data: { object: 7 } }), "malformed: no data.object"],
+    ["data.object an array", without({ data: { object: [] } }), "malformed: no data.object"],
+    ["no created", without({ created: "yesterday" }), "malformed: no created"],
+  ])("names an event with %s, keeping its id and type", (_name, body, reason) => {
+    expect(readStripeEvent(body)).toEqual({
+      ok: false,
+      unusable: { id: event.id, type: event.type, reason },
+    });
+  });
+
+  it("names what has no id or type, and a thin event", () => {
+    expect(readStripeEvent(without({ id: 42 }))).toEqual({
+      ok: false,
+      unusable: { id: null, type: event.type, reason: "malformed: no id" },
+    });
+    expect(readStripeEvent(without({ type: "" }))).toEqual({
+      ok: false,
+      unusable: { id: event.id, type: null, reason: "malformed: no type" },
+    });
+    expect(readStripeEvent({ id: "evt_thin", object: "v2.core.event", type: "v1.x" })).toEqual({
+      ok: false,
+      unusable: { id: "evt_thin", type: "v1.x", reason: "thin event (v2.core.event): no data.object" },
+    });
+    for (const body of [null, 7, "evt", [event]])
+      expect(readStripeEvent(body)).toEqual({
+        ok: false,
+        unusable: { id: null, type: null, reason: "malformed: not a JSON object" },
+      });
   });
 });

@@ -21,7 +21,7 @@ describe("verifyStripeEvent", () => {
   it("accepts the current and the previous secret", async () => {
     for (const secret of SECRETS) {
       const result = await verifyStripeEvent(payload, await sign(payload, secret), SECRETS, NOW_MS);
-      expect(result).toMatchObject({ ok: true, event: { id: "evt_1" } });
+      expect(result).toMatchObject({ ok: true, payload: { id: "evt_1" } });
     }
   });
 
@@ -44,6 +44,52 @@ describe("verifyStripeEvent", () => {
     expect(await verifyStripeEvent(body, await header(), SECRETS, NOW_MS)).toEqual({
       ok: false,
       reason: "bad_signature",
+    });
+  });
+
+  it("accepts a timestamp ahead of the clock: only an age over the tolerance is refused", async () => {
+    const ahead = await sign(payload, "whsec_current", NOW_S + 3600);
+    expect((await verifyStripeEvent(payload, ahead, SECRETS, NOW_MS)).ok).toBe(true);
+    const edge = await sign(payload, "whsec_current", NOW_S - STRIPE_SIGNATURE_TOLERANCE_S);
+    expect((await verifyStripeEvent(payload, edge, SECRETS, NOW_MS)).ok).toBe(true);
+  });
+
+  it("reads v1 among other schemes and refuses a header with none", async () => {
+    const header = await sign(payload, "whsec_current");
+    const [t, v1] = header.split(",");
+    const mixed = `${t},v0=${"a".repeat(64)},${v1},v2=whatever`;
+    expect((await verifyStripeEvent(payload, mixed, SECRETS, NOW_MS)).ok).toBe(true);
+    const v0Only = `${t},${v1?.replace("v1=", "v0=")}`;
+    expect(await verifyStripeEvent(payload, v0Only, SECRETS, NOW_MS)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
+  });
+
+  it("takes the header exactly as Stripe writes it: whitespace around its items is not trimmed", async () => {
+    const header = await sign(payload, "whsec_current");
+    expect(await verifyStripeEvent(payload, header.replace(",", ", "), SECRETS, NOW_MS)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
+  });
+
+  it("refuses an empty body as unsigned, whatever the header", async () => {
+    expect(await verifyStripeEvent("", await sign("", "whsec_current"), SECRETS, NOW_MS)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
+  });
+
+  it("hands over a signed thin event (v2.core.event), which stripe-node will not build", async () => {
+    const thin = JSON.stringify({
+      id: "evt_thin",
+      object: "v2.core.event",
+      type: "v1.billing.meter.error_report_triggered",
+    });
+    expect(await verifyStripeEvent(thin, await sign(thin, "whsec_current"), SECRETS, NOW_MS)).toEqual({
+      ok: true,
+      payload: JSON.parse(thin),
     });
   });
 

@@ -10,7 +10,7 @@ import {
   type WechatCredentials,
   type WechatPlatformKeys,
 } from "../../../dev/sandbox/wechat/index.ts";
-import { pemBlocks, readCertificate } from "../../../src/providers/wechatpay/der.ts";
+import { readPlatformCertificates } from "../../../src/providers/wechatpay/certificates.ts";
 import { parseWechatNotification, transactionFact } from "../../../src/providers/wechatpay/notify.ts";
 import { parseWechatConfig, type WechatConfig } from "../../../src/providers/wechatpay/settings.ts";
 
@@ -133,13 +133,24 @@ beforeAll(async () => {
 });
 
 describe("platform certificate reading", () => {
-  it("reads the same serial and public key Node's X509Certificate reads", () => {
-    const der = pemBlocks(credentials.platformCertsPem, "CERTIFICATE")[0];
-    if (!der) throw new Error("no certificate");
-    const ours = readCertificate(der);
+  it("reads the same serial, public key and validity Node's X509Certificate reads", () => {
+    const [ours, ...more] = readPlatformCertificates(credentials.platformCertsPem);
+    if (!ours) throw new Error("no certificate");
     const node = new X509Certificate(credentials.platformCertsPem);
+    expect(more).toEqual([]);
     expect(ours.serial).toBe(node.serialNumber.replace(/^0+/, "").toUpperCase());
     expect(Buffer.from(ours.spki).equals(node.publicKey.export({ type: "spki", format: "der" }))).toBe(true);
+    expect(ours.notBeforeMs).toBe(Date.parse(node.validFrom));
+    expect(ours.notAfterMs).toBe(Date.parse(node.validTo));
+  });
+
+  it("reads every certificate of a bundle, and names one that is not a certificate", () => {
+    const pem = credentials.platformCertsPem.trim();
+    expect(readPlatformCertificates(`${pem}\r\n${pem}`)).toHaveLength(2);
+    const broken = `${pem}\n-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n`;
+    expect(() => readPlatformCertificates(broken)).toThrow(
+      /^WECHATPAY_PLATFORM_CERTS: certificate 2 is not an X\.509 certificate/,
+    );
   });
 });
 

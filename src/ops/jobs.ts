@@ -2,18 +2,20 @@
  * The scheduled jobs: every 5 minutes the incident outbox drain (what no settlement delivered), reconcile
  * (and its queue fan-out) and the threshold alerts; hourly callback health plus ledger audit, the
  * installation doctor and the weekly report; daily the WeChat Pay bill check. The doctor and the weekly
- * report also run on their own (console, first request).
+ * report also run on their own (console, first request). The table lives in ops/ because it runs both
+ * ops/ and reconcile/ jobs: ops/ depends on reconcile/, never the other way round.
  */
+import { ONE_AT_A_TIME, openProviderBudget } from "../budget/budget.ts";
 import { drainIncidentOutbox } from "../ledger/incident-outbox.ts";
-import { runDoctor } from "../ops/doctor.ts";
-import { sendWeeklyReport } from "../ops/send-weekly-report.ts";
-import { checkThresholds } from "../ops/thresholds.ts";
-import { auditLedger } from "./audit.ts";
-import { runFanoutShare } from "./fanout.ts";
-import { checkCallbackHealth } from "./health.ts";
-import { runReconcile } from "./reconcile.ts";
-import type { Job, JobName, JobOutcome } from "./scheduled.ts";
-import { checkWechatBill } from "./wechat-bill.ts";
+import { auditLedger } from "../reconcile/audit.ts";
+import { runFanoutShare } from "../reconcile/fanout.ts";
+import { checkCallbackHealth } from "../reconcile/health.ts";
+import { runReconcile } from "../reconcile/reconcile.ts";
+import type { Job, JobName, JobOutcome } from "../reconcile/scheduled.ts";
+import { checkWechatBill } from "../reconcile/wechat-bill.ts";
+import { runDoctor } from "./doctor.ts";
+import { sendWeeklyReport } from "./send-weekly-report.ts";
+import { checkThresholds } from "./thresholds.ts";
 
 /** A follow-up step that fails is reported in the job's detail; it never fails the job it follows. */
 async function step<T>(run: () => Promise<T>): Promise<T | { error: string }> {
@@ -68,12 +70,14 @@ export const JOBS: Record<JobName, Job> = {
     detail: { ...(await sendWeeklyReport(env, deps, nowMs)) },
   }),
   wechat_bill: async (env, deps, nowMs) => {
+    const providers = openProviderBudget(deps, ONE_AT_A_TIME);
     const detail = await checkWechatBill(
       env,
       deps,
-      { fetch: (input, init) => fetch(input, init), clock: Date.now },
+      { fetch: providers.fetch("wechatpay"), clock: Date.now },
       nowMs,
     );
-    return { status: Number(detail.refunds_failed_transiently ?? 0) > 0 ? "partial" : "ok", detail };
+    const partial = Number(detail.refunds_failed_transiently ?? 0) > 0;
+    return { status: partial ? "partial" : "ok", detail: { ...detail, calls: providers.stats() } };
   },
 };
