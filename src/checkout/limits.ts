@@ -41,31 +41,26 @@ function parseLimit(env: RawEnv, name: string, fallback: number, problems: strin
   return value;
 }
 
+/** Each limit with the variable that sets it and its default (docs/checkout.md "Limits per user"). */
+const LIMIT_VARIABLES: Record<keyof PublicLimits, [variable: string, fallback: number]> = {
+  pendingPerUserMax: ["CHECKOUT_PENDING_PER_USER_MAX", CHECKOUT_PENDING_PER_USER_MAX_DEFAULT],
+  pendingPerUserPackageMax: [
+    "CHECKOUT_PENDING_PER_USER_PACKAGE_MAX",
+    CHECKOUT_PENDING_PER_USER_PACKAGE_MAX_DEFAULT,
+  ],
+  stockPerUserMax: ["CHECKOUT_STOCK_PER_USER_MAX", CHECKOUT_STOCK_PER_USER_MAX_DEFAULT],
+  confirmQueriesPerUserMinuteMax: [
+    "CONFIRM_QUERIES_PER_USER_MINUTE_MAX",
+    CONFIRM_QUERIES_PER_USER_MINUTE_MAX_DEFAULT,
+  ],
+};
+
 export function parsePublicLimits(env: RawEnv, problems: string[]): PublicLimits {
-  return {
-    pendingPerUserMax: parseLimit(
-      env,
-      "CHECKOUT_PENDING_PER_USER_MAX",
-      CHECKOUT_PENDING_PER_USER_MAX_DEFAULT,
-      problems,
-    ),
-    pendingPerUserPackageMax: parseLimit(
-      env,
-      "CHECKOUT_PENDING_PER_USER_PACKAGE_MAX",
-      CHECKOUT_PENDING_PER_USER_PACKAGE_MAX_DEFAULT,
-      problems,
-    ),
-    stockPerUserMax: parseLimit(
-      env,
-      "CHECKOUT_STOCK_PER_USER_MAX",
-      CHECKOUT_STOCK_PER_USER_MAX_DEFAULT,
-      problems,
-    ),
-    confirmQueriesPerUserMinuteMax: parseLimit(
-      env,
-      "CONFIRM_QUERIES_PER_USER_MINUTE_MAX",
-      CONFIRM_QUERIES_PER_USER_MINUTE_MAX_DEFAULT,
-      problems,
-    ),
-  };
+  const entries = Object.entries(LIMIT_VARIABLES).map(([key, [variable, fallback]]) => [
+    key,
+    parseLimit(env, variable, fallback, problems),
+  ]);
+  return Object.fromEntries(entries) as unknown as PublicLimits;
 }
+
+export const DEFAULT_PUBLIC_LIMITS: PublicLimits = parsePublicLimits({}, []);

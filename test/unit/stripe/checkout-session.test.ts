@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PUBLIC_LIMITS } from "../../../src/checkout/limits.ts";
 import { parseCheckoutConfig } from "../../../src/checkout/settings.ts";
 import {
   checkoutSessionParams,
@@ -63,7 +64,10 @@ describe("checkout configuration", () => {
   };
 
   it("offers no Stripe Checkout without success and cancel URLs, and defaults the order TTL", () => {
-    expect(parse({})).toEqual({ config: { orderTtlS: 3600, stripe: null }, problems: [] });
+    expect(parse({})).toEqual({
+      config: { orderTtlS: 3600, stripe: null, limits: DEFAULT_PUBLIC_LIMITS },
+      problems: [],
+    });
   });
 
   it("names each bad variable", () => {
@@ -88,6 +92,10 @@ describe("checkout configuration", () => {
       CHECKOUT_ORDER_TTL_S: "7200",
     });
     expect(problems).toEqual([]);
-    expect(config).toEqual({ orderTtlS: 7200, stripe: { ...settings, allowPromotionCodes: true } });
+    expect(config).toEqual({
+      orderTtlS: 7200,
+      stripe: { ...settings, allowPromotionCodes: true },
+      limits: DEFAULT_PUBLIC_LIMITS,
+    });
   });
 });
