@@ -25,6 +25,15 @@ describe("readBodyLimited", () => {
     expect(await readBodyLimited(request, 100)).toEqual({ ok: false, reason: "too_large" });
   });
 
+  it("reads a body with a declared length in one piece, and still refuses more than the limit", async () => {
+    expect(await readBodyLimited(streamed(['{"a":', ' "é"}'], { "content-length": "11" }), 100)).toEqual({
+      ok: true,
+      text: '{"a": "é"}',
+    });
+    const understated = streamed(["x".repeat(60), "x".repeat(60)], { "content-length": "10" });
+    expect(await readBodyLimited(understated, 100)).toEqual({ ok: false, reason: "too_large" });
+  });
+
   it("refuses a body that grows past the limit even when no length was declared", async () => {
     expect(await readBodyLimited(streamed(["x".repeat(60), "x".repeat(60)]), 100)).toEqual({
       ok: false,

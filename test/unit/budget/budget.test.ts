@@ -6,8 +6,8 @@
  * the provider's own error shape, sending nothing.
  */
 import { describe, expect, it } from "vitest";
+import { memoryBuckets } from "../../../bench/lib/memory-budget.ts";
 import { createVirtualClock, type VirtualClock } from "../../../bench/lib/virtual-clock.ts";
-import { type BucketState, fullBucket, leaseTokens, pauseBucket } from "../../../src/budget/bucket.ts";
 import {
   BACKGROUND,
   BUDGET_BUSY,
@@ -28,28 +28,6 @@ const T0 = Date.parse("2026-12-01T00:00:00Z");
 const LANES = 6;
 const LATENCY_MS = 40;
 const URL_ = "https://api.mch.weixin.qq.com/v3/pay/transactions/out-trade-no/ord_1";
-
-/** The Durable Object's logic (src/budget/provider-budget.ts) over the virtual clock. */
-function fakeBuckets(clock: VirtualClock, options: { down?: boolean } = {}) {
-  const states = new Map<string, BucketState>();
-  const namespace: BudgetNamespace = {
-    idFromName: (name) => name,
-    get: (id) => ({
-      async lease(limit: BucketLimit, want: number) {
-        if (options.down) throw new Error("Durable Object is overloaded");
-        const state = states.get(id as string) ?? fullBucket(limit, clock.now());
-        const leased = leaseTokens(state, limit, want, clock.now());
-        states.set(id as string, leased.state);
-        return leased.grant;
-      },
-      async pause(limit: BucketLimit, retryAfterMs: number) {
-        const state = states.get(id as string) ?? fullBucket(limit, clock.now());
-        states.set(id as string, pauseBucket(state, limit, clock.now(), clock.now() + retryAfterMs));
-      },
-    }),
-  };
-  return namespace;
-}
 
 const depsWith = (namespace: BudgetNamespace, limit: BucketLimit) => ({
   config: { stripe: null, budget: { stripe_live: limit, stripe_test: limit, wechatpay: limit } },
@@ -101,7 +79,7 @@ describe("the provider budget across invocations", () => {
   it("holds three overlapping invocations to one rate, uses nearly all of it, with leases", async () => {
     const clock = createVirtualClock(T0);
     const limit = bucketLimit(20);
-    const deps = depsWith(fakeBuckets(clock), limit);
+    const deps = depsWith(memoryBuckets(clock), limit);
     const { sent, fetch } = provider(clock);
     const runs = await clock.run(
       Promise.all(
@@ -124,7 +102,7 @@ describe("the provider budget across invocations", () => {
 
   it("a 429 one invocation meets pauses the others until its Retry-After", async () => {
     const clock = createVirtualClock(T0);
-    const deps = depsWith(fakeBuckets(clock), bucketLimit(20));
+    const deps = depsWith(memoryBuckets(clock), bucketLimit(20));
     let limitedAtMs = 0;
     const { sent, fetch } = provider(clock, (n) => {
       if (n !== 40) return new Response("{}");
@@ -144,7 +122,7 @@ describe("the provider budget across invocations", () => {
 
   it("an unreachable bucket refuses at once in the provider's error shape, sending nothing", async () => {
     const clock = createVirtualClock(T0);
-    const deps = depsWith(fakeBuckets(clock, { down: true }), bucketLimit(20));
+    const deps = depsWith(memoryBuckets(clock, { down: true }), bucketLimit(20));
     const { sent, fetch } = provider(clock);
     const budget = openProviderBudget(deps, { ...BACKGROUND, clock });
     const wechat = await clock.run(budget.fetch("wechatpay", fetch)(URL_));
@@ -162,7 +140,7 @@ describe("the provider budget across invocations", () => {
 
   it("a pause longer than the wait refuses at once as busy; a caller's expired timeout sends nothing", async () => {
     const clock = createVirtualClock(T0);
-    const namespace = fakeBuckets(clock);
+    const namespace = memoryBuckets(clock);
     const limit = bucketLimit(20);
     const deps = depsWith(namespace, limit);
     await namespace.get("wechatpay").pause(limit, 60_000);
@@ -172,7 +150,7 @@ describe("the provider budget across invocations", () => {
     expect((await busy.json()).code).toBe(BUDGET_BUSY);
     expect(clock.now()).toBe(T0);
 
-    const later = openProviderBudget(depsWith(fakeBuckets(clock), limit), { ...BACKGROUND, clock });
+    const later = openProviderBudget(depsWith(memoryBuckets(clock), limit), { ...BACKGROUND, clock });
     const send = later.fetch("wechatpay", fetch);
     const timeout = new AbortController();
     const waiting = Promise.all(Array.from({ length: 8 }, () => send(URL_, { signal: timeout.signal })));
