@@ -18,10 +18,10 @@ import { startStandIn } from "../dev/supabase/standin.ts";
 import { createSupabaseLedgerStore } from "../src/db/ledger-store.ts";
 import { SUPABASE_CALL_TIMEOUT_MS } from "../src/db/rpc.ts";
 import type { Deps } from "../src/deps.ts";
-import type { AlertSink, LedgerStore } from "../src/ledger/ports.ts";
-import { ok } from "../src/ledger/result.ts";
+import type { LedgerStore } from "../src/ledger/ports.ts";
 import { auditLedger, DEFAULT_AUDIT_LIMITS } from "../src/reconcile/audit.ts";
 import { createScratchDatabase } from "../test/support/node/scratch-db.ts";
+import { tableAlerts } from "../test/support/node/table-alerts.ts";
 import {
   type AuditDataSize,
   generateHistory,
@@ -63,20 +63,6 @@ function timedStore(store: LedgerStore, calls: CallTime[]): LedgerStore {
       };
     },
   });
-}
-
-/** Incidents written straight to the table, as the AlertDesk mirrors them. */
-function tableAlerts(store: LedgerStore): AlertSink {
-  return {
-    async raise(incident, nowMs) {
-      const opened = await store.openIncident({ ...incident, nowMs });
-      return opened.ok ? ok(undefined) : opened;
-    },
-    async resolve(key, nowMs) {
-      const resolved = await store.resolveIncident({ key, nowMs });
-      return resolved.ok ? ok(undefined) : resolved;
-    },
-  } as AlertSink;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../dev/sandbox/rng.ts";
 import { BACKGROUND_WAIT_MS_MAX } from "../src/budget/budget.ts";
 import type { Deps } from "../src/deps.ts";
 import { loadConfig } from "../src/env.ts";
@@ -69,18 +70,6 @@ async function control(base: string, path: string, body: unknown) {
     body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
-}
-
-/** A seeded stream of numbers in [0, 1) (mulberry32), so a seed picks the same paid orders every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** What one invocation spent. */
@@ -293,7 +282,7 @@ async function main() {
         checkAttempts: 0,
       });
     }
-    const draw = random(seed);
+    const draw = mulberry32(seed);
     const paid = [...orders.keys()].filter(() => draw() < PAID_SHARE);
     for (let i = 0; i < paid.length; i += 100) {
       await Promise.all(

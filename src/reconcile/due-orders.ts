@@ -32,7 +32,7 @@ import {
   RECONCILE_LEASE_SECONDS,
   type TickBudget,
 } from "./limits.ts";
-import { decide, type OrderStep, pool, stepFor, subrequestsFor } from "./plan.ts";
+import { checkableInTimeLeft, decide, type OrderStep, pool, stepFor, subrequestsFor } from "./plan.ts";
 
 export interface DueStats {
   scanned: number;
@@ -158,12 +158,15 @@ async function checkOrder(context: DueContext, order: Order, nowMs: number, stat
 export async function checkDueOrders(context: DueContext, nowMs: number): Promise<DueStats> {
   const stats = emptyStats();
   const { budget, deps } = context;
+  const startWallMs = budget.left().wallMs;
   for (;;) {
     const left = budget.left();
     const affordable = Math.floor((left.subrequests - 1) / subrequestsFor("close_then_query"));
-    const limit = Math.min(RECONCILE_LEASE_PAGE, left.orders, affordable);
+    const inTime = checkableInTimeLeft(stats.scanned, startWallMs - left.wallMs, left.wallMs);
+    const limit = Math.min(RECONCILE_LEASE_PAGE, left.orders, affordable, inTime);
     // Out of room for even one more order: record why, so the caller can fan the backlog out.
-    if (limit <= 0) budget.take({ orders: 1, subrequests: subrequestsFor("close_then_query") });
+    if (limit <= 0 && inTime <= 0) budget.halt("wall_time");
+    else if (limit <= 0) budget.take({ orders: 1, subrequests: subrequestsFor("close_then_query") });
     if (limit <= 0 || !budget.take({ orders: 0, subrequests: 1 })) break;
     const leased = await deps.store.leaseDueOrders({ limit, leaseSeconds: RECONCILE_LEASE_SECONDS, nowMs });
     if (!leased.ok) throw new Error(`lease_due_orders: ${leased.error.message}`);

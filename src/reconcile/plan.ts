@@ -32,6 +32,17 @@ export function subrequestsFor(step: OrderStep): number {
 }
 
 /**
+ * How many more orders a run can check before its wall time ends, at the pace it has kept so far (no
+ * bound before it has checked any). A run leases no more than this: an order leased and not checked
+ * waits out its lease, and at a large backlog it then queues behind the re-checks of unpaid orders
+ * (bench:reconcile at 100,000 due orders: the last 68 paid orders waited four more ticks so).
+ */
+export function checkableInTimeLeft(checked: number, elapsedMs: number, wallLeftMs: number): number {
+  if (checked === 0 || elapsedMs <= 0) return Number.POSITIVE_INFINITY;
+  return Math.floor((checked / elapsedMs) * wallLeftMs);
+}
+
+/**
  * A paid answer after a close means the payment landed before the close took effect: it is settled,
  * never expired. An unpaid answer after a close is final: the provider will not take the payment now.
  */

@@ -9,6 +9,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { busiestWindow } from "../../bench/lib/busiest-window.ts";
 import { bucketLimit, callsAllowedIn, LEASE_AHEAD_MS_MAX, LEASE_TTL_MS } from "../../src/budget/limits.ts";
 import { getDeps } from "../../src/deps.ts";
 import worker from "../../src/index.ts";
@@ -46,17 +47,6 @@ const providerCalls = async (sinceMs: number, prefix: string) =>
   (await sandbox<{ calls: Call[] }>("calls")).calls.filter(
     (call) => call.atMs >= sinceMs && call.path.startsWith(prefix),
   );
-
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let end = 0;
-  for (let start = 0; start < sorted.length; start += 1) {
-    while (end < sorted.length && (sorted[end] as number) < (sorted[start] as number) + windowMs) end += 1;
-    most = Math.max(most, end - start);
-  }
-  return most;
-}
 
 /**
  * The deployment with the test's rate, and a queue whose shares run here at once (through the worker's

@@ -13,8 +13,6 @@ import { buildCall, loadSignatures, pickSignature } from "../../dev/supabase/rpc
 import { createSupabaseLedgerStore } from "../../src/db/ledger-store.ts";
 import type { PayguardClient } from "../../src/db/rpc.ts";
 import type { Deps } from "../../src/deps.ts";
-import type { AlertSink } from "../../src/ledger/ports.ts";
-import { ok } from "../../src/ledger/result.ts";
 import { type AuditLimits, auditLedger } from "../../src/reconcile/audit.ts";
 import {
   type LedgerDb,
@@ -23,6 +21,7 @@ import {
   PACKAGE_SQL,
   paidOrder,
 } from "../support/node/ledger-db.ts";
+import { tableAlerts } from "../support/node/table-alerts.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_RUNS = 24;
@@ -69,17 +68,7 @@ function sqlClient(ledger: LedgerDb): PayguardClient {
 /** The worker's dependencies for the audit: the real store adapter, incidents kept in the table. */
 function auditDeps(ledger: LedgerDb): Deps {
   const store = createSupabaseLedgerStore(sqlClient(ledger));
-  const alerts = {
-    async raise(incident, nowMs) {
-      const opened = await store.openIncident({ ...incident, nowMs });
-      return opened.ok ? ok(undefined) : opened;
-    },
-    async resolve(key, nowMs) {
-      const resolved = await store.resolveIncident({ key, nowMs });
-      return resolved.ok ? ok(undefined) : resolved;
-    },
-  } as AlertSink;
-  return { store, alerts } as unknown as Deps;
+  return { store, alerts: tableAlerts(store) } as unknown as Deps;
 }
 
 describe.each(ledgerBackends("incremental audit SQL"))("incremental audit on %s", (_name, open) => {

@@ -6,6 +6,7 @@
  * the provider's own error shape, sending nothing.
  */
 import { describe, expect, it } from "vitest";
+import { busiestWindow } from "../../../bench/lib/busiest-window.ts";
 import { memoryBuckets } from "../../../bench/lib/memory-budget.ts";
 import { createVirtualClock, type VirtualClock } from "../../../bench/lib/virtual-clock.ts";
 import {
@@ -33,17 +34,6 @@ const depsWith = (namespace: BudgetNamespace, limit: BucketLimit) => ({
   config: { stripe: null, budget: { stripe_live: limit, stripe_test: limit, wechatpay: limit } },
   providerBudgets: namespace,
 });
-
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let end = 0;
-  for (let start = 0; start < sorted.length; start += 1) {
-    while (end < sorted.length && (sorted[end] as number) < (sorted[start] as number) + windowMs) end += 1;
-    most = Math.max(most, end - start);
-  }
-  return most;
-}
 
 /** A provider that answers after LATENCY_MS; `answer` picks the status of each call (by its number). */
 function provider(clock: VirtualClock, answer: (n: number) => Response = () => new Response("{}")) {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { PaymentFact } from "../../../src/ledger/types.ts";
 import { createTickBudget } from "../../../src/reconcile/limits.ts";
-import { decide, PAYER_CONFIRMING_RECHECK_S, pool, stepFor } from "../../../src/reconcile/plan.ts";
+import {
+  checkableInTimeLeft,
+  decide,
+  PAYER_CONFIRMING_RECHECK_S,
+  pool,
+  stepFor,
+} from "../../../src/reconcile/plan.ts";
 import { callbackUrlProblem } from "../../../src/reconcile/public-url.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
@@ -41,6 +47,13 @@ describe("reconcile plan", () => {
       kind: "settle",
       fact: { kind: "expired", provider: "wechatpay", orderId: "ord_1" },
     });
+  });
+
+  it("leases no more than the run can check in the wall time it has left, at its pace so far", () => {
+    expect(checkableInTimeLeft(0, 0, 240_000)).toBe(Number.POSITIVE_INFINITY);
+    // 10 orders a second so far, 15 s left: 150 more, not a whole page of 200.
+    expect(checkableInTimeLeft(2_250, 225_000, 15_000)).toBe(150);
+    expect(checkableInTimeLeft(2_250, 225_000, 50)).toBe(0);
   });
 
   it("pool stops starting work once a worker answers false", async () => {
