@@ -1,6 +1,7 @@
 // `/_control/stripe/*`: Stripe scenario steps. `pay` finds the open Checkout Session of an order (by
 // client_reference_id) or creates one, completes it and emits the events; `pay/finish` settles an async
-// payment left pending; `abandon` leaves it open to expire by itself; `expire`, `refund`,
+// payment left pending; `payment_intent/confirm` is the customer confirming a PaymentIntent the app
+// created (paid, or `outcome: "declined"`); `abandon` leaves it open to expire by itself; `expire`, `refund`,
 // `refund/finish`, `refund/fail` and `dispute` (then `dispute/move`) do what a merchant, Stripe or a
 // cardholder would. `refunds` and `disputes` list every one the sandbox holds, as they stand.
 import { badRequest, type ControlBody, type ControlDeps, type ControlRoute, emitting } from "./control.ts";
@@ -81,6 +82,14 @@ function finishPayment(deps: ControlDeps, body: ControlBody) {
   return emitting(deps, body, () => deps.stripe.finishPayment({ ...target, status }));
 }
 
+function confirmPaymentIntent(deps: ControlDeps, body: ControlBody) {
+  const paymentIntentId = str(body.paymentIntentId);
+  const outcome = body.outcome ?? "succeeded";
+  if (!paymentIntentId || (outcome !== "succeeded" && outcome !== "declined"))
+    return badRequest('paymentIntentId is required; outcome is "succeeded" (default) or "declined"');
+  return emitting(deps, body, () => deps.stripe.confirmPaymentIntent({ paymentIntentId, outcome }));
+}
+
 function dispute(deps: ControlDeps, body: ControlBody) {
   const input = {
     orderId: str(body.orderId),
@@ -119,6 +128,11 @@ export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
         emitting(deps, body, () =>
           deps.stripe.expire({ orderId: str(body.orderId), sessionId: str(body.sessionId) }),
         ),
+    },
+    {
+      method: "POST",
+      path: "/_control/stripe/payment_intent/confirm",
+      run: (body) => confirmPaymentIntent(deps, body),
     },
     { method: "POST", path: "/_control/stripe/refund", run: (body) => refund(deps, body) },
     { method: "POST", path: "/_control/stripe/refund/finish", run: (body) => finishRefund(deps, body) },

@@ -439,3 +439,98 @@ describe("webhook endpoints", () => {
     expect((await stripe.webhookEndpoints.list()).data.map((e) => e.id)).not.toContain(created.id);
   });
 });
+
+describe("PaymentIntents created by the app (Payment Element)", () => {
+  const eventsOf = async (intentId: string) =>
+    (await stripe.events.list({ limit: 100, type: "payment_intent.*" })).data
+      .filter((event) => (event.data.object as { id: string }).id === intentId)
+      .map((event) => event.type)
+      .reverse();
+  const newIntent = (orderId: string) =>
+    stripe.paymentIntents.create(
+      { amount: 1999, currency: "usd", metadata: { order_id: orderId, user_id: "u1" } },
+      { idempotencyKey: `pi-${orderId}` },
+    );
+
+  it("creates an intent awaiting a payment method, with a client secret, replayed under its idempotency key", async () => {
+    const created = await newIntent("ord_pi_1");
+    expect(created).toMatchObject({
+      object: "payment_intent",
+      amount: 1999,
+      currency: "usd",
+      status: "requires_payment_method",
+      metadata: { order_id: "ord_pi_1", user_id: "u1" },
+      latest_charge: null,
+      livemode: false,
+    });
+    expect(created.client_secret).toMatch(new RegExp(`^${created.id}_secret_`));
+    expect((await newIntent("ord_pi_1")).id).toBe(created.id);
+    expect((await stripe.paymentIntents.retrieve(created.id)).status).toBe("requires_payment_method");
+    expect(await eventsOf(created.id)).toEqual(["payment_intent.created"]);
+  });
+
+  it("declines a card (the intent waits for another method), then succeeds with a charge", async () => {
+    const created = await newIntent("ord_pi_2");
+    await control("stripe/payment_intent/confirm", { paymentIntentId: created.id, outcome: "declined" });
+    const declined = await stripe.paymentIntents.retrieve(created.id);
+    expect(declined).toMatchObject({ status: "requires_payment_method", latest_charge: null });
+    expect(declined.last_payment_error).toMatchObject({ type: "card_error", code: "card_declined" });
+    await control("stripe/payment_intent/confirm", { paymentIntentId: created.id });
+    const paid = await stripe.paymentIntents.retrieve(created.id);
+    expect(paid).toMatchObject({ status: "succeeded", amount_received: 1999, last_payment_error: null });
+    expect(await stripe.charges.retrieve(paid.latest_charge as string)).toMatchObject({
+      object: "charge",
+      payment_intent: created.id,
+      paid: true,
+    });
+    expect(await eventsOf(created.id)).toEqual([
+      "payment_intent.created",
+      "payment_intent.payment_failed",
+      "payment_intent.succeeded",
+    ]);
+  });
+
+  it("cancels an unpaid intent, and refuses to cancel a paid one, a canceled one or Checkout's own", async () => {
+    const created = await newIntent("ord_pi_3");
+    const canceled = await stripe.paymentIntents.cancel(created.id, { cancellation_reason: "abandoned" });
+    expect(canceled).toMatchObject({ status: "canceled", cancellation_reason: "abandoned" });
+    expect(canceled.canceled_at).toEqual(expect.any(Number));
+    expect(await eventsOf(created.id)).toEqual(["payment_intent.created", "payment_intent.canceled"]);
+    const refusal = async (id: string) =>
+      (await stripe.paymentIntents.cancel(id).catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(await refusal(created.id)).toMatchObject({
+      statusCode: 400,
+      code: "payment_intent_unexpected_state",
+    });
+    const paid = await newIntent("ord_pi_4");
+    await control("stripe/payment_intent/confirm", { paymentIntentId: paid.id });
+    expect(await refusal(paid.id)).toMatchObject({
+      statusCode: 400,
+      code: "payment_intent_unexpected_state",
+    });
+    const session = await newSession("ord_pi_5");
+    await control("stripe/pay", { orderId: "ord_pi_5", async: "pending" });
+    const intentId = (await stripe.checkout.sessions.retrieve(session.id)).payment_intent as string;
+    expect((await refusal(intentId)).message).toMatch(/expire the Checkout Session/);
+    const confirmAgain = await fetch(`${sandbox.url}/_control/stripe/payment_intent/confirm`, {
+      method: "POST",
+      body: JSON.stringify({ paymentIntentId: paid.id }),
+    });
+    expect(confirmAgain.status).toBe(409);
+  });
+
+  it("refunds the order of a paid intent, found by its metadata", async () => {
+    const created = await newIntent("ord_pi_6");
+    await control("stripe/payment_intent/confirm", { paymentIntentId: created.id });
+    const refunded = await control("stripe/refund", { orderId: "ord_pi_6", amountMinor: 500 });
+    const refund = await stripe.refunds.retrieve(refunded.refundId as string);
+    expect(refund).toMatchObject({ payment_intent: created.id, amount: 500 });
+  });
+
+  it("answers a missing amount or currency as Stripe does", async () => {
+    const error = (await stripe.paymentIntents
+      .create({ amount: 0, currency: "usd" })
+      .catch((e: unknown) => e)) as Stripe.errors.StripeError;
+    expect(error).toMatchObject({ statusCode: 400, param: "amount" });
+  });
+});

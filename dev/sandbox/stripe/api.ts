@@ -8,6 +8,7 @@ import { missingResource, stripeError, unknownRoute } from "./errors.ts";
 import { pageEvents, parseEventsQuery } from "./events.ts";
 import { withExpansions } from "./expand.ts";
 import { type FormObject, formString, formStringMap, parseForm } from "./form.ts";
+import { cancelIntent, createIntentFromForm } from "./intents.ts";
 import { createRefund } from "./refunds.ts";
 import { nowSeconds, type StripeContext } from "./state.ts";
 
@@ -144,6 +145,12 @@ const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
     method: "GET",
     pattern: /^\/v1\/refunds\/([^/]+)$/,
     handler: (c, _f, id) => c.state.refunds.get(id) ?? missingResource("refund", id, "id"),
+  },
+  { method: "POST", pattern: /^\/v1\/payment_intents$/, handler: createIntentFromForm },
+  {
+    method: "POST",
+    pattern: /^\/v1\/payment_intents\/([^/]+)\/cancel$/,
+    handler: (c, form, id) => cancelIntent(c, id, form),
   },
   {
     method: "GET",

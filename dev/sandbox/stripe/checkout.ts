@@ -5,8 +5,9 @@ import type { SandboxResponse } from "../http.ts";
 import { invalidParam, stripeError } from "./errors.ts";
 import { type EmittedEvent, emitEvent } from "./events.ts";
 import { type FormObject, formList, formObject, formString, formStringMap } from "./form.ts";
+import { createCharge, newIntent } from "./intents.ts";
 import { newId, nowSeconds, type StripeContext } from "./state.ts";
-import type { Charge, CheckoutSession, Metadata, PaymentIntent } from "./types.ts";
+import type { CheckoutSession, Metadata, PaymentIntent } from "./types.ts";
 
 /** Stripe accepts `expires_at` between 30 minutes and 24 hours ahead; 24 hours is the default. */
 export const SESSION_EXPIRY_MIN_S = 30 * 60;
@@ -126,33 +127,6 @@ export function createSessionFromForm(
   });
 }
 
-function createCharge(context: StripeContext, intent: PaymentIntent): Charge {
-  const id = newId(context, "ch_");
-  const charge: Charge = {
-    id,
-    object: "charge",
-    amount: intent.amount,
-    amount_captured: intent.amount,
-    amount_refunded: 0,
-    captured: true,
-    created: nowSeconds(context),
-    currency: intent.currency,
-    disputed: false,
-    livemode: false,
-    metadata: { ...intent.metadata },
-    paid: true,
-    payment_intent: intent.id,
-    refunded: false,
-    refunds: { object: "list", data: [], has_more: false, total_count: 0, url: `/v1/charges/${id}/refunds` },
-    status: "succeeded",
-  };
-  context.state.charges.set(id, charge);
-  intent.latest_charge = id;
-  intent.amount_received = intent.amount;
-  intent.status = "succeeded";
-  return charge;
-}
-
 export interface Completion {
   /** An async method (a bank debit): the session completes unpaid and settles later (settleAsyncPayment). */
   async?: boolean;
@@ -162,19 +136,13 @@ export interface Completion {
 
 /** The PaymentIntent Checkout creates when the customer confirms: `created` is the moment they paid. */
 function createIntent(context: StripeContext, session: CheckoutSession): PaymentIntent {
-  const intent: PaymentIntent = {
-    id: newId(context, "pi_"),
-    object: "payment_intent",
+  const intent = newIntent(context, {
     amount: session.amount_total,
-    amount_received: 0,
-    created: nowSeconds(context),
     currency: session.currency,
-    latest_charge: null,
-    livemode: false,
     metadata: { ...(context.state.intentMetadata.get(session.id) ?? {}) },
-    status: "processing",
-  };
-  context.state.paymentIntents.set(intent.id, intent);
+    description: null,
+  });
+  intent.status = "processing";
   return intent;
 }
 

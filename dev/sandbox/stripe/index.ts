@@ -56,6 +56,8 @@ export function createStripeSandbox(options: StripeSandboxOptions) {
     failRefund: (input: Parameters<typeof scenarios.failRefund>[1]) => scenarios.failRefund(context, input),
     finishPayment: (input: Parameters<typeof scenarios.finishPayment>[1]) =>
       scenarios.finishPayment(context, input),
+    confirmPaymentIntent: (input: Parameters<typeof scenarios.confirmPaymentIntent>[1]) =>
+      scenarios.confirmPaymentIntent(context, input),
     dispute: (input: Parameters<typeof scenarios.dispute>[1]) => scenarios.dispute(context, input),
     moveDispute: (input: Parameters<typeof scenarios.moveDispute>[1]) =>
       scenarios.moveDispute(context, input),

@@ -6,6 +6,7 @@ import type { QueuedDelivery } from "../http.ts";
 import { completeSession, createSession, expireSession, settleAsyncPayment } from "./checkout.ts";
 import { closeDispute, DISPUTE_OPEN_STATUSES, openDispute, submitEvidence } from "./disputes.ts";
 import { type EmittedEvent, signStripePayload } from "./events.ts";
+import { confirmIntent } from "./intents.ts";
 import { createRefund, failSucceededRefund, settleRefund } from "./refunds.ts";
 import type { StripeContext } from "./state.ts";
 import type { CheckoutSession, Metadata } from "./types.ts";
@@ -120,8 +121,25 @@ export function finishPayment(
   };
 }
 
+/** The order's paid PaymentIntent: its paid session's, else one created directly for it (`metadata.order_id`). */
 const paidIntentOf = (context: StripeContext, orderId: string): string | null =>
-  sessionsOf(context, orderId).find((session) => session.payment_status === "paid")?.payment_intent ?? null;
+  sessionsOf(context, orderId).find((session) => session.payment_status === "paid")?.payment_intent ??
+  [...context.state.paymentIntents.values()].find(
+    (intent) => intent.status === "succeeded" && intent.metadata.order_id === orderId,
+  )?.id ??
+  null;
+
+/** The customer confirms a PaymentIntent the app created (Payment Element): paid, or the card declined. */
+export function confirmPaymentIntent(
+  context: StripeContext,
+  input: { paymentIntentId: string; outcome: "succeeded" | "declined" },
+): ScenarioResult<{ eventIds: string[] }> {
+  const intent = context.state.paymentIntents.get(input.paymentIntentId);
+  if (!intent) return { ok: false, status: 404, error: `no such payment intent ${input.paymentIntentId}` };
+  if (intent.status !== "requires_payment_method")
+    return { ok: false, status: 409, error: `payment intent ${intent.id} is ${intent.status}` };
+  return { ok: true, eventIds: eventIds([confirmIntent(context, intent, input.outcome)]) };
+}
 
 export function refund(
   context: StripeContext,

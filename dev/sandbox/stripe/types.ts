@@ -35,12 +35,19 @@ export interface PaymentIntent {
   object: "payment_intent";
   amount: number;
   amount_received: number;
+  canceled_at: number | null;
+  cancellation_reason: string | null;
+  /** What the client confirms with (Payment Element); Checkout's own intents have one too. */
+  client_secret: string;
   created: number;
   currency: string;
+  description: string | null;
+  /** Why the last confirmation failed (a declined card); null after a success. */
+  last_payment_error: { type: "card_error"; code: string; decline_code: string; message: string } | null;
   latest_charge: string | null;
   livemode: false;
   metadata: Metadata;
-  status: "processing" | "succeeded" | "requires_payment_method";
+  status: "processing" | "succeeded" | "requires_payment_method" | "canceled";
 }
 
 export interface Refund {
