@@ -5,6 +5,7 @@
  * session is an HMAC keyed by its id: the CSRF token every form must echo (useless without the cookie,
  * and the cookie useless without it) and the signed flash line an action leaves for the page it goes back to.
  */
+import { sha256Hex } from "../hex.ts";
 
 export const SESSION_COOKIE = "payguard_admin";
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
@@ -48,9 +49,6 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-export const toHex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
 export const newSessionId = () => base64url(crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES)));
 
 /** The id's bytes when the cookie holds a well-formed id, else null (nothing to look up). */
@@ -63,7 +61,7 @@ export const isSessionId = (id: string | undefined): id is string => Boolean(id 
 
 /** Where the store keeps a session: hex SHA-256 of its id. */
 export async function storageKeyOf(id: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(id))));
+  return sha256Hex(id);
 }
 
 /** Only ever called with the id of a session the store found, so a malformed one is a bug. */

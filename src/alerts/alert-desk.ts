@@ -10,9 +10,11 @@
  * Two queues keep the async parts in order: awaiting a fetch opens the input gate, so without them two
  * calls could drain the mirror journal twice or send the same message twice.
  */
+
 import { EmailMessage } from "cloudflare:email";
 import { DurableObject } from "cloudflare:workers";
 import { getDeps } from "../deps.ts";
+import { toHex } from "../hex.ts";
 import type { IncidentInput } from "../ledger/ports.ts";
 import type { InfraError, Result } from "../ledger/result.ts";
 import { err, ok } from "../ledger/result.ts";
@@ -70,7 +72,7 @@ async function fingerprint(channel: ChannelSettings): Promise<string> {
       `${channel.url}\n${channel.secret ?? ""}\n${JSON.stringify(channel.email ?? null)}`,
     ),
   );
-  return [...new Uint8Array(digest).slice(0, 8)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(digest).slice(0, 8));
 }
 
 export class AlertDesk extends DurableObject<Env> {

@@ -3,6 +3,7 @@
  * The body hash binds an `Idempotency-Key` to one request: same key, other body → 409.
  */
 import { z } from "zod";
+import { sha256Hex } from "../hex.ts";
 
 export const IDEMPOTENCY_KEY_MAX_CHARS = 255;
 const PACKAGE_ID = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
@@ -43,6 +44,5 @@ export async function requestHash(request: CheckoutRequest): Promise<string> {
   const canonical = JSON.stringify(
     Object.fromEntries(Object.entries(request).sort(([a], [b]) => a.localeCompare(b))),
   );
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(canonical);
 }

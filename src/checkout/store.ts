@@ -8,6 +8,7 @@ import { callRpc, type PayguardClient } from "../db/rpc.ts";
 import type { StoreResult } from "../ledger/ports.ts";
 import { ok } from "../ledger/result.ts";
 import type { Order, Provider } from "../ledger/types.ts";
+import type { PublicLimits } from "./limits.ts";
 
 export interface PackageView {
   id: string;
@@ -41,7 +42,7 @@ export type BeginResult =
 /** Which per-user checkout limit refused an order, as `checkout_begin` names it. */
 export type UserLimit = "package_pending_limit" | "pending_limit" | "stock_per_user_limit";
 const USER_LIMITS: readonly string[] = ["package_pending_limit", "pending_limit", "stock_per_user_limit"];
-export const isUserLimit = (outcome: string): outcome is UserLimit => USER_LIMITS.includes(outcome);
+const isUserLimit = (outcome: string): outcome is UserLimit => USER_LIMITS.includes(outcome);
 
 export interface BeginInput {
   userId: string;
@@ -50,7 +51,8 @@ export interface BeginInput {
   idempotencyKey: string | null;
   requestHash: string;
   expiresInS: number;
-  limits: { pendingMax: number; packagePendingMax: number; stockMax: number };
+  /** The user limits `checkout_begin` checks (the success page's confirm limit is not one of them). */
+  limits: Omit<PublicLimits, "confirmQueriesPerUserMinuteMax">;
   nowMs: number;
 }
 
@@ -134,9 +136,9 @@ export function createSupabaseCheckoutStore(client: PayguardClient): CheckoutSto
         p_request_hash: input.requestHash,
         p_now: iso(input.nowMs),
         p_expires_in_seconds: input.expiresInS,
-        p_pending_max: input.limits.pendingMax,
-        p_package_pending_max: input.limits.packagePendingMax,
-        p_stock_max: input.limits.stockMax,
+        p_pending_max: input.limits.pendingPerUserMax,
+        p_package_pending_max: input.limits.pendingPerUserPackageMax,
+        p_stock_max: input.limits.stockPerUserMax,
       });
       return result.ok ? ok(toBegin(result.value)) : result;
     },

@@ -28,25 +28,18 @@ function offered(config: Config, provider: Provider): boolean {
   return provider === "stripe" ? config.checkout.stripe !== null : config.wechat !== null;
 }
 
-/** The user's checkout limits as `checkout_begin` takes them. */
-const beginLimits = (limits: PublicLimits) => ({
-  pendingMax: limits.pendingPerUserMax,
-  packagePendingMax: limits.pendingPerUserPackageMax,
-  stockMax: limits.stockPerUserMax,
-});
-
 /** Each checkout limit's configured value, and what the refusal tells the customer they already have. */
-const LIMITS: Record<UserLimit, { valueOf: (limits: PublicLimits) => number; what: string }> = {
+const LIMITS: Record<UserLimit, { configured: (limits: PublicLimits) => number; what: string }> = {
   package_pending_limit: {
-    valueOf: (limits) => limits.pendingPerUserPackageMax,
+    configured: (limits) => limits.pendingPerUserPackageMax,
     what: "unpaid checkouts of this package: pay one or wait until one expires",
   },
   pending_limit: {
-    valueOf: (limits) => limits.pendingPerUserMax,
+    configured: (limits) => limits.pendingPerUserMax,
     what: "unpaid checkouts: pay one or wait until one expires",
   },
   stock_per_user_limit: {
-    valueOf: (limits) => limits.stockPerUserMax,
+    configured: (limits) => limits.stockPerUserMax,
     what: "units of this limited package, the most one customer may hold",
   },
 };
@@ -56,7 +49,7 @@ const LIMITS: Record<UserLimit, { valueOf: (limits: PublicLimits) => number; wha
  * so there is no Retry-After; `limit` is the configured value.
  */
 function limitReached(c: Context, limit: UserLimit, limits: PublicLimits): Response {
-  const value = LIMITS[limit].valueOf(limits);
+  const value = LIMITS[limit].configured(limits);
   log("warn", "checkout_limit_reached", { limit, value });
   return c.json(
     {
@@ -128,7 +121,7 @@ export const checkoutRoutes = new Hono<{ Bindings: Env; Variables: UserVariables
       idempotencyKey: key.key,
       requestHash: await requestHash(request),
       expiresInS: deps.config.checkout.orderTtlS,
-      limits: beginLimits(deps.config.checkout.limits),
+      limits: deps.config.checkout.limits,
       nowMs: Date.now(),
     });
     if (!result.ok) return failed(c, result.error, deps.config.checkout.limits);

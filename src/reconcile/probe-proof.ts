@@ -5,6 +5,8 @@
  * it, and every probe sends a fresh random nonce, so an old answer proves nothing. The hourly check
  * verifies with WebCrypto's HMAC verify, a constant-time comparison.
  */
+import { toHex } from "../hex.ts";
+
 const PROBE_KEY_LABEL = "payguard health probe v1";
 /** Random bytes per probe nonce. */
 export const PROBE_NONCE_BYTES = 32;
@@ -28,9 +30,6 @@ function probeKey(secret: string): Promise<CryptoKey> {
 }
 
 const signed = (baseUrl: string, nonce: string) => encoder.encode(`${baseUrl}\n${nonce}`);
-
-const toHex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 function fromHex(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^(?:[0-9a-f]{2})+$/.test(text)) return null;

@@ -10,6 +10,7 @@
  */
 import type { Context } from "hono";
 import { getDeps } from "../../deps.ts";
+import { toHex } from "../../hex.ts";
 import { ok, type Result } from "../../ledger/result.ts";
 import {
   csrfToken,
@@ -21,7 +22,6 @@ import {
   SESSION_TTL_MS,
   type Session,
   sealFlash,
-  toHex,
 } from "../session.ts";
 import { createSessionStore } from "../session-store.ts";
 import { adminTokens, fromHex, type TokenEntry, tokenStillConfigured } from "../tokens.ts";

@@ -8,6 +8,7 @@
  */
 import type { Deps } from "../../deps.ts";
 import { settleEventInGuard } from "../../guard/settle-order.ts";
+import { sha256Hex } from "../../hex.ts";
 import { type InfraError, retryLater } from "../../ledger/result.ts";
 import { settleEvent } from "../../ledger/settle.ts";
 import type { EventLocator, ProviderEvent, SettleSource } from "../../ledger/types.ts";
@@ -114,9 +115,7 @@ export async function ignoreUnusableStripeEvent(
   source: SettleSource,
   nowMs: number,
 ): Promise<StripeEventOutcome & { eventId: string }> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(rawBody));
-  const hex = Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-  const eventId = unusable.id ?? `unusable_${hex}`;
+  const eventId = unusable.id ?? `unusable_${await sha256Hex(rawBody)}`;
   const eventType = unusable.type ?? "unknown";
   const outcome = await ignore(deps, { eventId, eventType, reason: unusable.reason }, source, nowMs);
   return { ...outcome, eventId };

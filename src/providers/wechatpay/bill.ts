@@ -3,6 +3,8 @@
  * parse by header name (UTF-8 BOM, back-tick-prefixed values, CRLF, two summary lines at the end,
  * yuan with decimals) into typed rows with amounts in fen. Parsing is pure and never uses floats.
  */
+
+import { toHex } from "../../hex.ts";
 import { err, ok, type Result } from "../../ledger/result.ts";
 import { type WechatApiError, type WechatClientDeps, type WechatResult, wechatRequest } from "./client.ts";
 import type { WechatConfig } from "./settings.ts";
@@ -96,8 +98,7 @@ async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
 
 /** Over the bill's exact bytes (BOM included), as WeChat computes `hash_value`. */
 async function sha1Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-1", bytes));
 }
 
 /** Requests the bill for `billDate` (YYYY-MM-DD, Beijing), downloads it and checks its SHA-1. */

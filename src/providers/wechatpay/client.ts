@@ -4,6 +4,8 @@
  * 404 ORDER_NOT_EXIST, 429 and 5xx and network failures transient (retry the same request later),
  * anything else permanent.
  */
+
+import { randomHex } from "../../hex.ts";
 import { err, type InfraError, ok, type Result } from "../../ledger/result.ts";
 import { bytesToBase64 } from "./encoding.ts";
 import { importSigningKey } from "./keys.ts";
@@ -25,8 +27,7 @@ export interface WechatClientDeps {
 }
 
 function randomNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(16);
 }
 
 export async function authorizationHeader(

@@ -4,6 +4,8 @@
  * base64(RSA-SHA256 with the merchant private key over `${appId}\n${timeStamp}\n${nonceStr}\n${package}\n`),
  * `timeStamp` in seconds as a string, `package` = `prepay_id=…`, `signType` = `RSA`.
  */
+
+import { randomHex } from "../../hex.ts";
 import { bytesToBase64 } from "./encoding.ts";
 import { importSigningKey } from "./keys.ts";
 
@@ -23,8 +25,7 @@ export const requestPaymentMessage = (
 ) => `${p.appId}\n${p.timeStamp}\n${p.nonceStr}\n${p.package}\n`;
 
 function randomNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(NONCE_BYTES);
 }
 
 export async function signRequestPayment(

@@ -16,7 +16,7 @@ const input = {
   idempotencyKey: "key-1",
   requestHash: "a".repeat(64),
   expiresInS: 3600,
-  limits: { pendingMax: 10, packagePendingMax: 3, stockMax: 2 },
+  limits: { pendingPerUserMax: 10, pendingPerUserPackageMax: 3, stockPerUserMax: 2 },
   nowMs: NOW_MS,
 };
 
