@@ -29,6 +29,7 @@ const SERIAL_SUITES = [
   "test/integration/reconcile.test.ts",
   "test/integration/reconcile-backfill-share.test.ts",
   "test/integration/stripe-async-expiry.test.ts",
+  "test/integration/subscription-reconcile.test.ts",
   "test/integration/thresholds.test.ts",
   "test/integration/wechatpay-bill.test.ts",
   "test/integration/weekly-report.test.ts",

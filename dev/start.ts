@@ -39,6 +39,25 @@ async function loadLocalSecrets(): Promise<LocalSecrets> {
   return secrets;
 }
 
+/** A monthly plan, billed by a price the sandbox knows, so a subscription can be tried locally too. */
+async function seedDemoPlan(stack: Awaited<ReturnType<typeof startLocalStack>>): Promise<void> {
+  await stack.standIn.query(
+    `insert into payguard.credit_packages (id, name, amount_minor, currency, credits, active)
+     values ('demo_monthly', '500 credits a month', 999, 'USD', 500, true) on conflict (id) do nothing`,
+  );
+  await stack.standIn.query(
+    `insert into payguard.credit_plans (package_id, price_ref, interval)
+     values ('demo_monthly', 'price_demo_monthly', 'month') on conflict do nothing`,
+  );
+  const defined = await fetch(`${stack.sandbox.url}/_control/stripe/price`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: "price_demo_monthly", unitAmount: 999, currency: "usd", interval: "month" }),
+  });
+  if (!defined.ok)
+    throw new Error(`sandbox refused the demo price: ${defined.status} ${await defined.text()}`);
+}
+
 async function main(): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true });
   const secrets = await loadLocalSecrets();
@@ -61,6 +80,7 @@ async function main(): Promise<void> {
      values ('demo_100', '100 credits', 1999, 'USD', 100, true), ('demo_cny_100', '100 credits', 990, 'CNY', 100, true)
      on conflict (id) do nothing`,
   );
+  await seedDemoPlan(stack);
   const timers = LOCAL_CRONS.map(({ cron, everyMs }) => {
     const trigger = `${stack.workerUrl}/__scheduled?cron=${encodeURIComponent(cron)}`;
     return setInterval(() => void fetch(trigger).catch(() => undefined), everyMs);
@@ -92,7 +112,9 @@ async function main(): Promise<void> {
       `      -d '{"packageId":"demo_100","provider":"stripe"}'`,
       "    curl -X POST '<url from the answer>'",
       `    curl ${workerUrl}/api/orders/<orderId from the answer> -H "authorization: Bearer $TOKEN"`,
-      `  packages: curl ${workerUrl}/api/packages`,
+      `  packages and plans: curl ${workerUrl}/api/packages`,
+      `  subscribe: the same checkout with -d '{"planId":"demo_monthly","provider":"stripe"}', pay at its url; each paid`,
+      `    invoice grants 500 credits. Renew: curl -X POST ${sandbox.url}/_control/stripe/subscription/renew -d '{"subscriptionId":"sub_…"}'`,
       "  or in a browser, the app's checkout button and success page (examples/checkout-button.html):",
       `    ${app.pageUrl}?api=${encodeURIComponent(workerUrl)}&token=${demoToken}`,
       `  WeChat Native: the same checkout with -d '{"packageId":"demo_cny_100","provider":"wechatpay","tradeType":"native"}',`,

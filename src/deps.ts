@@ -11,6 +11,7 @@ import type { BudgetNamespace } from "./budget/budget.ts";
 import { type CheckoutStore, createSupabaseCheckoutStore } from "./checkout/store.ts";
 import { type ConfirmChecks, createConfirmChecks } from "./db/confirm-checks.ts";
 import { createSupabaseLedgerStore } from "./db/ledger-store.ts";
+import { createSubscriptionStore, type SubscriptionStore } from "./db/subscription-store.ts";
 import { type Config, loadConfig } from "./env.ts";
 import type { AlertSink, LedgerStore } from "./ledger/ports.ts";
 import { createOpsStore, type OpsStore } from "./ops/store.ts";
@@ -33,6 +34,8 @@ export interface Deps {
   ops: OpsStore;
   /** The sales switch and the replayable inbox events. */
   runbook: RunbookStore;
+  /** Plans, subscribe checkouts, the subscription re-check and the console's subscriptions. */
+  subscriptions: SubscriptionStore;
   /** The deployment's provider token buckets (src/budget/): every provider call takes its token there. */
   providerBudgets: BudgetNamespace;
 }
@@ -57,6 +60,7 @@ export function getDeps(env: Env): Deps {
     admin: createAdminStore(client),
     ops: createOpsStore(client),
     runbook: createRunbookStore(client),
+    subscriptions: createSubscriptionStore(client),
     providerBudgets: env.PROVIDER_BUDGET,
   };
   built.set(env, deps);

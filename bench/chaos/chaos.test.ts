@@ -4,12 +4,14 @@
  * notifications dropped and duplicated, provider 5xx / 429 / timeouts, database failures and lost
  * connections, overlapping crons) for 200 orders on a fixed seed, with second refunds, refunds failing
  * after success, disputes won, lost and left open, async and free payments, and the next morning's WeChat
- * bill; every invariant must hold. The long run is `npm run chaos`; see the README.
+ * bill; a tenth of them are subscriptions instead, renewed, retried, upgraded, refunded, disputed and
+ * canceled. Every invariant must hold. The long run is `npm run chaos`; see the README.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BenchStack, startBenchStack } from "../lib/stack.ts";
-import { simulate } from "./simulate.ts";
+import { CHAOS_WORKER_VARS, simulate } from "./simulate.ts";
+import type { SubscriptionCounts } from "./subscriptions.ts";
 
 const SEED = 11;
 const ORDERS = 200;
@@ -26,7 +28,12 @@ async function freePort(): Promise<number> {
 describe("chaos: the whole system under the default fault mix", () => {
   let stack: BenchStack;
   beforeAll(async () => {
-    stack = await startBenchStack({ workerPort: await freePort(), seed: SEED, label: "chaos_test" });
+    stack = await startBenchStack({
+      workerPort: await freePort(),
+      seed: SEED,
+      label: "chaos_test",
+      vars: CHAOS_WORKER_VARS,
+    });
   }, 90_000);
   afterAll(async () => {
     await stack?.stop();
@@ -54,6 +61,18 @@ describe("chaos: the whole system under the default fault mix", () => {
       expect(result.faults.refundsFailedAfterSuccess).toBeGreaterThan(0);
       expect(result.faults.disputesWon).toBeGreaterThan(0);
       expect(result.faults.disputesLost).toBeGreaterThan(0);
+      // Subscriptions renewed through each of their fates.
+      const subscriptions = result.faults.subscriptions as SubscriptionCounts;
+      for (const fate of [
+        "declinedRenewals",
+        "paidOnRetry",
+        "leftUnpaid",
+        "upgrades",
+        "refunds",
+        "disputesWon",
+        "canceled",
+      ] as const)
+        expect(subscriptions[fate], fate).toBeGreaterThan(0);
       // The next morning's bill ran for every day of the run, and no refund it found was left unsettled.
       for (const bill of result.faults.wechatBills as Array<{ status: string | null }>)
         expect(bill.status).toBe("ok");

@@ -17,7 +17,7 @@ export const EXPLAINED_ORDERS_MAX = 20;
 const STRIPE_EVENTS_PAGE = 100;
 const STRIPE_EVENT_PAGES_MAX = 500;
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 export interface Explanation {
   orderId: string;
@@ -48,7 +48,14 @@ const TABLES = {
   disputes: "payment_disputes",
 } as const;
 
-type DatabaseFacts = Record<keyof typeof TABLES, Row[]>;
+/** A subscription's explanation adds its row and its recorded invoices (./subscription-explain.ts). */
+export type DatabaseFacts = Record<keyof typeof TABLES, Row[]> & { subscriptionInvoices?: Row[] };
+
+/** Explains what a check named that is not an order of the run (a subscription's key). */
+export interface OtherExplainer {
+  has(id: string): boolean;
+  explain(id: string, violations: string[], stripeEvents: StripeEvents): Promise<Explanation>;
+}
 
 export interface ViolationReport {
   run: Row;
@@ -76,7 +83,7 @@ interface StripeObject {
 const idOf = (value: unknown): string | null =>
   typeof value === "string" ? value : ((value as { id?: string } | null)?.id ?? null);
 
-async function stripeGet<T>(stack: BenchStack, path: string): Promise<T | null> {
+export async function stripeGet<T>(stack: BenchStack, path: string): Promise<T | null> {
   const answer = await fetch(`${stack.sandbox.url}${path}`, {
     headers: { authorization: `Bearer ${stack.sandbox.stripe.secretKey}` },
   }).catch(() => null);
@@ -138,11 +145,13 @@ async function stripeFacts(stack: BenchStack, orderId: string, refs: Set<string>
   return { sessions: sessionRows, paymentIntents: intents, charges, disputes };
 }
 
-const pick = (row: Row, keys: string[]): Row =>
+export type StripeEvents = Awaited<ReturnType<typeof allStripeEvents>>;
+
+export const pick = (row: Row, keys: string[]): Row =>
   Object.fromEntries(keys.map((key) => [key, row[key] ?? null]));
 
-function relatedEvents(
-  events: Awaited<ReturnType<typeof allStripeEvents>>,
+export function relatedEvents(
+  events: StripeEvents,
   orderId: string,
   refs: Set<string>,
 ): StripeEventSummary[] {
@@ -163,7 +172,7 @@ function relatedEvents(
 }
 
 /** The order's rows in every table that can hold a fact about it; tables a schema lacks are left out. */
-async function databaseFacts(
+export async function databaseFacts(
   stack: BenchStack,
   orderId: string,
   refs: string[],
@@ -225,7 +234,7 @@ const ms = (value: unknown): number => (typeof value === "number" ? value : Date
 const short = (value: unknown): string => JSON.stringify(value).slice(0, 160);
 
 /** Everything above as one list in time order, each line stamped relative to the order's first step. */
-function timeline(e: Omit<Explanation, "timeline">): string[] {
+export function timeline(e: Omit<Explanation, "timeline">): string[] {
   const lines: Array<[number, string]> = [];
   const add = (at: unknown, text: string) => {
     if (at !== null && at !== undefined && Number.isFinite(ms(at))) lines.push([ms(at), text]);
@@ -266,7 +275,13 @@ function timeline(e: Omit<Explanation, "timeline">): string[] {
   for (const l of db.ledger)
     add(
       l.created_at,
-      `ledger    ${l.kind} ${l.credits}${l.refund_ref ? ` (${l.refund_ref})` : ""}${l.note ? ` ${l.note}` : ""}`,
+      `ledger    ${l.kind} ${l.credits}${l.refund_ref ? ` (${l.refund_ref})` : ""}` +
+        `${l.expired_order_id ? ` of ${l.expired_order_id}` : ""}${l.note ? ` ${l.note}` : ""}`,
+    );
+  for (const i of db.subscriptionInvoices ?? [])
+    add(
+      i.recorded_at,
+      `invoice   ${i.invoice_ref} recorded (${i.billing_reason}): ${i.credits} credits by ${i.rule}, order ${i.order_id}`,
     );
   for (const o of db.orderEvents) add(o.at, `order     ${o.kind} (${o.source}) ${short(o.detail)}`);
   for (const i of db.incidents) {
@@ -307,16 +322,23 @@ export async function explainViolations(
   checks: CheckReport,
   trace: Trace,
   logs: SandboxLogs,
+  others: OtherExplainer = { has: () => false, explain: () => Promise.reject(new Error("none")) },
 ): Promise<ViolationReport> {
   const violationsByOrder = violationsOf(checks);
   const byId = new Map(tracked.map((order) => [order.orderId, order]));
-  const chosen = [...violationsByOrder.keys()].filter((id) => byId.has(id)).slice(0, EXPLAINED_ORDERS_MAX);
-  const stripeEvents = chosen.some((id) => byId.get(id)?.plan.provider === "stripe")
+  const chosen = [...violationsByOrder.keys()]
+    .filter((id) => byId.has(id) || others.has(id))
+    .slice(0, EXPLAINED_ORDERS_MAX);
+  const stripeEvents = chosen.some((id) => byId.get(id)?.plan.provider !== "wechatpay")
     ? await allStripeEvents(stack)
     : [];
   const explained: Explanation[] = [];
   for (const orderId of chosen) {
-    const order = byId.get(orderId) as Tracked;
+    const order = byId.get(orderId);
+    if (!order) {
+      explained.push(await others.explain(orderId, violationsByOrder.get(orderId) ?? [], stripeEvents));
+      continue;
+    }
     const steps = trace.order(orderId);
     const refs = new Set(steps?.refs ?? []);
     const sandbox =
@@ -363,6 +385,7 @@ const TIMELINE_LINES_SHOWN = 60;
 
 /** The sandbox's facts in one line: session → payment intent → charge → each refund, or WeChat's trade. */
 function sandboxLine(sandbox: Row): string {
+  if ("subscriptionLine" in sandbox) return String(sandbox.subscriptionLine);
   if ("wechatOrder" in sandbox) {
     const o = sandbox.wechatOrder as Row | null;
     const refunds = ((sandbox.wechatRefunds as Row[] | undefined) ?? []).map(

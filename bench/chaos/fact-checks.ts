@@ -89,7 +89,7 @@ export interface FactContext {
   wechatRefundNotified: Map<string, boolean>;
 }
 
-type Finding = string | null;
+export type Finding = string | null;
 
 function factCheck(
   name: string,
@@ -118,7 +118,7 @@ const creditsFinding = (facts: ProviderFacts, books: Books): Finding => {
 const refundLine = (r: ProviderRefund) => `${r.id} ${r.amountMinor} ${r.status}`;
 
 /** One refund as the provider ended it: recorded once, same amount, same end; a succeeded one counted, clawed once. */
-function refundFinding(books: Books, refund: ProviderRefund): Finding {
+export function refundFinding(books: Books, refund: ProviderRefund): Finding {
   const row = books.refunds.get(refund.id);
   if (!row) return `refund ${refundLine(refund)} not recorded`;
   if (row.amountMinor !== refund.amountMinor) return `refund ${refund.id} recorded as ${row.amountMinor}`;

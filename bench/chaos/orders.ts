@@ -31,8 +31,8 @@ export interface Tracked {
   expiresAtMs: number;
 }
 
-/** A user id derived from the seed, so the same seed gives the same users. */
-const userIdFor = (seed: number, index: number): string => {
+/** A user id derived from the seed, so the same seed gives the same users (`index` a number, or a subscriber's name). */
+export const userIdFor = (seed: number, index: number | string): string => {
   const hex = createHash("sha256").update(`chaos:${seed}:${index}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 };
@@ -47,7 +47,7 @@ async function orderStatus(stack: BenchStack, orderId: string): Promise<string |
   return row?.status;
 }
 
-async function waitForCredit(stack: BenchStack, orderId: string): Promise<boolean> {
+export async function waitForCredit(stack: BenchStack, orderId: string): Promise<boolean> {
   const deadline = Date.now() + CREDIT_WAIT_MS;
   while (Date.now() < deadline) {
     if ((await orderStatus(stack, orderId)) === "fulfilled") return true;
@@ -246,7 +246,7 @@ async function disputeOnceCredited(stack: BenchStack, order: Tracked, counters: 
   await sleep(later.stepDelayMs);
   await tryTraced(stack, trace, order.orderId, "stripe/dispute/move", { disputeId, step: "respond" });
   await sleep(later.stepDelayMs);
-  await weeksPass(stack, order, trace);
+  await weeksPass(stack, order.orderId, trace);
   const decided = await tryTraced(stack, trace, order.orderId, "stripe/dispute/move", {
     disputeId,
     step: later.disputeOutcome,
@@ -272,9 +272,14 @@ const OUTBOX_AGED_BY = "1 hour";
  * call left behind (else the resolve would replace the undelivered raise and the incident never show).
  * Rows still young are left alone: their own delivery is under way, and a second one would only add load.
  */
-async function weeksPass(stack: BenchStack, order: Tracked, trace: Trace): Promise<void> {
+export async function weeksPass(
+  stack: BenchStack,
+  orderId: string,
+  trace: Trace,
+  traceKey = orderId,
+): Promise<void> {
   const startedMs = Date.now();
-  const key = `dispute:${order.orderId}`;
+  const key = `dispute:${orderId}`;
   while (Date.now() - startedMs < DISPUTE_INCIDENT_WAIT_MS) {
     const [raised] = await stack.standIn.query<{ n: number }>(
       "select count(*)::int as n from payguard.incidents where key = $1",
@@ -289,7 +294,7 @@ async function weeksPass(stack: BenchStack, order: Tracked, trace: Trace): Promi
     );
     await sleep(POLL_MS);
   }
-  trace.step(order.orderId, "weeks pass before the bank decides", { waitedMs: Date.now() - startedMs });
+  trace.step(traceKey, "weeks pass before the bank decides", { orderId, waitedMs: Date.now() - startedMs });
 }
 
 /** A bank debit: the session completes unpaid, the money (or its failure) comes a little later. */

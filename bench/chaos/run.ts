@@ -12,9 +12,9 @@ import { type BenchStack, portsFromEnv, startBenchStack } from "../lib/stack.ts"
 import { printReport } from "./checks.ts";
 import { printViolationReport } from "./explain.ts";
 import { isProfileName } from "./profiles.ts";
-import { simulate } from "./simulate.ts";
+import { CHAOS_WORKER_VARS, simulate } from "./simulate.ts";
 
-const RUN_TIME_MAX_MS = 15 * 60_000;
+const RUN_TIME_MAX_MS = 25 * 60_000;
 const WORKER_PORT_DEFAULT = 8807;
 /** How long a run stopped by RUN_TIME_MAX_MS waits for its stack to stop. */
 const STOP_WAIT_MS = 15_000;
@@ -49,7 +49,12 @@ async function main(): Promise<void> {
     const waited = new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS));
     void Promise.race([stopped, waited]).finally(() => process.exit(2));
   }, RUN_TIME_MAX_MS).unref();
-  const stack = await startBenchStack({ ...portsFromEnv(WORKER_PORT_DEFAULT), seed, label: "chaos" });
+  const stack = await startBenchStack({
+    ...portsFromEnv(WORKER_PORT_DEFAULT),
+    seed,
+    label: "chaos",
+    vars: CHAOS_WORKER_VARS,
+  });
   started = stack;
   try {
     const result = await simulate(stack, { seed, orders, faults });

@@ -1,6 +1,7 @@
 /**
  * The chaos simulation: the sandbox pays, abandons, refunds (once, twice, or with the refund failing
- * later) and disputes orders on both providers while its seeded faults drop, duplicate, reorder and
+ * later) and disputes orders on both providers, and renews, retries, upgrades, refunds, disputes and
+ * cancels subscriptions (a tenth of the planned work), while its seeded faults drop, duplicate, reorder and
  * delay deliveries (WeChat refund notifications a further share) and fail API calls; the stand-in fails
  * a seeded share of database calls and loses a seeded share of connections mid-transaction; crons are
  * triggered concurrently all along. When the orders are done the faults stop, the queues drain, WeChat's
@@ -11,11 +12,21 @@
 import type { RpcStatsSnapshot } from "../../dev/supabase/rpc-stats.ts";
 import { runPool } from "../lib/measure.ts";
 import type { BenchStack } from "../lib/stack.ts";
-import { type CheckReport, checkSystem, unfinishedWork } from "./checks.ts";
+import { type Check, type CheckReport, checkSystem, unfinishedWork } from "./checks.ts";
 import { explainViolations, type ViolationReport } from "./explain.ts";
 import { ABANDON_EXPIRY_S, type Counters, runOrder, sleep, type Tracked } from "./orders.ts";
 import { planOrders } from "./plan.ts";
 import { PROFILES, type ProfileName } from "./profiles.ts";
+import { createPacer, seedPlans } from "./subscription-calls.ts";
+import { checkSubscriptions, invoiceCreditLatency } from "./subscription-checks.ts";
+import { subscriptionExplainer } from "./subscription-explain.ts";
+import { planSubscriptions, subscriptionCount } from "./subscription-plan.ts";
+import {
+  newSubscriptionCounts,
+  runSubscription,
+  type SubscriptionCounts,
+  type TrackedSubscription,
+} from "./subscriptions.ts";
 import { acknowledgedDeliveries, createTrace, recordSandboxLogs } from "./trace.ts";
 import { runWechatBills, wechatRefundNotificationFaults } from "./wechat-bill.ts";
 
@@ -23,6 +34,26 @@ import { runWechatBills, wechatRefundNotificationFaults } from "./wechat-bill.ts
 const PROGRESS_EVERY_ORDERS = 1_000;
 /** Orders in flight at once. */
 const ORDER_CONCURRENCY = 32;
+/** Subscriptions in flight at once, beside the orders (each mostly waits: for a credit, a second, a dispute's incident). */
+const SUBSCRIPTION_CONCURRENCY = 16;
+/** A progress line (stderr) per this many subscriptions done. */
+const PROGRESS_EVERY_SUBSCRIPTIONS = 100;
+/**
+ * Billing steps per second over all subscriptions, at most. Each paid invoice costs payguard Stripe calls
+ * (its PaymentIntent, looked up by each delivery and again by the backfill), within the budget below.
+ */
+const BILLING_STEPS_PER_SECOND = 12;
+/**
+ * Deliveries the sandbox may hold unanswered before the next billing step waits (./subscription-calls.ts):
+ * the orders alone keep a few hundred in flight, so subscriptions bill mostly beside the last orders and
+ * after them rather than push the worker past what it answers in time.
+ */
+const BILLING_BACKLOG_MAX = 64;
+/**
+ * The worker's Stripe budget as a live account's (50 requests/s, src/budget/limits.ts) rather than the
+ * test mode's 12/s the sandbox's keys would get: the run compresses a month of renewals into minutes.
+ */
+export const CHAOS_WORKER_VARS = { PROVIDER_REQUESTS_PER_SECOND: "stripe_test=50" };
 const CRON_TICK_MS = 1_000;
 const RECONCILE_CRON = "*/5 * * * *";
 const HOURLY_CRON = "0 * * * *";
@@ -84,9 +115,11 @@ async function tickUntilDone(
   let lastStartedMs = Date.now();
   do {
     // A tick stands for five minutes: incidents a call left in the outbox are that much older, so the
-    // cron's drain (which takes rows a minute old) delivers them as it would by then.
+    // cron's drain (which takes rows a minute old) delivers them as it would by then; and the two-minute
+    // lease a drain that failed left on its rows (src/ledger/incident-outbox.ts) has run out by then too.
     await stack.standIn.query(
-      "update payguard.incident_outbox set created_at = created_at - interval '5 minutes' where leased_until is null",
+      `update payguard.incident_outbox set created_at = created_at - interval '5 minutes',
+              leased_until = leased_until - interval '5 minutes'`,
     );
     lastStartedMs = Date.now();
     await crons.tick(0);
@@ -161,7 +194,8 @@ async function faultCounts(
 }
 
 async function runOrders(stack: BenchStack, options: ChaosOptions, counters: Counters): Promise<Tracked[]> {
-  const plans = planOrders(options.seed, options.orders, PROFILES[options.faults].wechatAbandons);
+  const orders = options.orders - subscriptionCount(options.orders);
+  const plans = planOrders(options.seed, orders, PROFILES[options.faults].wechatAbandons);
   const tracked: Tracked[] = new Array(plans.length);
   const startedMs = Date.now();
   let done = 0;
@@ -176,6 +210,41 @@ async function runOrders(stack: BenchStack, options: ChaosOptions, counters: Cou
   return tracked;
 }
 
+async function runSubscriptions(
+  stack: BenchStack,
+  options: ChaosOptions,
+  trace: Counters["trace"],
+  counts: SubscriptionCounts,
+): Promise<TrackedSubscription[]> {
+  const scenarios = planSubscriptions(options.seed, subscriptionCount(options.orders));
+  const pace = createPacer(stack, BILLING_STEPS_PER_SECOND, BILLING_BACKLOG_MAX);
+  const tracked: TrackedSubscription[] = new Array(scenarios.length);
+  const startedMs = Date.now();
+  let done = 0;
+  await runPool(scenarios, SUBSCRIPTION_CONCURRENCY, async (scenario) => {
+    tracked[scenario.index] = await runSubscription(stack, options.seed, scenario, trace, counts, pace);
+    done += 1;
+    if (done % PROGRESS_EVERY_SUBSCRIPTIONS === 0)
+      console.error(
+        `chaos: ${done}/${scenarios.length} subscriptions after ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
+      );
+  });
+  return tracked;
+}
+
+/** The orders' report with the subscriptions' checks and paid → credited figures of invoices. */
+function withSubscriptions(
+  report: CheckReport,
+  checks: Check[],
+  latency: CheckReport["creditLatencyByPath"],
+): CheckReport {
+  return {
+    checks: [...report.checks, ...checks],
+    creditLatencyByPath: { ...report.creditLatencyByPath, ...latency },
+    violations: report.violations + checks.reduce((sum, c) => sum + c.violations.length, 0),
+  };
+}
+
 export async function simulate(stack: BenchStack, options: ChaosOptions): Promise<ChaosResult> {
   const started = performance.now();
   const startedAtMs = Date.now();
@@ -184,6 +253,8 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
      values ('chaos_usd', 'chaos', 1999, 'USD', 100, true), ('chaos_cny', 'chaos', 9900, 'CNY', 100, true)
      on conflict (id) do nothing`,
   );
+  await seedPlans(stack);
+  const subscriptionCounts = newSubscriptionCounts();
   const counters: Counters = {
     cronRuns: {},
     confirms: {},
@@ -196,9 +267,13 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await setFaults(stack, options, true);
   const crons = cronLoop(stack, counters);
   let tracked: Tracked[];
+  let subscriptions: TrackedSubscription[];
   let cronsStopped: Promise<void>;
   try {
-    tracked = await runOrders(stack, options, counters);
+    [tracked, subscriptions] = await Promise.all([
+      runOrders(stack, options, counters),
+      runSubscriptions(stack, options, counters.trace, subscriptionCounts),
+    ]);
   } finally {
     // A tick still running goes on beside the drain and the final ticks (crons overlap anyway).
     cronsStopped = crons.stop();
@@ -227,6 +302,7 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   await cronsStopped;
   const faults = await faultCounts(stack, counters, dbFaults, undelivered);
   faults.wechatBills = bills;
+  faults.subscriptions = subscriptionCounts;
   const phasesMs = {
     orders: Math.round(ordersDoneMs - started),
     drain: Math.round(drainedMs - ordersDoneMs),
@@ -241,9 +317,14 @@ export async function simulate(stack: BenchStack, options: ChaosOptions): Promis
   };
   faults.wechatRefundNotifications = wechatRefundNotificationFaults(logs);
   const acknowledged = acknowledgedDeliveries(logs, counters.trace);
-  const report = await checkSystem(stack, tracked, lastTickStartedMs, acknowledged);
+  const report = withSubscriptions(
+    await checkSystem(stack, tracked, lastTickStartedMs, acknowledged),
+    await checkSubscriptions(stack, subscriptions),
+    await invoiceCreditLatency(stack, subscriptions),
+  );
   const result: ChaosResult = { options, wallMs: performance.now() - started, phasesMs, faults, report };
   if (report.violations === 0) return result;
-  const violationReport = await explainViolations(stack, tracked, report, counters.trace, logs);
+  const others = subscriptionExplainer(stack, subscriptions, counters.trace, logs);
+  const violationReport = await explainViolations(stack, tracked, report, counters.trace, logs, others);
   return { ...result, violationReport };
 }

@@ -20,7 +20,7 @@ export interface Step {
 
 export interface OrderTrace {
   steps: Step[];
-  /** Provider ids the steps named (session, payment intent, transaction, refund, dispute). */
+  /** Provider ids the steps named (session, payment intent, transaction, refund, dispute, subscription, invoice). */
   refs: Set<string>;
   /** Provider events the steps emitted. */
   eventIds: Set<string>;
@@ -50,7 +50,15 @@ export interface ApiCall {
   fault: string | null;
 }
 
-const REF_KEYS = ["sessionId", "paymentIntentId", "transactionId", "refundId", "disputeId"];
+const REF_KEYS = [
+  "sessionId",
+  "paymentIntentId",
+  "transactionId",
+  "refundId",
+  "disputeId",
+  "subscriptionId",
+  "invoiceId",
+];
 
 export function createTrace() {
   const orders = new Map<string, OrderTrace>();

@@ -3,8 +3,10 @@
 // payment left pending; `payment_intent/confirm` is the customer confirming a PaymentIntent the app
 // created (paid, or `outcome: "declined"`); `abandon` leaves it open to expire by itself; `expire`, `refund`,
 // `refund/finish`, `refund/fail` and `dispute` (then `dispute/move`) do what a merchant, Stripe or a
-// cardholder would. `refunds` and `disputes` list every one the sandbox holds, as they stand.
+// cardholder would, on an order's payment, a PaymentIntent or an invoice's payment. `refunds` and
+// `disputes` list every one the sandbox holds, as they stand. Billing steps: control-stripe-billing.ts.
 import { badRequest, type ControlBody, type ControlDeps, type ControlRoute, emitting } from "./control.ts";
+import { stripeBillingControlRoutes } from "./control-stripe-billing.ts";
 import { json } from "./http.ts";
 import type { PayInput } from "./stripe/index.ts";
 import type { Metadata } from "./stripe/types.ts";
@@ -49,14 +51,23 @@ function abandon(deps: ControlDeps, body: ControlBody) {
     : emitting(deps, body, () => deps.stripe.abandon(input));
 }
 
+/** Which payment a refund or dispute is about: an order's, a PaymentIntent, or an invoice's. */
+const paymentTarget = (body: ControlBody) => ({
+  orderId: str(body.orderId),
+  paymentIntentId: str(body.paymentIntentId),
+  invoiceId: str(body.invoiceId),
+});
+
+const TARGET_REQUIRED = "orderId, paymentIntentId or invoiceId is required";
+
 function refund(deps: ControlDeps, body: ControlBody) {
-  const orderId = str(body.orderId);
-  if (!orderId) return badRequest("orderId is required");
+  const target = paymentTarget(body);
+  if (!target.orderId && !target.paymentIntentId && !target.invoiceId) return badRequest(TARGET_REQUIRED);
   const status = body.status;
   if (status !== undefined && status !== "succeeded" && status !== "pending")
     return badRequest('status must be "succeeded" or "pending"');
   return emitting(deps, body, () =>
-    deps.stripe.refund({ orderId, amountMinor: int(body.amountMinor), status }),
+    deps.stripe.refund({ ...target, amountMinor: int(body.amountMinor), status }),
   );
 }
 
@@ -91,13 +102,8 @@ function confirmPaymentIntent(deps: ControlDeps, body: ControlBody) {
 }
 
 function dispute(deps: ControlDeps, body: ControlBody) {
-  const input = {
-    orderId: str(body.orderId),
-    paymentIntentId: str(body.paymentIntentId),
-    amountMinor: int(body.amountMinor),
-    reason: str(body.reason),
-  };
-  if (!input.orderId && !input.paymentIntentId) return badRequest("orderId or paymentIntentId is required");
+  const input = { ...paymentTarget(body), amountMinor: int(body.amountMinor), reason: str(body.reason) };
+  if (!input.orderId && !input.paymentIntentId && !input.invoiceId) return badRequest(TARGET_REQUIRED);
   return emitting(deps, body, () => deps.stripe.dispute(input));
 }
 
@@ -161,5 +167,6 @@ export function stripeControlRoutes(deps: ControlDeps): ControlRoute[] {
         });
       },
     },
+    ...stripeBillingControlRoutes(deps),
   ];
 }

@@ -1,7 +1,9 @@
 // Scenario control over HTTP (`/_control/...`, bound to 127.0.0.1 with the rest of the sandbox): make a
 // customer pay, abandon, refund; set faults; read what the sandbox saw; move its clock. Calls that emit
 // provider events answer `{eventIds, deliveries}`; deliveries holds the signed notifications that were
-// not sent (`deliver: false`, or no URL configured) so a test can forward them itself.
+// not sent (`deliver: false`, or no URL configured) so a test can forward them itself. A step that also
+// names `paymentEventIds` (the PaymentIntent and Charge under a Stripe payment) gets their notifications
+// apart, as `paymentDeliveries`.
 import type { AlertReceivers } from "./alerts/index.ts";
 import { type ApiFaults, parseApiFaults } from "./api-faults.ts";
 import type { CallLog } from "./calls.ts";
@@ -42,7 +44,7 @@ export type ControlRoute = {
 
 export const badRequest = (error: string): SandboxResponse => json(400, { error });
 
-type StepAnswer = { ok?: true; eventIds: string[] } & Record<string, unknown>;
+type StepAnswer = { ok?: true; eventIds: string[]; paymentEventIds?: string[] } & Record<string, unknown>;
 type StepRefusal = { ok: false; status: number; error: string };
 
 /** Runs a step that emits events and answers with what it emitted. */
@@ -54,8 +56,14 @@ export async function emitting(
   const { result, deliveries } = await deps.outbox.capture(body.deliver !== false, run);
   if (result.ok === false)
     return json((result as StepRefusal).status, { error: (result as StepRefusal).error });
-  const { ok: _ok, ...answer } = result;
-  return json(200, { ...answer, deliveries });
+  const { ok: _ok, ...answer } = result as StepAnswer;
+  if (!answer.paymentEventIds) return json(200, { ...answer, deliveries });
+  const ofPayment = new Set(answer.paymentEventIds);
+  return json(200, {
+    ...answer,
+    deliveries: deliveries.filter((delivery) => !ofPayment.has(delivery.eventId)),
+    paymentDeliveries: deliveries.filter((delivery) => ofPayment.has(delivery.eventId)),
+  });
 }
 
 function setFaults(deps: ControlDeps, body: ControlBody): SandboxResponse {
@@ -124,6 +132,12 @@ function coreRoutes(deps: ControlDeps): ControlRoute[] {
       run: () => json(200, { deliveries: deps.queue.totals(), calls: deps.calls.totals() }),
     },
     { method: "GET", path: "/_control/deliveries", run: (_body, request) => deliveries(deps, request) },
+    // The queue's backlog alone, cheap to poll (a load generator backing off a slow receiver).
+    {
+      method: "GET",
+      path: "/_control/deliveries/pending",
+      run: () => json(200, { pending: deps.queue.pending() }),
+    },
     {
       method: "POST",
       path: "/_control/deliveries/release",

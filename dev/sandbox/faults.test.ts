@@ -27,6 +27,12 @@ interface Attempt {
 
 const deliveryLog = async () => (await control("deliveries?wait=1")).body.deliveries as Attempt[];
 
+/** A step that emits one event whatever payguard's endpoint subscribes to: an abandoned session expired. */
+async function expireOrder(orderId: string): Promise<string[]> {
+  await control("stripe/abandon", { orderId });
+  return (await control("stripe/expire", { orderId })).body.eventIds as string[];
+}
+
 beforeAll(async () => {
   receiver = await startReceiver();
   sandbox = await startSandbox({ seed: 31, stripeWebhookUrl: receiver.url });
@@ -145,10 +151,10 @@ describe("API faults", () => {
 describe("delivery faults over HTTP", () => {
   it("drops the next delivery of a type: the receiver never sees it", async () => {
     await control("faults", {
-      delivery: { rules: [{ action: "drop", count: 1, match: { eventType: "checkout.session.completed" } }] },
+      delivery: { rules: [{ action: "drop", count: 1, match: { eventType: "checkout.session.expired" } }] },
     });
-    const dropped = (await control("stripe/pay", { orderId: "ord_f_1" })).body.eventIds as string[];
-    const kept = (await control("stripe/pay", { orderId: "ord_f_2" })).body.eventIds as string[];
+    const dropped = await expireOrder("ord_f_1");
+    const kept = await expireOrder("ord_f_2");
     const log = await deliveryLog();
     expect(log.map((a) => [a.eventId, a.fault, a.status])).toEqual([
       [dropped[0], "drop", "dropped"],
@@ -159,7 +165,7 @@ describe("delivery faults over HTTP", () => {
 
   it("duplicates a delivery: the receiver gets the same signed event n+1 times", async () => {
     await control("faults", { delivery: { rules: [{ action: "duplicate", copies: 4, count: 1 }] } });
-    const [eventId] = (await control("stripe/pay", { orderId: "ord_f_3" })).body.eventIds as string[];
+    const [eventId] = await expireOrder("ord_f_3");
     const received = await receiver.waitFor(5);
     expect(received.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual(Array(5).fill(eventId));
   });
@@ -167,7 +173,7 @@ describe("delivery faults over HTTP", () => {
   it("retries a delivery the receiver refused, with backoff, up to the maximum attempts", async () => {
     await control("faults", { delivery: { retryBaseMs: 5, attemptsMax: 3 } });
     receiver.respondWith(() => 500);
-    const [eventId] = (await control("stripe/pay", { orderId: "ord_f_4" })).body.eventIds as string[];
+    const [eventId] = await expireOrder("ord_f_4");
     const log = await deliveryLog();
     expect(log.map((a) => [a.eventId, a.attempt, a.status])).toEqual([
       [eventId, 1, 500],
@@ -184,12 +190,14 @@ describe("delivery faults over HTTP", () => {
   it("holds a delivery until the sandbox clock passes a time (a payment arriving after expiry)", async () => {
     const { nowMs } = (await control("clock")).body as { nowMs: number };
     const untilMs = nowMs + 2 * 60 * 60 * 1000;
-    await control("faults", { delivery: { rules: [{ action: "hold", untilMs }] } });
+    const match = { eventType: "checkout.session.completed" };
+    await control("faults", { delivery: { rules: [{ action: "hold", untilMs, match }] } });
     const [eventId] = (await control("stripe/pay", { orderId: "ord_f_5" })).body.eventIds as string[];
-    expect(await deliveryLog()).toEqual([]);
+    expect((await deliveryLog()).map((attempt) => attempt.eventId)).not.toContain(eventId);
     expect((await control("deliveries")).body.pending).toMatchObject({ held: 1 });
     await control("clock", { advanceMs: 2 * 60 * 60 * 1000 });
-    const [received] = await receiver.waitFor(1);
+    await deliveryLog();
+    const received = receiver.received.find((r) => (JSON.parse(r.body) as { id: string }).id === eventId);
     const event = await stripe.webhooks.constructEventAsync(
       received?.body ?? "",
       received?.headers["stripe-signature"] ?? "",

@@ -2,7 +2,8 @@
  * From a provider reference alone to what the provider says about that payment, as a fact payguard can
  * settle: a Stripe Checkout Session (`cs_…`, retrieved) or PaymentIntent (`pi_…`, the session listed by
  * `payment_intent`), a WeChat Pay `transaction_id` (digits only, queried by id) or an `out_trade_no`
- * (queried by it). Our secret key / merchant signature makes the answer trusted provider data.
+ * (queried by it). Our secret key / merchant signature makes the answer trusted provider data. A Stripe
+ * invoice (`in_…`) or subscription (`sub_…`) is no payment of an order: src/admin/billing-refs.ts reads those.
  */
 import type Stripe from "stripe";
 import type { ProviderBudget } from "../budget/budget.ts";
@@ -14,11 +15,17 @@ import { retrieveSession, SESSION_EXPAND, sessionFact, toInfraError } from "../p
 import type { WechatClient } from "../providers/wechatpay/client.ts";
 import { transactionFact } from "../providers/wechatpay/notify.ts";
 
-export type RefKind =
+export type PaymentRefKind =
   | "stripe_session"
   | "stripe_payment_intent"
   | "wechat_transaction"
   | "wechat_out_trade_no";
+/** A subscription's invoice, or the subscription itself. */
+export type BillingRefKind = "stripe_invoice" | "stripe_subscription";
+export type RefKind = PaymentRefKind | BillingRefKind;
+
+export const isBillingKind = (kind: RefKind): kind is BillingRefKind =>
+  kind === "stripe_invoice" || kind === "stripe_subscription";
 
 const REF_PATTERN = /^[A-Za-z0-9_*|-]{6,64}$/;
 const WECHAT_TRANSACTION_PATTERN = /^\d{16,40}$/;
@@ -27,6 +34,9 @@ export function refKind(ref: string): RefKind | null {
   if (!REF_PATTERN.test(ref)) return null;
   if (ref.startsWith("cs_")) return "stripe_session";
   if (ref.startsWith("pi_")) return "stripe_payment_intent";
+  // payguard's own order ids (out_trade_no) start with `ord_`, so these prefixes are Stripe's alone.
+  if (ref.startsWith("in_")) return "stripe_invoice";
+  if (ref.startsWith("sub_")) return "stripe_subscription";
   if (WECHAT_TRANSACTION_PATTERN.test(ref)) return "wechat_transaction";
   return "wechat_out_trade_no";
 }
@@ -57,7 +67,12 @@ function sessionAnswer(session: Stripe.Checkout.Session, nowMs: number): RefAnsw
   return { found: true, fact, sessionId: session.id, claimedOrderId };
 }
 
-async function lookupStripe(stripe: Stripe, ref: string, kind: RefKind, nowMs: number): Promise<RefResult> {
+async function lookupStripe(
+  stripe: Stripe,
+  ref: string,
+  kind: PaymentRefKind,
+  nowMs: number,
+): Promise<RefResult> {
   try {
     if (kind === "stripe_session") {
       return ok(sessionAnswer(await retrieveSession(stripe, ref), nowMs));
@@ -76,7 +91,7 @@ async function lookupWechat(
   deps: Deps,
   client: WechatClient,
   ref: string,
-  kind: RefKind,
+  kind: PaymentRefKind,
 ): Promise<RefResult> {
   const config = deps.config.wechat;
   if (!config)
@@ -94,7 +109,7 @@ async function lookupWechat(
   return ok({ found: true, fact, sessionId: null, claimedOrderId: fact.orderId });
 }
 
-export type RefLookup = (ref: string, kind: RefKind, nowMs: number) => Promise<RefResult>;
+export type RefLookup = (ref: string, kind: PaymentRefKind, nowMs: number) => Promise<RefResult>;
 
 /**
  * One lookup function over the configured providers, each call taking its token from `budget`; a

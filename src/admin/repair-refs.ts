@@ -2,12 +2,14 @@
  * Repair from provider references alone (the "fix missing orders" step of the runbooks): for each
  * reference, ask the provider, find the order it pays (the one that stored the session, else the one it
  * claims) and settle the payment through that order's OrderGuard, where an order that was never written
- * is rebuilt from the payment's signed metadata (active package within stock; otherwise review).
+ * is rebuilt from the payment's signed metadata (active package within stock; otherwise review). A Stripe
+ * invoice or subscription settles as its webhooks would (billing-refs.ts).
  * A dry run asks the same questions and says what would change, without settling anything.
  * One batch is bounded, its provider calls take their tokens from the deployment's provider budget (a
  * 429 waits for its Retry-After), and it is recorded once.
  */
 
+import type Stripe from "stripe";
 import {
   ONE_AT_A_TIME,
   openProviderBudget,
@@ -17,8 +19,12 @@ import {
 import type { PackageView } from "../checkout/store.ts";
 import { settleOrder } from "../guard/settle-order.ts";
 import type { Order, PaymentFact, Provider } from "../ledger/types.ts";
+import { stripeClientFor } from "../providers/registry.ts";
 import { type ActionContext, perform } from "./actions.ts";
+import { repairBillingRef } from "./billing-refs.ts";
 import {
+  isBillingKind,
+  type PaymentRefKind,
   providerOf,
   type RefAnswer,
   type RefKind,
@@ -35,8 +41,10 @@ export interface RefReport {
   ref: string;
   provider: Provider | null;
   /**
-   * Dry run: would_credit, would_rebuild, would_review, already_fulfilled, not_paid, not_found …
-   * Real run: the settle outcome (fulfilled, created_from_metadata, late_payment, needs_review, held …).
+   * Dry run: would_credit, would_rebuild, would_review, would_settle_invoice, already_fulfilled, not_paid,
+   * not_found …
+   * Real run: the settle outcome (fulfilled, created_from_metadata, late_payment, needs_review, held; for an
+   * invoice also nothing_granted, ungranted, mismatch, duplicate; subscription_synced …).
    */
   outcome: string;
   orderId: string | null;
@@ -52,6 +60,8 @@ interface Batch {
   ctx: ActionContext;
   dryRun: boolean;
   lookup: RefLookup;
+  /** The same budget's Stripe client, for invoices and subscriptions; null without Stripe. */
+  stripe: Stripe | null;
   /** Active packages with stock left, read once per dry run. */
   packages: () => Promise<Map<string, PackageView> | null>;
 }
@@ -67,7 +77,7 @@ const report = (ref: string, provider: Provider | null, outcome: string, extra: 
 });
 
 /** The provider's answer; null when it kept answering 429. */
-async function ask(batch: Batch, ref: string, kind: RefKind): Promise<RefResult | null> {
+async function ask(batch: Batch, ref: string, kind: PaymentRefKind): Promise<RefResult | null> {
   const called = await retryRateLimited(async () => {
     const answer = await batch.lookup(ref, kind, batch.ctx.nowMs);
     return !answer.ok && answer.error.rateLimited
@@ -119,6 +129,12 @@ async function dryRunPaid(batch: Batch, base: RefReport, fact: PaymentFact, orde
 async function repairOne(batch: Batch, ref: string, asKind?: RefKind): Promise<RefReport> {
   const kind = asKind ?? refKind(ref);
   if (!kind) return report(ref, null, "bad_ref");
+  if (isBillingKind(kind))
+    return {
+      ref,
+      provider: "stripe",
+      ...(await repairBillingRef(batch.ctx, batch.stripe, ref, kind, batch.dryRun)),
+    };
   const provider = providerOf(kind);
   const answer = await ask(batch, ref, kind);
   if (!answer) return report(ref, provider, "rate_limited");
@@ -191,7 +207,13 @@ export async function repairFromRefsQuietly(
   options: { providers: ProviderBudget; dryRun: boolean; asKind?: RefKind },
 ): Promise<RefReport[]> {
   const { providers, dryRun, asKind } = options;
-  const batch: Batch = { ctx, dryRun, lookup: refLookup(ctx.deps, providers), packages: packagesOnce(ctx) };
+  const batch: Batch = {
+    ctx,
+    dryRun,
+    lookup: refLookup(ctx.deps, providers),
+    stripe: stripeClientFor(ctx.deps, providers),
+    packages: packagesOnce(ctx),
+  };
   const results: RefReport[] = [];
   for (const ref of [...new Set(refs)].slice(0, REPAIR_REFS_MAX))
     results.push(await repairOne(batch, ref, asKind));

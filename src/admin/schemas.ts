@@ -41,6 +41,9 @@ export const orderSearch = z.object({
   offset: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(0)),
 });
 
+/** A user is a Supabase auth user: a UUID. */
+export const userParam = z.object({ id: z.uuid() });
+
 export const overviewQuery = z.object({
   hours: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(OVERVIEW_HOURS_MAX).default(24)),
 });

@@ -1,5 +1,6 @@
 /**
- * Creates the provider side of a checkout from configuration: a Stripe Checkout Session, or a WeChat
+ * Creates the provider side of a checkout from configuration: a Stripe Checkout Session, a Stripe
+ * PaymentIntent (`flow: "payment_intent"`, stored as the order's provider_ref like a session), or a WeChat
  * Pay prepay (Native `code_url`, or JSAPI `prepay_id` turned into signed `requestPayment` parameters).
  * WeChat's notify URL is always the configured public one, never something the request supplies.
  */
@@ -8,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { ok } from "../ledger/result.ts";
 import { createCheckoutSession } from "../providers/stripe/checkout-session.ts";
 import { createStripeClient } from "../providers/stripe/client.ts";
+import { createPaymentIntent } from "../providers/stripe/payment-intent.ts";
 import { signRequestPayment } from "../providers/wechatpay/jsapi-sign.ts";
 import { createPrepay } from "../providers/wechatpay/prepay.ts";
 import type { CreateSession } from "./checkout.ts";
@@ -15,7 +17,8 @@ import type { CheckoutConfig } from "./settings.ts";
 
 const stripeClients = new WeakMap<object, Stripe>();
 
-function stripeFor(deps: Deps): Stripe | null {
+/** The Stripe client of checkouts (one-off and subscribe), or null without Stripe. */
+export function stripeForCheckout(deps: Deps): Stripe | null {
   if (!deps.config.stripe) return null;
   const cached = stripeClients.get(deps.config.stripe);
   if (cached) return cached;
@@ -29,8 +32,19 @@ export const wechatNotifyUrl = (publicBaseUrl: string): string => `${publicBaseU
 
 export function providerSessions(deps: Deps, checkout: CheckoutConfig): CreateSession {
   return async (order, packageName, request, nowMs) => {
+    if (request.provider === "stripe" && request.flow === "payment_intent") {
+      const stripe = stripeForCheckout(deps);
+      if (!stripe) throw new Error("stripe payment intent requested but not configured");
+      const intent = await createPaymentIntent(stripe, order, packageName);
+      if (!intent.ok) return intent;
+      const { paymentIntentId, clientSecret } = intent.value;
+      return ok({
+        providerRef: paymentIntentId,
+        answer: { orderId: order.id, paymentIntentId, clientSecret },
+      });
+    }
     if (request.provider === "stripe") {
-      const stripe = stripeFor(deps);
+      const stripe = stripeForCheckout(deps);
       if (!stripe || !checkout.stripe) throw new Error("stripe checkout requested but not configured");
       const session = await createCheckoutSession(
         stripe,

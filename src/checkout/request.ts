@@ -1,6 +1,7 @@
 /**
  * The checkout request body and the idempotency key header, validated before anything is written.
- * The body hash binds an `Idempotency-Key` to one request: same key, other body → 409.
+ * The body hash binds an `Idempotency-Key` to one request: same key, other body → 409. A Stripe request
+ * without `flow` is a Checkout Session; `flow: "payment_intent"` is a PaymentIntent for the Payment Element.
  */
 import { z } from "zod";
 import { sha256Hex } from "../hex.ts";
@@ -11,7 +12,12 @@ const PACKAGE_ID = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 const OPENID = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
 export const checkoutBodySchema = z.discriminatedUnion("provider", [
-  z.strictObject({ packageId: PACKAGE_ID, provider: z.literal("stripe") }),
+  z.strictObject({
+    packageId: PACKAGE_ID,
+    provider: z.literal("stripe"),
+    // Optional, never defaulted: a body without it hashes as it always did, so stored keys still replay.
+    flow: z.literal("payment_intent").optional(),
+  }),
   z.discriminatedUnion("tradeType", [
     z.strictObject({
       packageId: PACKAGE_ID,

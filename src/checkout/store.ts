@@ -22,9 +22,13 @@ export interface PackageView {
   stockRemaining: number | null;
 }
 
-/** What a checkout answered; stored as-is for replays. */
+/**
+ * What a checkout answered; stored as-is for replays (like the Checkout `url`, a PaymentIntent's
+ * `clientSecret` lets whoever holds it pay that one order; the table has no grants to app users).
+ */
 export type CheckoutAnswer =
   | { orderId: string; url: string }
+  | { orderId: string; paymentIntentId: string; clientSecret: string }
   | { orderId: string; codeUrl: string }
   | { orderId: string; payParams: Record<string, string> };
 

@@ -10,7 +10,7 @@ import type {
   LedgerStore,
   TransitionResult,
 } from "../ledger/ports.ts";
-import { ok, type Result } from "../ledger/result.ts";
+import { mapValue } from "../ledger/result.ts";
 import type { DisputeOutcome, OrderStatus, PaymentOutcome, RefundOutcome } from "../ledger/types.ts";
 import { type OrderRow, toOrder, toOrderOrNull } from "./order-row.ts";
 import { callRpc, type PayguardClient } from "./rpc.ts";
@@ -31,10 +31,6 @@ import {
 type AuditSliceRow = Omit<AuditSliceStep, "pass"> & {
   pass: { started_at: string; slices: number; estimated_slices: number; finished: boolean };
 };
-
-function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
-  return result.ok ? ok(map(result.value)) : result;
-}
 
 export function createSupabaseLedgerStore(client: PayguardClient): LedgerStore {
   const rpc = <T>(fn: string, args: Record<string, unknown>) => callRpc<T>(client, fn, args);

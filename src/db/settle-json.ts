@@ -66,6 +66,40 @@ export function factJson(fact: EventFact): Record<string, unknown> {
     case "expired":
     case "pending":
       return base;
+    case "invoice_paid":
+      return {
+        ...base,
+        invoice_ref: fact.invoiceRef,
+        subscription_ref: fact.subscriptionRef,
+        billing_reason: fact.billingReason,
+        payment_ref: fact.paymentRef,
+        amount_minor: fact.amountMinor,
+        discount_minor: fact.discountMinor,
+        currency: fact.currency,
+        paid_at: iso(fact.paidAtMs),
+        period_start: iso(fact.periodStartMs),
+        period_end: iso(fact.periodEndMs),
+        metadata: metadataJson(fact.metadata),
+        lines: fact.lines.map((line) => ({
+          price_ref: line.priceRef,
+          amount_minor: line.amountMinor,
+          currency: line.currency,
+          quantity: line.quantity,
+          proration: line.proration,
+        })),
+      };
+    case "subscription_state":
+      return {
+        ...base,
+        subscription_ref: fact.subscriptionRef,
+        status: fact.status,
+        reported_at: iso(fact.reportedAtMs),
+        current_period_start: fact.currentPeriodStartMs === null ? null : iso(fact.currentPeriodStartMs),
+        current_period_end: fact.currentPeriodEndMs === null ? null : iso(fact.currentPeriodEndMs),
+        cancel_at_period_end: fact.cancelAtPeriodEnd,
+        price_ref: fact.priceRef,
+        metadata: metadataJson(fact.metadata),
+      };
   }
 }
 

@@ -37,13 +37,16 @@ export function guardName(fact: PaymentFact): string {
 }
 
 /**
- * Which guard serialises a provider event: the order it claims, else the provider object it is about
- * (so every redelivery of one event meets the same guard and its memory of finished events).
+ * Which guard serialises a provider event: its subscription's for a subscription fact, else the order it
+ * claims, else the provider object it is about (so every redelivery of one event meets the same guard and
+ * its memory of finished events).
  */
 export function eventGuardName(event: ProviderEvent): string {
   const { locator } = event;
-  if (locator.claimedOrderId) return locator.claimedOrderId;
   const [fact] = event.facts;
+  // One guard per subscription: its invoices and state reports settle one after another.
+  if (fact && "subscriptionRef" in fact) return `subscription:${event.provider}:${fact.subscriptionRef}`;
+  if (locator.claimedOrderId) return locator.claimedOrderId;
   if (fact?.orderId) return fact.orderId;
   if (locator.by && locator.ref) return `${locator.by}:${event.provider}:${locator.ref}`;
   return `event:${event.provider}:${event.eventId}`;

@@ -9,6 +9,7 @@ import { healthRoutes } from "./health.ts";
 import { orderRoutes } from "./orders.ts";
 import { packageRoutes } from "./packages.ts";
 import { slackInteractionRoutes } from "./slack-interactions.ts";
+import { subscriptionRoutes } from "./subscriptions.ts";
 import { stripeWebhookRoutes } from "./webhooks-stripe.ts";
 import { wechatWebhookRoutes } from "./webhooks-wechatpay.ts";
 
@@ -26,6 +27,7 @@ export function createApp() {
     .route("/admin", adminRoutes)
     .route("/api/packages", packageRoutes)
     .route("/api/checkout", checkoutRoutes)
+    .route("/api/subscriptions", subscriptionRoutes)
     .route("/slack/interactions", slackInteractionRoutes)
     .onError(onError)
     .notFound(onNotFound);

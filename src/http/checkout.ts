@@ -1,7 +1,8 @@
 /**
  * `POST /api/checkout` (user token): writes the order first, then the provider session, and answers
- * what the page needs to pay: a Stripe Checkout `url`, a WeChat Native `codeUrl`, or signed JSAPI
- * `payParams`. An `Idempotency-Key` makes a retry return the same order and session.
+ * what the page needs to pay: a Stripe Checkout `url`, a Stripe PaymentIntent's `clientSecret` for the
+ * Payment Element, a WeChat Native `codeUrl`, or signed JSAPI `payParams`. An `Idempotency-Key` makes a
+ * retry return the same order and session. A body naming a `planId` subscribes instead (./subscribe.ts).
  */
 import { zValidator } from "@hono/zod-validator";
 import { type Context, Hono } from "hono";
@@ -10,22 +11,32 @@ import { requireUser, type UserVariables } from "../auth/require-user.ts";
 import { type CheckoutFailure, runCheckout } from "../checkout/checkout.ts";
 import type { PublicLimits } from "../checkout/limits.ts";
 import { providerSessions } from "../checkout/provider-session.ts";
-import { checkoutBodySchema, parseIdempotencyKey, requestHash } from "../checkout/request.ts";
+import {
+  type CheckoutRequest,
+  checkoutBodySchema,
+  parseIdempotencyKey,
+  requestHash,
+} from "../checkout/request.ts";
 import type { UserLimit } from "../checkout/store.ts";
 import { getDeps } from "../deps.ts";
 import type { Config } from "../env.ts";
-import type { Provider } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { failureResponse, storeFailure } from "./errors.ts";
 import { rejectInvalid, requireJson } from "./request-body.ts";
+import { subscribeWhenPlan } from "./subscribe.ts";
 
 export const CHECKOUT_BODY_MAX_BYTES = 4096;
 /** How long a client should wait before retrying after the provider failed. */
 export const CHECKOUT_RETRY_AFTER_S = 2;
 
-function offered(config: Config, provider: Provider): boolean {
-  if (!config.providers.includes(provider)) return false;
-  return provider === "stripe" ? config.checkout.stripe !== null : config.wechat !== null;
+/**
+ * A PaymentIntent needs only the Stripe keys; a Checkout Session also needs the app's success and cancel
+ * pages (the Payment Element's return URL is the app's own, given in the browser).
+ */
+function offered(config: Config, request: CheckoutRequest): boolean {
+  if (!config.providers.includes(request.provider)) return false;
+  if (request.provider === "wechatpay") return config.wechat !== null;
+  return request.flow === "payment_intent" ? config.stripe !== null : config.checkout.stripe !== null;
 }
 
 /** Each checkout limit's configured value, and what the refusal tells the customer they already have. */
@@ -106,13 +117,14 @@ export const checkoutRoutes = new Hono<{ Bindings: Env; Variables: UserVariables
     onError: (c) => failureResponse(c, { kind: "payload_too_large", detail: "checkout body" }),
   }),
   requireUser,
+  subscribeWhenPlan,
   requireJson(zValidator("json", checkoutBodySchema, rejectInvalid)),
   async (c) => {
     const key = parseIdempotencyKey(c.req.header("idempotency-key"));
     if (!key.ok) return failureResponse(c, { kind: "bad_request", detail: "Idempotency-Key format" });
     const request = c.req.valid("json");
     const deps = getDeps(c.env);
-    if (!offered(deps.config, request.provider)) {
+    if (!offered(deps.config, request)) {
       return failureResponse(c, { kind: "bad_request", detail: `provider ${request.provider} not offered` });
     }
     const result = await runCheckout(deps.checkout, providerSessions(deps, deps.config.checkout), {

@@ -4,7 +4,8 @@
  * A pending order is re-queried at the provider (the customer's redirect often beats the webhook) at
  * most once per CONFIRM_CHECK_INTERVAL_MIN_MS per order, however often the page polls, and at most
  * CONFIRM_QUERIES_PER_USER_MINUTE_MAX times a minute per user (429 beyond), and settled through its
- * OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from. Each query's result
+ * OrderGuard. `?session_id=cs_…` names the Stripe Checkout Session to confirm from, `?payment_intent=pi_…`
+ * (what Stripe appends to the Payment Element's return URL) the PaymentIntent. Each query's result
  * (or the failed call's code) is left on the order for the console. The answer carries status and amounts
  * only, never payer data.
  */
@@ -19,7 +20,13 @@ import type { Order } from "../ledger/types.ts";
 import { log } from "../log.ts";
 import { providerApiFor } from "../providers/registry.ts";
 import { failureResponse, storeFailure } from "./errors.ts";
-import { confirmFromSession, type SessionAnswer, STRIPE_SESSION_ID_PATTERN } from "./success-session.ts";
+import {
+  confirmFromStripeRef,
+  type SessionAnswer,
+  STRIPE_PAYMENT_INTENT_ID_PATTERN,
+  STRIPE_SESSION_ID_PATTERN,
+  type StripeObjectRef,
+} from "./success-session.ts";
 
 const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 /** A polling success page causes at most one provider query per order in this window. */
@@ -52,20 +59,50 @@ function rateLimited(c: OrderContext, retryAfterS: number): Response {
   );
 }
 
+type NamedRef = { ok: true; ref: StripeObjectRef | null } | { ok: false; detail: string };
+
+/** The query parameter that names each kind of Stripe object. */
+const REF_PARAM: Record<StripeObjectRef["kind"], string> = {
+  session: "session_id",
+  payment_intent: "payment_intent",
+};
+
 /**
- * What the provider says now: by the given Checkout Session, or by the order's own reference. The query
- * takes its token from the provider budget; a refusal is a transient failure, answered "pending".
+ * The Stripe object the page names, if any: `session_id` (a Checkout Session) or `payment_intent` (a
+ * PaymentIntent; Stripe's `payment_intent_client_secret` and `redirect_status` beside it are not read).
+ * A malformed id, or both at once, is a bad request.
+ */
+function stripeRefOf(c: OrderContext): NamedRef {
+  const sessionId = c.req.query(REF_PARAM.session);
+  const intentId = c.req.query(REF_PARAM.payment_intent);
+  if (sessionId !== undefined && intentId !== undefined)
+    return { ok: false, detail: "session_id and payment_intent together" };
+  if (sessionId !== undefined)
+    return STRIPE_SESSION_ID_PATTERN.test(sessionId)
+      ? { ok: true, ref: { kind: "session", id: sessionId } }
+      : { ok: false, detail: "session_id format" };
+  if (intentId !== undefined)
+    return STRIPE_PAYMENT_INTENT_ID_PATTERN.test(intentId)
+      ? { ok: true, ref: { kind: "payment_intent", id: intentId } }
+      : { ok: false, detail: "payment_intent format" };
+  return { ok: true, ref: null };
+}
+
+/**
+ * What the provider says now: by the Checkout Session or PaymentIntent the page names, or by the order's
+ * own reference. The query takes its token from the provider budget; a refusal is a transient failure,
+ * answered "pending".
  */
 async function askProvider(
   deps: Deps,
   order: Order,
   userId: string,
-  sessionId: string | null,
+  stripeRef: StripeObjectRef | null,
   nowMs: number,
 ): Promise<Result<SessionAnswer, InfraError> | null> {
   const budget = openProviderBudget(deps, PAGE);
-  if (sessionId && deps.config.stripe) {
-    return confirmFromSession(deps.config.stripe, budget.fetch("stripe"), order, userId, sessionId, nowMs);
+  if (stripeRef && deps.config.stripe) {
+    return confirmFromStripeRef(deps.config.stripe, budget.fetch("stripe"), order, userId, stripeRef, nowMs);
   }
   const api = providerApiFor(deps, order.provider, budget);
   if (!api) return null;
@@ -92,18 +129,20 @@ export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>
   requireUser,
   async (c) => {
     const orderId = c.req.param("id");
-    const sessionId = c.req.query("session_id") ?? null;
     if (!ORDER_ID_PATTERN.test(orderId))
       return failureResponse(c, { kind: "bad_request", detail: "order id format" });
-    if (sessionId !== null && !STRIPE_SESSION_ID_PATTERN.test(sessionId))
-      return failureResponse(c, { kind: "bad_request", detail: "session_id format" });
+    const named = stripeRefOf(c);
+    if (!named.ok) return failureResponse(c, { kind: "bad_request", detail: named.detail });
     const deps = getDeps(c.env);
     const found = await deps.store.getOrder(orderId);
     if (!found.ok) return failureResponse(c, storeFailure(found.error));
     const order = found.value;
     if (!order || order.userId.toLowerCase() !== c.var.userId.toLowerCase()) return notFound(c, orderId);
-    if (sessionId !== null && order.provider !== "stripe")
-      return failureResponse(c, { kind: "bad_request", detail: "session_id on a non-Stripe order" });
+    if (named.ref && order.provider !== "stripe")
+      return failureResponse(c, {
+        kind: "bad_request",
+        detail: `${REF_PARAM[named.ref.kind]} on a non-Stripe order`,
+      });
     if (order.status !== "pending") return c.json(publicView(order));
 
     const nowMs = Date.now();
@@ -116,7 +155,7 @@ export const orderRoutes = new Hono<{ Bindings: Env; Variables: UserVariables }>
     if (claim.ok && claim.value.outcome === "rate_limited") return rateLimited(c, claim.value.retryAfterS);
     // Throttled, or the claim could not be stored: answer with what we know, the page polls again.
     if (!claim.ok || claim.value.outcome !== "claimed") return c.json(publicView(order));
-    const fresh = await askProvider(deps, order, c.var.userId, sessionId, nowMs);
+    const fresh = await askProvider(deps, order, c.var.userId, named.ref, nowMs);
     if (fresh?.ok && fresh.value.kind === "foreign") return notFound(c, orderId);
     if (fresh) await noteConfirmCheck(deps, order.id, fresh, nowMs);
     // A provider hiccup must not break the success page: answer with what we know, the cron retries.

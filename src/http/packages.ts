@@ -1,5 +1,5 @@
 /**
- * `GET /api/packages`: what can be bought, public. Cached briefly by browsers and CDNs: prices change
+ * `GET /api/packages`: what can be bought, public: the one-off packages and the plans one subscribes to. Cached briefly by browsers and CDNs: prices change
  * rarely, and the remaining stock shown is a hint (checkout itself never oversells).
  */
 import { Hono } from "hono";
@@ -9,8 +9,10 @@ import { failureResponse, storeFailure } from "./errors.ts";
 export const PACKAGES_CACHE_MAX_AGE_S = 30;
 
 export const packageRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => {
-  const listed = await getDeps(c.env).checkout.listPackages();
+  const deps = getDeps(c.env);
+  const [listed, plans] = await Promise.all([deps.checkout.listPackages(), deps.subscriptions.listPlans()]);
   if (!listed.ok) return failureResponse(c, storeFailure(listed.error));
+  if (!plans.ok) return failureResponse(c, storeFailure(plans.error));
   c.header("cache-control", `public, max-age=${PACKAGES_CACHE_MAX_AGE_S}`);
-  return c.json({ packages: listed.value });
+  return c.json({ packages: listed.value, plans: plans.value });
 });

@@ -38,6 +38,16 @@ export function rejectInvalid(
 const mediaTypeOf = (c: Context): string =>
   (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 
+/** The body as JSON when it is sent and parses as JSON, else undefined (requireJson answers that). */
+export async function jsonBodyOf(c: Context): Promise<unknown> {
+  if (!JSON_MEDIA_TYPE.test(mediaTypeOf(c))) return undefined;
+  try {
+    return JSON.parse(await c.req.text());
+  } catch {
+    return undefined;
+  }
+}
+
 function invalidJson(c: Context, message: string): Response {
   log("warn", "request_refused", { path: c.req.path, error: "invalid_json" });
   return c.json({ error: "invalid_json", message }, 400);

@@ -55,6 +55,27 @@ export const ORDER_KINDS: Record<string, IncidentKind> = {
     },
     actions: [],
   },
+  subscription_invoice_ungranted: {
+    title: titled(
+      (d) =>
+        `Invoice ${field(d, "invoice_ref")} of ${field(d, "subscription_ref")} was paid${amountSuffix(d, false)}, but nobody is credited: ${field(d, "reason")}`,
+      (d) =>
+        `订阅 ${field(d, "subscription_ref")} 的账单 ${field(d, "invoice_ref")} 已付款${amountSuffix(d, true)}，但无人获得积分：${field(d, "reason")}`,
+    ),
+    runbook: {
+      en: [
+        "A price that is no plan's: add its row to payguard.credit_plans (docs/subscriptions.md), or refund the invoice at Stripe.",
+        "No user: the subscription was not created by payguard's checkout (its metadata names no user); grant by hand or refund.",
+        "Then repair from references with the invoice id (Runbook → Fix missing orders): it grants once, and resolves nothing else.",
+      ],
+      zh: [
+        "价格不属于任何套餐：在 payguard.credit_plans 中添加该价格（见 docs/subscriptions.md），或在 Stripe 退款。",
+        "无用户：该订阅并非由 payguard 结账创建（元数据中无用户）；手动发放或退款。",
+        "然后在运维手册“修复缺失订单”中输入账单号修复：只发放一次。",
+      ],
+    },
+    actions: [],
+  },
   refund_awaited: {
     title: titled(
       (d) =>

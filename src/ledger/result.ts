@@ -43,3 +43,8 @@ export const retryable = (error: InfraError): boolean => error.kind !== "permane
  */
 export const retryLater = (error: InfraError): InfraError =>
   error.kind === "permanent" ? { ...error, kind: "transient" } : error;
+
+/** The value of a success, mapped; a failure as it is. */
+export function mapValue<A, B, E>(result: Result<A, E>, map: (value: A) => B): Result<B, E> {
+  return result.ok ? ok(map(result.value)) : result;
+}

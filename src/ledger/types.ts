@@ -158,7 +158,14 @@ export type SettleOutcome =
   | "expired"
   | "failed"
   | "needs_review"
-  | "noop";
+  | "noop"
+  /** A paid invoice the rule grants nothing for (a trial, a downgrade), or that no rule covers (incident). */
+  | "nothing_granted"
+  | "ungranted"
+  /** A subscription report older than the one on record; `subscription_<status>` for one applied. */
+  | "stale"
+  | "unattributed"
+  | `subscription_${string}`;
 
 export interface SettleResult {
   /** Null when the fact is held and names no order (a refund matched only by a payment not seen yet). */
@@ -188,8 +195,62 @@ export interface Order {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** One line of a paid invoice, as the grant rule reads it (supabase/migrations/…_subscriptions.sql). */
+export interface InvoiceLine {
+  /** The Stripe price the line bills; a price that is no plan's leaves the invoice for a human. */
+  priceRef: string | null;
+  amountMinor: number;
+  currency: string;
+  quantity: number;
+  /** A plan change's share of a period (negative for the unused rest of the old plan). */
+  proration: boolean;
+}
+
+/**
+ * What Stripe told us about a subscription. Neither fact needs an order to exist: a paid invoice writes
+ * its own grant order (id = the invoice id), a state report its subscription row.
+ */
+export type SubscriptionFact =
+  | {
+      kind: "invoice_paid";
+      provider: "stripe";
+      invoiceRef: string;
+      subscriptionRef: string;
+      /** subscription_create, subscription_cycle, subscription_update, …: the rule grants per line. */
+      billingReason: string | null;
+      /** The invoice's PaymentIntent (refunds and disputes find the grant by it); null: the invoice itself. */
+      paymentRef: string | null;
+      /** Paid, without tax. */
+      amountMinor: number;
+      discountMinor: number;
+      currency: string;
+      paidAtMs: number;
+      /** The service period of the invoice's lines (not Stripe's look-back `period_start`). */
+      periodStartMs: number;
+      periodEndMs: number;
+      /** The subscription's metadata as payguard's checkout wrote it (user, plan). */
+      metadata?: OrderMetadata;
+      lines: InvoiceLine[];
+    }
+  | {
+      kind: "subscription_state";
+      provider: "stripe";
+      subscriptionRef: string;
+      /** Stripe's status: active, past_due, canceled, … */
+      status: string;
+      /** When Stripe reported it: an older report never overwrites a newer one. */
+      reportedAtMs: number;
+      currentPeriodStartMs: number | null;
+      currentPeriodEndMs: number | null;
+      cancelAtPeriodEnd: boolean;
+      priceRef: string | null;
+      metadata?: OrderMetadata;
+    };
+
 /** A fact as a provider event carries it: the order may be known only once the database locates it. */
-export type EventFact = DistributiveOmit<PaymentFact, "orderId"> & { orderId: string | null };
+export type EventFact =
+  | (DistributiveOmit<PaymentFact, "orderId"> & { orderId: string | null })
+  | (SubscriptionFact & { orderId: null });
 
 /**
  * How the database finds the order a provider event is about: the order it stored for that provider object

@@ -4,7 +4,7 @@
  * supabase/migrations, so a new migration or function updates this list in the same change.
  */
 
-export const EXPECTED_MIGRATION = "20261207000200_payguard_public_limits";
+export const EXPECTED_MIGRATION = "20261207000300_payguard_subscriptions";
 
 /** Callable functions (not `_`-prefixed helpers or triggers): service_role, and only it, executes each. */
 export const EXPECTED_FUNCTIONS: readonly string[] = [
@@ -17,6 +17,7 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "admin_paid_not_credited",
   "admin_replayable_events",
   "admin_search_orders",
+  "admin_user_subscriptions",
   "apply_dispute",
   "apply_payment",
   "apply_refund",
@@ -47,16 +48,19 @@ export const EXPECTED_FUNCTIONS: readonly string[] = [
   "get_order",
   "get_sync_cursor",
   "lease_due_orders",
+  "lease_due_subscriptions",
   "list_incidents",
   "list_job_runs",
   "list_open_incident_keys",
   "list_orders",
   "list_packages",
+  "list_plans",
   "list_sales_pauses",
   "mute_incident",
   "note_check",
   "open_incident",
   "orders_for_bill",
+  "plan_for_checkout",
   "record_admin_action",
   "record_check",
   "record_event",

@@ -2,12 +2,14 @@
  * Every console page in Chromium, in English and Chinese, at 1440×900 and on a 390×844 phone, over data
  * made through the product: a paid order, a wrong-amount payment in review (a critical incident), and a
  * WeChat Pay order whose last provider check failed (the reconcile run from the jobs page while the
- * sandbox answers 500 for it). On the phone the overview, an order and the incidents list must not scroll
+ * sandbox answers 500 for it), and a user's subscription history (paid invoices settled through
+ * `settle_event` as their deliveries would be). On the phone the overview, an order and the incidents list must not scroll
  * sideways and their actions must be on screen and clickable. Each page is saved under
  * test/browser/screenshots/ as `page-<name>-<lang>-<width>.png` for a person to look at.
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plan, planRows, subscriptionHistory } from "../support/node/subscription-history.ts";
 import {
   type ConsoleStack,
   chromiumPresent,
@@ -19,14 +21,14 @@ import {
 import { createOrder, PACKAGES_SQL, paidOrder, wrongAmountOrder } from "./support/orders.ts";
 
 const LANGS = ["en", "zh"] as const;
-/** 2 languages × 2 widths × 14 pages, each loaded and saved whole. */
+/** 2 languages × 2 widths × 15 pages, each loaded and saved whole. */
 const SCREENSHOTS_TIMEOUT_MS = 180_000;
 type Lang = (typeof LANGS)[number];
 
 describe.skipIf(!chromiumPresent)("console pages at 1440 and 390 px, in English and Chinese", () => {
   let c: ConsoleStack;
   const signedIn = {} as Record<Lang, Page>;
-  const ids = { paid: "", review: "", failedCheck: "" };
+  const ids = { paid: "", review: "", failedCheck: "", subscriber: "" };
   const reviewKey = () => `needs_review:${ids.review}`;
 
   /** A WeChat Pay order due for its check, checked by the reconcile (run from the jobs page) while WeChat fails. */
@@ -64,6 +66,10 @@ describe.skipIf(!chromiumPresent)("console pages at 1440 and 390 px, in English 
     ids.paid = (await paidOrder(c, crypto.randomUUID())).orderId;
     ids.review = (await wrongAmountOrder(c, crypto.randomUUID())).orderId;
     ids.failedCheck = await orderWithFailedCheck(signedIn.en);
+    ids.subscriber = crypto.randomUUID();
+    const monthly = plan("screens_monthly", { expiry: "reset" });
+    const { calls } = subscriptionHistory(ids.subscriber, monthly, Date.now());
+    for (const [query, params] of [...planRows(monthly), ...calls]) await c.sql(query, params);
   }, STACK_TIMEOUT_MS);
   afterAll(() => c?.stop());
 
@@ -124,6 +130,7 @@ describe.skipIf(!chromiumPresent)("console pages at 1440 and 390 px, in English 
     ["order-pending-failed-check", () => `/admin/orders/${ids.failedCheck}`],
     ["order-paid", () => `/admin/orders/${ids.paid}`],
     ["order-review", () => `/admin/orders/${ids.review}`],
+    ["user", () => `/admin/users/${ids.subscriber}`],
     ["incidents", () => "/admin/incidents"],
     ["incident", () => `/admin/incidents/${encodeURIComponent(reviewKey())}`],
     ["jobs", () => "/admin/jobs"],

@@ -16,6 +16,7 @@ import {
   orderStatus,
   stripeScenario,
 } from "../support/worker/stripe.ts";
+import { seedPlan, settleHistory } from "../support/worker/subscriptions.ts";
 import { createWechatOrder, setWechatMode, wechatScenario } from "../support/worker/wechat.ts";
 
 beforeAll(seedPackage);
@@ -69,6 +70,7 @@ const ENDPOINTS: Array<[string, string, unknown]> = [
   ["GET", "/overview", undefined],
   ["GET", "/orders", undefined],
   ["GET", "/orders/ord_unknown_0001", undefined],
+  ["GET", "/users/2b6f4c1e-1d7a-4c55-9a43-0f5d8e3b7a10/subscriptions", undefined],
   ["POST", "/orders/sync", { reason: REASON }],
   ["POST", "/orders/ord_unknown_0001/sync", { reason: REASON }],
   ["POST", "/orders/ord_unknown_0001/repair", { reason: REASON, kind: "grant" }],
@@ -119,6 +121,7 @@ const INVALID: Array<[string, string, unknown]> = [
   ["GET", "/orders?user=not-a-uuid", undefined],
   ["GET", "/orders?limit=100000", undefined],
   ["GET", "/orders/x", undefined],
+  ["GET", "/users/not-a-uuid/subscriptions", undefined],
   ["POST", "/orders/sync", { reason: REASON, limit: 10_000 }],
   ["POST", "/orders/ord_unknown_0001/sync", {}],
   ["POST", "/orders/ord_unknown_0001/sync", { reason: "" }],
@@ -172,6 +175,53 @@ describe("admin API reads", () => {
       ledger: [],
     });
     expect((await get("/orders/ord_unknown_0001")).status).toBe(404);
+  });
+
+  it("answers a user's subscriptions newest first, each invoice with what the rule grants, what was granted and what expired", async () => {
+    const user = crypto.randomUUID();
+    const plan = await seedPlan("api_reset_monthly", { name: "Reset monthly", expiry: "reset" });
+    const { older, newer } = await settleHistory(user, plan);
+    const response = await get(`/users/${user}/subscriptions`);
+    expect(response.status).toBe(200);
+    const grant = { credits: 100, rule: "full period", order_status: "fulfilled", granted: 100 };
+    expect(await response.json()).toMatchObject({
+      userId: user,
+      subscriptions: [
+        {
+          id: newer.id,
+          user_id: user,
+          package_id: plan.id,
+          plan_name: "Reset monthly",
+          status: "active",
+          cancel_at_period_end: false,
+          invoices: [{ invoice_ref: newer.created, ...grant, order_id: newer.created, expired: 0 }],
+        },
+        {
+          id: older.id,
+          status: "canceled",
+          cancel_at_period_end: true,
+          invoices: [
+            {
+              invoice_ref: older.downgrade,
+              billing_reason: "subscription_update",
+              amount_paid_minor: 0,
+              currency: "USD",
+              credits: 0,
+              rule: "proration: nothing due",
+              order_id: null,
+              granted: 0,
+              expired: 0,
+            },
+            { invoice_ref: older.renewal, billing_reason: "subscription_cycle", ...grant, expired: 0 },
+            // The renewal of a reset plan expired what was left of the first period's grant.
+            { invoice_ref: older.created, billing_reason: "subscription_create", ...grant, expired: 100 },
+          ],
+        },
+      ],
+    });
+    expect(await (await get(`/users/${crypto.randomUUID()}/subscriptions`)).json()).toMatchObject({
+      subscriptions: [],
+    });
   });
 
   it("gives the overview for a window, the incidents and the job runs", async () => {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { follow } from "../support/worker/console.ts";
 import { adminActionsWithReason, BASE_URL, call, seedPackage, sql } from "../support/worker/harness.ts";
 import { createOrder, ledgerOf, stripeScenario } from "../support/worker/stripe.ts";
+import { seedPlan, settleHistory } from "../support/worker/subscriptions.ts";
 
 beforeAll(seedPackage);
 
@@ -169,5 +170,83 @@ describe("dashboard forms", () => {
     expect(response.headers.get("location")).toBe("/admin/jobs");
     expect(await follow(response, cookie)).toContain("Failed: invalid reason");
     expect(await adminActionsWithReason("x!")).toEqual([{ n: 0 }]);
+  });
+});
+
+/** The visible text of one invoice's row on the user page. */
+function invoiceRow(html: string, invoice: string): string {
+  const at = html.indexOf(`data-invoice="${invoice}"`);
+  if (at < 0) return "";
+  const start = html.indexOf(">", at) + 1;
+  return html
+    .slice(start, html.indexOf("</tr>", start))
+    .replace(/<[^>]+>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+describe("user page", () => {
+  it("lists a user's subscriptions and every invoice with its grant, linked both ways with the user's orders", async () => {
+    const user = crypto.randomUUID();
+    const plan = await seedPlan("console_reset_monthly", { name: "Reset", expiry: "reset" });
+    const { older, newer } = await settleHistory(user, plan);
+    const { cookie } = await login();
+    const response = await page(`/admin/users/${user}`, cookie);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(`href="/admin/orders?user=${user}"`);
+    // Newest first, each with its plan, status, period and cancel-at-period-end.
+    expect(html.indexOf(`id="subscription-${newer.id}"`)).toBeGreaterThan(0);
+    expect(html.indexOf(`id="subscription-${newer.id}"`)).toBeLessThan(
+      html.indexOf(`id="subscription-${older.id}"`),
+    );
+    const olderSection = html.slice(html.indexOf(`id="subscription-${older.id}"`));
+    expect(olderSection).toMatch(/Status<\/th><td><span class="status">canceled<\/span>/);
+    expect(olderSection).toMatch(/Cancels at period end<\/th><td>yes</);
+    const newerSection = html.slice(
+      html.indexOf(`id="subscription-${newer.id}"`),
+      html.indexOf(`id="subscription-${older.id}"`),
+    );
+    expect(newerSection).toMatch(/Status<\/th><td><span class="status ok">active<\/span>/);
+    expect(newerSection).toMatch(/Cancels at period end<\/th><td>no</);
+    expect(olderSection).toContain(`href="/admin/runbook?repair_ref=${older.id}#repair-form"`);
+    const runbook = await (await page(`/admin/runbook?repair_ref=${older.id}`, cookie)).text();
+    expect(runbook).toContain(`>${older.id}</textarea>`);
+    // Invoice, reason, period, amount paid, credits by the rule and the rule, granted, expired, the order.
+    expect(invoiceRow(html, older.created)).toMatch(
+      new RegExp(`^${older.created} first payment .+ → .+ 10\\.00 USD 100 full period 100 100 fulfilled$`),
+    );
+    expect(invoiceRow(html, older.renewal)).toMatch(
+      / renewal .+ 10\.00 USD 100 full period 100 0 fulfilled$/,
+    );
+    expect(invoiceRow(html, older.downgrade)).toMatch(
+      / plan change .+ 0\.00 USD 0 proration: nothing due 0 0 no grant$/,
+    );
+    expect(html).toContain(`href="/admin/orders/${older.created}"`);
+
+    // The order page links its user here; the orders list filtered by that user does too.
+    const order = await (await page(`/admin/orders/${older.renewal}`, cookie)).text();
+    expect(order).toContain(`href="/admin/users/${user}"`);
+    const orders = await (await page(`/admin/orders?user=${user}`, cookie)).text();
+    expect(orders).toMatch(new RegExp(`id="orders"[\\s\\S]*${older.renewal}`));
+    expect(orders).toContain(`href="/admin/users/${user}"`);
+  });
+
+  it("says so for a user without subscriptions; an id that is no UUID is the 404 page; signed out goes to sign-in and back", async () => {
+    const user = crypto.randomUUID();
+    const { cookie } = await login();
+    const empty = await page(`/admin/users/${user}`, cookie);
+    expect(empty.status).toBe(200);
+    const html = await empty.text();
+    expect(html).toContain('id="no-subscriptions"');
+    expect(html).toContain(`href="/admin/orders?user=${user}"`);
+    for (const bad of ["not-a-uuid", `${user}x`, "1"]) {
+      const missing = await page(`/admin/users/${bad}`, cookie);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("content-type")).toMatch(/^text\/html/);
+    }
+    const signedOut = await page(`/admin/users/${user}`, "");
+    expect(signedOut.status).toBe(303);
+    expect(signedOut.headers.get("location")).toBe(`/admin/login?next=%2Fadmin%2Fusers%2F${user}`);
   });
 });

@@ -6,6 +6,12 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { userToken } from "../support/worker/auth.ts";
 import { call, type Delivery, sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import {
+  confirmIntent,
+  INTENT_BODY,
+  type IntentCheckout,
+  intentCheckoutResponse,
+} from "../support/worker/payment-intent.ts";
 import { deliverStripe, ledgerOf, orderStatus } from "../support/worker/stripe.ts";
 import { deliverWechat, only, type WechatAnswer } from "../support/worker/wechat.ts";
 
@@ -268,6 +274,87 @@ describe("failures", () => {
       body: JSON.stringify({ packageId: "credits_100", provider: "stripe" }),
     });
     expect(anonymous.status).toBe(401);
+    expect(await countOrders(user)).toBe(0);
+  });
+});
+
+describe("Stripe PaymentIntent (Payment Element)", () => {
+  beforeAll(async () => {
+    await sql(`insert into payguard.credit_packages (id, name, amount_minor, currency, credits, bonus_credits, stock_limit)
+      values ('drop_usd_pi', 'Launch drop (Payment Element)', 4999, 'USD', 600, 100, 1) on conflict (id) do nothing`);
+  });
+
+  it("answers the order, the intent and its client secret; the customer pays in it; the webhook credits once", async () => {
+    const user = newUser();
+    const response = await intentCheckoutResponse(user);
+    expect(response.status).toBe(201);
+    const answer = (await response.json()) as IntentCheckout;
+    expect(Object.keys(answer).sort()).toEqual(["clientSecret", "orderId", "paymentIntentId"]);
+    expect(answer.paymentIntentId).toMatch(/^pi_/);
+    const [order] = await sql<{ provider_ref: string }>(
+      "select provider_ref from payguard.payment_orders where id = $1",
+      [answer.orderId],
+    );
+    expect(order?.provider_ref).toBe(answer.paymentIntentId);
+    const { deliveries } = await confirmIntent(answer.paymentIntentId);
+    for (const delivery of deliveries) expect((await deliverStripe(delivery)).status).toBe(200);
+    expect(await successPage(user, answer.orderId)).toMatchObject({ status: "fulfilled", credits: 100 });
+    expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+  });
+
+  it("a replay answers the same intent; one whose first attempt died asks Stripe again and gets the same one", async () => {
+    const user = newUser();
+    const first = (await (await intentCheckoutResponse(user, "pi-retry-1")).json()) as IntentCheckout;
+    const replay = await intentCheckoutResponse(user, "pi-retry-1");
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual(first);
+    // As if the process died between the intent and storing it: the retry asks Stripe again, with the
+    // idempotency key derived from the order, and completes the order with the same intent.
+    await sql("update payguard.checkout_requests set response = null where user_id = $1::uuid", [user]);
+    await sql("update payguard.payment_orders set provider_ref = null where id = $1", [first.orderId]);
+    const resumed = await intentCheckoutResponse(user, "pi-retry-1");
+    expect(await resumed.json()).toEqual(first);
+    const [order] = await sql<{ provider_ref: string }>(
+      "select provider_ref from payguard.payment_orders where id = $1",
+      [first.orderId],
+    );
+    expect(order?.provider_ref).toBe(first.paymentIntentId);
+    expect(await countOrders(user)).toBe(1);
+    // The same key for a Checkout Session body is another request.
+    const other = await checkout(user, { packageId: "credits_100", provider: "stripe" }, "pi-retry-1");
+    expect(other.status).toBe(409);
+    expect(await other.json()).toMatchObject({ error: "idempotency_conflict" });
+  });
+
+  it("a provider failure fails the order, returns its stock and answers 502 retryable; the retry succeeds", async () => {
+    const user = newUser();
+    await sandbox("faults", {
+      api: [{ kind: "5xx", status: 503, count: 1, pathPrefix: "/v1/payment_intents" }],
+    });
+    const body = { ...INTENT_BODY, packageId: "drop_usd_pi" };
+    const failed = await intentCheckoutResponse(user, "pi-flaky-1", body);
+    expect(failed.status).toBe(502);
+    expect(failed.headers.get("retry-after")).toBe("2");
+    expect(await failed.json()).toMatchObject({ error: "provider_failed", retryable: true });
+    const rows = await sql<{ status: string }>(
+      "select status from payguard.payment_orders where user_id = $1::uuid",
+      [user],
+    );
+    expect(rows).toEqual([{ status: "failed" }]);
+    const retried = await intentCheckoutResponse(user, "pi-flaky-1", body);
+    expect(retried.status).toBe(201);
+    const { orderId } = (await retried.json()) as IntentCheckout;
+    expect(await orderStatus(orderId)).toBe("pending");
+    expect((await checkout(newUser(), body)).status).toBe(409);
+  });
+
+  it("refuses an unknown flow, and a flow for WeChat Pay, with 400 and writes nothing", async () => {
+    const user = newUser();
+    const bodies = [
+      { ...INTENT_BODY, flow: "checkout" },
+      { packageId: "credits_cny", provider: "wechatpay", tradeType: "native", flow: "payment_intent" },
+    ];
+    for (const body of bodies) expect((await checkout(user, body)).status).toBe(400);
     expect(await countOrders(user)).toBe(0);
   });
 });

@@ -12,10 +12,12 @@ import { ORDER_WORDS } from "../../src/admin/ui/orders/words.ts";
 import { OVERVIEW_WORDS } from "../../src/admin/ui/overview/words.ts";
 import { RUNBOOK_WORDS } from "../../src/admin/ui/runbook-words.ts";
 import { SHELL_WORDS } from "../../src/admin/ui/shell-words.ts";
+import { USER_WORDS } from "../../src/admin/ui/users/words.ts";
 import { open } from "../support/worker/console.ts";
 import { seedPackage } from "../support/worker/harness.ts";
 import { pageHtml, signIn } from "../support/worker/order-pages.ts";
 import { createOrder, deliverStripe, orderStatus, stripeScenario } from "../support/worker/stripe.ts";
+import { seedPlan, settleHistory } from "../support/worker/subscriptions.ts";
 
 const DICTIONARIES = [
   WORDS,
@@ -25,6 +27,7 @@ const DICTIONARIES = [
   ORDER_WORDS,
   OVERVIEW_WORDS,
   RUNBOOK_WORDS,
+  USER_WORDS,
 ];
 /** Names that stay as they are in Chinese text. */
 const KEPT_AS_IS = /\b(payguard|Stripe|WeChat Pay|Sign in|GMT|UTC|USD|CNY|JSON|ID)\b/g;
@@ -83,11 +86,16 @@ describe("the console in both languages", () => {
     cookie = await signIn();
     const review = await reviewOrder();
     const pending = await createOrder(crypto.randomUUID());
+    const subscriber = crypto.randomUUID();
+    await settleHistory(subscriber, await seedPlan("i18n_monthly", { expiry: "reset" }));
     pages = [
       "/admin",
       "/admin/orders",
       `/admin/orders/${review}`,
       `/admin/orders/${pending}`,
+      `/admin/orders?user=${subscriber}`,
+      `/admin/users/${subscriber}`,
+      `/admin/users/${crypto.randomUUID()}`,
       "/admin/incidents",
       `/admin/incidents/${encodeURIComponent(`needs_review:${review}`)}`,
       "/admin/jobs",

@@ -7,7 +7,9 @@ import { DEFAULT_TICK_LIMITS } from "../../src/reconcile/limits.ts";
 import { PAYER_CONFIRMING_RECHECK_S } from "../../src/reconcile/plan.ts";
 import { runReconcile } from "../../src/reconcile/reconcile.ts";
 import { CRON_RECONCILE } from "../../src/reconcile/scheduled.ts";
+import { BACKFILL_OVERLAP_S } from "../../src/reconcile/stripe-backfill.ts";
 import { sandbox, seedPackage, sql } from "../support/worker/harness.ts";
+import { confirmIntent, intentCheckout, sandboxIntent } from "../support/worker/payment-intent.ts";
 import {
   callsByOrder,
   callsFor,
@@ -219,5 +221,78 @@ describe("reconcile: fan-out through the queue", () => {
       interval: 250,
     });
     expect(new Set(await purchasesPerOrder(ids))).toEqual(new Set([1]));
+  });
+});
+
+describe("reconcile: PaymentIntent orders (the Payment Element flow)", () => {
+  beforeAll(seedPackage);
+
+  const steps = async (intentId: string) =>
+    (await callsFor(intentId)).map(
+      (c) => `${c.method} ${c.path.endsWith("/cancel") ? "cancel" : "retrieve"} ${c.status}`,
+    );
+
+  it(
+    "retrieves a due order's intent (webhook lost) and credits it once; at expiry cancels first, then asks again",
+    async () => {
+      const [lost, abandoned, lastMoment] = await Promise.all(
+        [0, 1, 2].map(() => intentCheckout(crypto.randomUUID())),
+      );
+      if (!lost || !abandoned || !lastMoment) throw new Error("checkout failed");
+      await confirmIntent(lost.paymentIntentId);
+      await confirmIntent(lastMoment.paymentIntentId);
+      // Only the due orders' queries may find these payments: the backfill starts after their events.
+      await sql(
+        "select payguard.set_sync_cursor('stripe_events', jsonb_build_object('createdS', $1::bigint), now())",
+        [Math.floor(Date.now() / 1000) + BACKFILL_OVERLAP_S + 2],
+      );
+      await sql(
+        "update payguard.payment_orders set next_check_at = now() - interval '1 second' where id = $1",
+        [lost.orderId],
+      );
+      await sql(
+        `update payguard.payment_orders set next_check_at = now() - interval '1 second',
+                expires_at = now() - interval '1 second' where id = any($1)`,
+        [[abandoned.orderId, lastMoment.orderId]],
+      );
+      await runCron(CRON_RECONCILE);
+
+      const orders = [lost.orderId, abandoned.orderId, lastMoment.orderId];
+      expect(
+        await sql("select id, status from payguard.payment_orders where id = any($1) order by id", [orders]),
+      ).toEqual(
+        [
+          { id: lost.orderId, status: "fulfilled" },
+          { id: abandoned.orderId, status: "expired" },
+          { id: lastMoment.orderId, status: "fulfilled" },
+        ].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+      expect(await purchasesPerOrder([lost.orderId, lastMoment.orderId])).toEqual([1, 1]);
+      expect(await steps(lost.paymentIntentId)).toEqual(["GET retrieve 200"]);
+      expect(await steps(abandoned.paymentIntentId)).toEqual(["POST cancel 200", "GET retrieve 200"]);
+      // Paid before the close: Stripe refuses to cancel a succeeded intent, and the query finds it paid.
+      expect(await steps(lastMoment.paymentIntentId)).toEqual(["POST cancel 400", "GET retrieve 200"]);
+      expect((await sandboxIntent(abandoned.paymentIntentId)).status).toBe("canceled");
+    },
+    BIG_TICK_TIMEOUT_MS,
+  );
+
+  it("the backfill lists payment_intent.succeeded: a lost webhook is applied from events.list", async () => {
+    await startStripeCursorNow();
+    const { orderId, paymentIntentId } = await intentCheckout(crypto.randomUUID());
+    // Not due: only the backfill can find the payment this tick.
+    await sql("update payguard.payment_orders set next_check_at = now() + interval '1 hour' where id = $1", [
+      orderId,
+    ]);
+    const { eventIds } = await confirmIntent(paymentIntentId);
+    await runCron(CRON_RECONCILE);
+    expect(await statuses([orderId])).toEqual({ fulfilled: 1 });
+    expect(await purchasesPerOrder([orderId])).toEqual([1]);
+    const inbox = await sql<{ event_type: string; status: string }>(
+      "select event_type, status from payguard.webhook_events where provider = 'stripe' and event_id = any($1)",
+      [eventIds],
+    );
+    expect(inbox).toEqual([{ event_type: "payment_intent.succeeded", status: "processed" }]);
+    expect(await steps(paymentIntentId)).toEqual([]);
   });
 });

@@ -14,6 +14,13 @@ import {
   orderStatus,
   stripeScenario,
 } from "../support/worker/stripe.ts";
+import {
+  billedAtSandbox,
+  renewAtSandbox,
+  sandboxSubscription,
+  seedPlan,
+  subscribeAtSandbox,
+} from "../support/worker/subscriptions.ts";
 import { wechatScenario } from "../support/worker/wechat.ts";
 
 const CI_TOKEN = "test-ci-admin-token-0123456789";
@@ -32,7 +39,13 @@ interface Batch<R> {
   summary: Record<string, number>;
   results: R[];
 }
-type RefReport = { ref: string; outcome: string; orderId: string | null; credits: number | null };
+type RefReport = {
+  ref: string;
+  outcome: string;
+  orderId: string | null;
+  credits: number | null;
+  detail?: string;
+};
 
 async function repair(refs: string[], dryRun = false): Promise<Batch<RefReport>> {
   const response = await post("/repair", { reason: REASON, refs, dryRun });
@@ -193,6 +206,105 @@ describe("repair from provider references", () => {
     });
     expect(unauthorized.status).toBe(401);
     expect(await actionsWithReason()).toEqual(before);
+  });
+});
+
+const subscriptionsOf = (ids: string[]) =>
+  sql<{ id: string; user_id: string; status: string }>(
+    "select id, user_id::text, status from payguard.subscriptions where id = any($1::text[]) order by id",
+    [ids],
+  );
+const outcomes = (batch: Batch<RefReport>) => batch.results.map((r) => [r.outcome, r.orderId, r.credits]);
+
+describe("repair from Stripe Billing references", () => {
+  it("grants a subscription's invoice (in_…) and a subscription's latest invoice (sub_…) whose webhooks were all lost, once each; the dry run settles nothing, a second run changes nothing", async () => {
+    const plan = await billedAtSandbox(await seedPlan("runbook_monthly"));
+    const [userA, userB] = [crypto.randomUUID(), crypto.randomUUID()];
+    const a = await subscribeAtSandbox(userA, plan);
+    const b = await subscribeAtSandbox(userB, plan);
+    const refs = [a.invoiceId, b.subscriptionId];
+    const invoices = [a.invoiceId, b.invoiceId];
+
+    const dry = await repair(refs, true);
+    expect(outcomes(dry)).toEqual([
+      ["would_settle_invoice", null, null],
+      ["would_settle_invoice", null, null],
+    ]);
+    expect(dry.results[1]?.detail).toContain(b.invoiceId);
+    expect(await ordersOf(invoices)).toEqual([]);
+    expect(await subscriptionsOf([a.subscriptionId, b.subscriptionId])).toEqual([]);
+    expect((await ledgerOf(userA)).balance).toBe(0);
+
+    const done = await repair(refs);
+    expect(outcomes(done)).toEqual([
+      ["fulfilled", a.invoiceId, 100],
+      ["fulfilled", b.invoiceId, 100],
+    ]);
+    for (const user of [userA, userB])
+      expect(await ledgerOf(user)).toEqual({ balance: 100, rows: [{ kind: "purchase", credits: 100 }] });
+    const written = await ordersOf(invoices);
+    expect(written.map((o) => [o.status, o.source])).toEqual([
+      ["fulfilled", "admin"],
+      ["fulfilled", "admin"],
+    ]);
+    // Refunds and disputes of a renewal name its PaymentIntent: the grant carries it.
+    const [grant] = await sql<{ payment_ref: string }>(
+      "select payment_ref from payguard.payment_orders where id = $1",
+      [a.invoiceId],
+    );
+    expect(grant?.payment_ref).toBe(a.paymentIntentId);
+    expect(
+      (await subscriptionsOf([a.subscriptionId, b.subscriptionId])).map((s) => s.user_id).sort(),
+    ).toEqual([userA, userB].sort());
+
+    const again = await repair(refs);
+    expect(again.results.map((r) => r.outcome)).toEqual(["already_fulfilled", "duplicate"]);
+    for (const user of [userA, userB]) expect((await ledgerOf(user)).balance).toBe(100);
+    const recorded = await sql<{ action: string; outcome: string }>(
+      `select action, outcome from payguard.admin_actions
+        where action like 'repair_refs%' and detail::text like $1 order by id`,
+      [`%${a.invoiceId}%`],
+    );
+    expect(recorded).toEqual([
+      { action: "repair_refs_dry_run", outcome: "dry_run" },
+      { action: "repair_refs", outcome: "repaired" },
+      { action: "repair_refs", outcome: "repaired" },
+    ]);
+  });
+
+  it("settles a lost renewal from its subscription, says not_paid for a declined one (recording the subscription's state) and not_found for unknown references", async () => {
+    const plan = await billedAtSandbox(await seedPlan("runbook_monthly"));
+    const user = crypto.randomUUID();
+    const { subscriptionId } = await subscribeAtSandbox(user, plan);
+    expect((await repair([subscriptionId])).results[0]?.outcome).toBe("fulfilled");
+
+    const renewal = await renewAtSandbox(subscriptionId);
+    const dry = await repair([subscriptionId], true);
+    expect(dry.results[0]).toMatchObject({ outcome: "would_settle_invoice" });
+    expect(dry.results[0]?.detail).toContain(renewal.invoiceId);
+    expect((await ledgerOf(user)).balance).toBe(100);
+    expect(outcomes(await repair([subscriptionId]))).toEqual([["fulfilled", renewal.invoiceId, 100]]);
+    expect((await ledgerOf(user)).balance).toBe(200);
+
+    const declined = await renewAtSandbox(subscriptionId, "failed");
+    const unknown = ["in_nothing_here_000001", "sub_nothing_here_000001"];
+    const refs = [subscriptionId, declined.invoiceId, ...unknown];
+    expect((await repair(refs, true)).results.map((r) => r.outcome)).toEqual([
+      "not_paid",
+      "not_paid",
+      "not_found",
+      "not_found",
+    ]);
+    expect((await repair(refs)).results.map((r) => r.outcome)).toEqual([
+      "subscription_synced",
+      "not_paid",
+      "not_found",
+      "not_found",
+    ]);
+    expect((await ledgerOf(user)).balance).toBe(200);
+    const [stored] = await subscriptionsOf([subscriptionId]);
+    expect(stored?.status).toBe((await sandboxSubscription(subscriptionId)).status);
+    expect(stored?.status).not.toBe("active");
   });
 });
 
@@ -412,5 +524,27 @@ describe("runbook page", () => {
 
     await submit("/admin/sales/resume", { ...pauseFields, confirm: "yes" });
     expect(await (await call("/admin/orders", { headers: { cookie } })).text()).not.toMatch(/console_pause/);
+  });
+
+  it("explains a subscription invoice's dry run in words and links the grant's order after the real run", async () => {
+    const { cookie, csrf } = await signIn();
+    const submit = (fields: Record<string, string>) =>
+      call("/admin/runbook/repair", {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: formBody({ csrf, reason: "ticket 8", ...fields }),
+        redirect: "manual",
+      });
+    const user = crypto.randomUUID();
+    const { invoiceId } = await subscribeAtSandbox(
+      user,
+      await billedAtSandbox(await seedPlan("runbook_monthly")),
+    );
+    const dry = await (await submit({ refs: invoiceId, dryRun: "true" })).text();
+    expect(dry).toMatch(/id="repair-results"[\s\S]*paid invoice not recorded: would settle it/);
+    expect((await ledgerOf(user)).balance).toBe(0);
+    const done = await (await submit({ refs: invoiceId, dryRun: "false", confirm: "yes" })).text();
+    expect(done).toMatch(new RegExp(`id="repair-results"[\\s\\S]*href="/admin/orders/${invoiceId}"`));
+    expect((await ledgerOf(user)).balance).toBe(100);
   });
 });

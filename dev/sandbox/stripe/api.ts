@@ -2,21 +2,17 @@
 // auth) and `Idempotency-Key` semantics. Answers with Stripe-shaped objects and errors so the real
 // stripe-node client can be pointed at the sandbox unchanged.
 import { json, type SandboxRequest, type SandboxResponse } from "../http.ts";
+import { BILLING_ROUTES } from "./billing-routes.ts";
 import { completeSession, createSessionFromForm, expireSession, notOpen } from "./checkout.ts";
 import { createEndpointFromForm, findEndpoint, updateEndpointFromForm } from "./endpoints.ts";
 import { missingResource, stripeError, unknownRoute } from "./errors.ts";
 import { pageEvents, parseEventsQuery } from "./events.ts";
 import { withExpansions } from "./expand.ts";
 import { type FormObject, formString, formStringMap, parseForm } from "./form.ts";
+import { type Handler, isResponse, type Route } from "./handler.ts";
 import { cancelIntent, createIntentFromForm } from "./intents.ts";
 import { createRefund } from "./refunds.ts";
 import { nowSeconds, type StripeContext } from "./state.ts";
-
-type Handler = (context: StripeContext, form: FormObject, id: string) => SandboxResponse | object;
-
-/** Stripe objects never carry a numeric `status`; a handler's error answer always does. */
-const isResponse = (value: SandboxResponse | object): value is SandboxResponse =>
-  typeof (value as { status?: unknown }).status === "number";
 
 function maskedKey(key: string): string {
   return key.length > 8
@@ -50,12 +46,14 @@ const getSession: Handler = (context, form, id) => {
     : missingResource("checkout.session", id, "session");
 };
 
-/** `GET /v1/checkout/sessions`: newest first, filtered by `payment_intent` when given (Stripe's list filter). */
+/** `GET /v1/checkout/sessions`: newest first, filtered by `payment_intent` or `subscription` when given. */
 const listSessions: Handler = (context, form) => {
   const intent = formString(form.payment_intent);
+  const subscription = formString(form.subscription);
   const limit = Math.min(Math.max(Number(formString(form.limit) ?? 10) || 10, 1), 100);
   const matching = [...context.state.sessions.values()]
     .filter((session) => intent === undefined || session.payment_intent === intent)
+    .filter((session) => subscription === undefined || session.subscription === subscription)
     .reverse();
   const list = {
     object: "list",
@@ -88,7 +86,9 @@ const listEvents: Handler = (context, form) => {
     success === undefined
       ? context.state.events
       : context.state.events.filter(
-          (event) => (context.deliveryOutcome(event.id) === "succeeded") === (success === "true"),
+          (event) =>
+            !context.state.unsent.has(event.id) &&
+            (context.deliveryOutcome(event.id) === "succeeded") === (success === "true"),
         );
   const page = pageEvents(events, query);
   if ("missingCursor" in page) {
@@ -133,7 +133,7 @@ const withEndpoint =
     return isResponse(found) ? found : then(found, form, context);
   };
 
-const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
+const ROUTES: Route[] = [
   { method: "POST", pattern: /^\/v1\/checkout\/sessions$/, handler: createSessionFromForm },
   { method: "GET", pattern: /^\/v1\/checkout\/sessions$/, handler: listSessions },
   { method: "GET", pattern: /^\/v1\/checkout\/sessions\/([^/]+)$/, handler: getSession },
@@ -183,6 +183,7 @@ const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
       return { id: record.endpoint.id, object: "webhook_endpoint", deleted: true };
     }),
   },
+  ...BILLING_ROUTES,
 ];
 
 function route(context: StripeContext, request: SandboxRequest): SandboxResponse {

@@ -3,6 +3,7 @@
 // cursor paging.
 import { createHmac } from "node:crypto";
 import type { QueuedDelivery } from "../http.ts";
+import { PAYGUARD_EVENT_TYPES } from "./endpoints.ts";
 import { type FormObject, formList, formObject, formString } from "./form.ts";
 import { newId, nowSeconds, STRIPE_API_VERSION, type StripeContext, snapshot } from "./state.ts";
 import type { StripeEvent, StripeList, WebhookEndpointRecord } from "./types.ts";
@@ -46,12 +47,23 @@ function signedDelivery(event: StripeEvent, body: string, url: string, secret: s
 export interface EmittedEvent {
   event: StripeEvent;
   deliveries: QueuedDelivery[];
+  /**
+   * About a payment object underneath what a scenario step acts on (a Checkout Session's or an invoice's
+   * PaymentIntent and Charge, a confirmed PaymentIntent's Charge): control answers list these apart
+   * (`paymentEventIds`).
+   */
+  ofPayment?: true;
 }
+
+export const ofPayment = (emitted: EmittedEvent): EmittedEvent => ({ ...emitted, ofPayment: true });
+
+/** With no endpoint registered, the test stands in for payguard's endpoint and gets what it subscribes to. */
+const IMPLICIT_ENDPOINT_EVENTS: ReadonlySet<string> = new Set(PAYGUARD_EVENT_TYPES);
 
 /**
  * Records an event and sends one signed delivery per enabled endpoint that subscribes to its type.
- * With no endpoint registered at all, one delivery with an empty url, signed with the default secret,
- * is handed over so a test can forward it itself.
+ * With no endpoint registered at all, an event of a type payguard's endpoint subscribes to is handed
+ * over as one delivery with an empty url, signed with the default secret, so a test can forward it.
  */
 export function emitEvent(
   context: StripeContext,
@@ -80,8 +92,11 @@ export function emitEvent(
   const nowMs = context.clock();
   const deliveries =
     endpoints.length === 0
-      ? [signedDelivery(event, body, "", context.webhookSecret, nowMs)]
+      ? IMPLICIT_ENDPOINT_EVENTS.has(type)
+        ? [signedDelivery(event, body, "", context.webhookSecret, nowMs)]
+        : []
       : targets.map((record) => signedDelivery(event, body, record.endpoint.url, record.secret, nowMs));
+  if (deliveries.length === 0) context.state.unsent.add(event.id);
   for (const delivery of deliveries) context.deliver(delivery);
   return { event, deliveries };
 }

@@ -1,7 +1,8 @@
 // `expand[]` as Stripe applies it to an answer: each dotted path names fields holding an id, replaced
 // by the object with that id (`payment_intent.latest_charge`: the session's PaymentIntent, and in it
-// that intent's charge; `data.` first for a list). The stored objects are never changed, only the copy
-// answered. A path through a field that cannot be expanded is refused with Stripe's 400.
+// that intent's charge; `data.` first for a list; `payment.payment_intent` passes through a plain
+// sub-object on the way). The stored objects are never changed, only the copy answered. A path ending
+// on a field that cannot be expanded is refused with Stripe's 400.
 import type { SandboxResponse } from "../http.ts";
 import { invalidParam } from "./errors.ts";
 import { type FormObject, formList } from "./form.ts";
@@ -14,6 +15,12 @@ const EXPANDABLE: Record<string, Lookup> = {
   payment_intent: (state, id) => state.paymentIntents.get(id),
   latest_charge: (state, id) => state.charges.get(id),
   charge: (state, id) => state.charges.get(id),
+  customer: (state, id) => state.customers.get(id),
+  subscription: (state, id) => state.subscriptions.get(id),
+  invoice: (state, id) => state.invoices.get(id),
+  latest_invoice: (state, id) => state.invoices.get(id),
+  price: (state, id) => state.prices.get(id),
+  product: (state, id) => state.products.get(id),
 };
 
 /** Stripe expands at most four levels deep. */
@@ -34,7 +41,11 @@ function expandPath(state: StripeState, node: Node, fields: string[]): string | 
     return null;
   }
   const lookup = EXPANDABLE[field];
-  if (!lookup || !(field in node)) return field;
+  if (!lookup) {
+    const inner = node[field];
+    return isNode(inner) && !Array.isArray(inner) && rest.length > 0 ? expandPath(state, inner, rest) : field;
+  }
+  if (!(field in node)) return field;
   const value = node[field];
   if (typeof value === "string") node[field] = snapshot(lookup(state, value)) ?? value;
   const child = node[field];

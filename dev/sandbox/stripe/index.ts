@@ -1,14 +1,16 @@
 // The Stripe simulator: the REST API (./api.ts), the hosted Checkout page, and the scenario steps
-// (./scenarios.ts) tests drive through `/_control/stripe/*`. Every state change emits Stripe's events;
-// their signed deliveries go to the `deliver` callback.
+// (./scenarios.ts, ./billing-scenarios.ts) tests drive through `/_control/stripe/*`. Every state change
+// emits Stripe's events; their signed deliveries go to the `deliver` callback.
 import type { Clock, QueuedDelivery, SandboxRequest, SandboxResponse } from "../http.ts";
 import type { Random } from "../rng.ts";
 import { handleStripeApi } from "./api.ts";
+import * as billing from "./billing-scenarios.ts";
 import { expireDueSessions } from "./checkout.ts";
 import { addEndpoint, PAYGUARD_EVENT_TYPES } from "./endpoints.ts";
 import { handleHostedCheckout } from "./hosted.ts";
 import * as scenarios from "./scenarios.ts";
 import { clearStripeState, createStripeState, type DeliveryOutcome, type StripeContext } from "./state.ts";
+import { renewDueSubscriptions } from "./subscriptions.ts";
 
 export type { PayInput } from "./scenarios.ts";
 
@@ -63,8 +65,17 @@ export function createStripeSandbox(options: StripeSandboxOptions) {
       scenarios.moveDispute(context, input),
     signEvent: (eventId: string, atMs: number, secret?: string) =>
       scenarios.signEvent(context, eventId, atMs, secret),
-    /** Time-driven transitions: open sessions past `expires_at` expire. */
-    tick: (): string[] => scenarios.eventIds(expireDueSessions(context)),
+    definePrice: (input: Parameters<typeof billing.price>[1]) => billing.price(context, input),
+    renew: (input: Parameters<typeof billing.renew>[1]) => billing.renew(context, input),
+    payInvoice: (input: Parameters<typeof billing.payInvoice>[1]) => billing.payInvoice(context, input),
+    /**
+     * Time-driven transitions: open sessions past `expires_at` expire; subscriptions whose period ended
+     * renew (their invoices paid) or, set to cancel at period end, end.
+     */
+    tick: (): void => {
+      expireDueSessions(context);
+      renewDueSubscriptions(context);
+    },
     /** Forgets objects and events; registered webhook endpoints stay. */
     reset: () => clearStripeState(state),
   };

@@ -1,13 +1,14 @@
-// PaymentIntents as Stripe keeps them. Checkout creates one when its customer pays (./checkout.ts); an
-// app using the Payment Element creates its own (`POST /v1/payment_intents`), its customer confirms it on
-// the client (scenario steps: pay, decline), and the merchant may cancel it. Each change of a directly
-// created intent emits Stripe's event: `payment_intent.created`, `.succeeded`, `.payment_failed` (the
+// PaymentIntents as Stripe keeps them. Checkout creates one when its customer pays (./checkout.ts), an
+// invoice one when it is collected (./invoice-payments.ts); an app using the Payment Element creates its
+// own (`POST /v1/payment_intents`), its customer confirms it on the client (scenario steps: pay,
+// decline), and the merchant may cancel it. Each change emits Stripe's event: `payment_intent.created`,
+// `.succeeded` (after its charge's `charge.succeeded`), `.payment_failed` (the
 // intent goes back to `requires_payment_method`: the customer may try another card) and `.canceled`.
 // Stripe's rules kept here: an intent can be canceled only while unpaid (not `succeeded`), and one a
-// Checkout Session created only through that session (expire the session instead).
+// Checkout Session or an invoice created only through that object (expire the session instead).
 import type { SandboxResponse } from "../http.ts";
 import { invalidParam, missingResource, stripeError } from "./errors.ts";
-import { type EmittedEvent, emitEvent } from "./events.ts";
+import { type EmittedEvent, emitEvent, ofPayment } from "./events.ts";
 import { type FormObject, formString, formStringMap } from "./form.ts";
 import { newId, nowSeconds, type StripeContext } from "./state.ts";
 import type { Charge, Metadata, PaymentIntent } from "./types.ts";
@@ -16,7 +17,13 @@ const CANCELLATION_REASONS = new Set(["duplicate", "fraudulent", "requested_by_c
 
 export function newIntent(
   context: StripeContext,
-  input: { amount: number; currency: string; metadata: Metadata; description: string | null },
+  input: {
+    amount: number;
+    currency: string;
+    metadata: Metadata;
+    description: string | null;
+    customer?: string | null;
+  },
 ): PaymentIntent {
   const id = newId(context, "pi_");
   const intent: PaymentIntent = {
@@ -29,6 +36,7 @@ export function newIntent(
     client_secret: `${id}_secret_${newId(context, "")}`,
     created: nowSeconds(context),
     currency: input.currency,
+    customer: input.customer ?? null,
     description: input.description,
     last_payment_error: null,
     latest_charge: null,
@@ -52,6 +60,7 @@ export function createCharge(context: StripeContext, intent: PaymentIntent): Cha
     captured: true,
     created: nowSeconds(context),
     currency: intent.currency,
+    customer: intent.customer,
     disputed: false,
     livemode: false,
     metadata: { ...intent.metadata },
@@ -93,8 +102,14 @@ export function createIntentFromForm(
   return intent;
 }
 
-const ownedBySession = (context: StripeContext, intent: PaymentIntent): boolean =>
-  [...context.state.sessions.values()].some((session) => session.payment_intent === intent.id);
+/** Why an intent can be canceled only through the object that created it, if one did. */
+function ownerOf(context: StripeContext, intent: PaymentIntent): string | null {
+  if ([...context.state.sessions.values()].some((session) => session.payment_intent === intent.id))
+    return "This PaymentIntent was created by a Checkout Session: expire the Checkout Session instead.";
+  if ([...context.state.invoicePayments.values()].some((p) => p.payment.payment_intent === intent.id))
+    return "This PaymentIntent was created by an invoice: it can only be canceled through the invoice.";
+  return null;
+}
 
 /** `POST /v1/payment_intents/:id/cancel`. */
 export function cancelIntent(
@@ -111,14 +126,15 @@ export function cancelIntent(
       `Invalid cancellation_reason: must be one of ${[...CANCELLATION_REASONS].join(", ")}`,
       "parameter_invalid_string",
     );
-  if (ownedBySession(context, intent) || intent.status === "succeeded" || intent.status === "canceled") {
+  const owner = ownerOf(context, intent);
+  if (owner || intent.status === "succeeded" || intent.status === "canceled") {
     return stripeError({
       status: 400,
       type: "invalid_request_error",
       code: "payment_intent_unexpected_state",
-      message: ownedBySession(context, intent)
-        ? "This PaymentIntent was created by a Checkout Session: expire the Checkout Session instead."
-        : `You cannot cancel this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.`,
+      message:
+        owner ??
+        `You cannot cancel this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.`,
     });
   }
   intent.status = "canceled";
@@ -128,16 +144,8 @@ export function cancelIntent(
   return intent;
 }
 
-/** The customer confirmed a directly created intent on the client: paid, or the card was declined. */
-export function confirmIntent(
-  context: StripeContext,
-  intent: PaymentIntent,
-  outcome: "succeeded" | "declined",
-): EmittedEvent {
-  if (outcome === "succeeded") {
-    createCharge(context, intent);
-    return emitEvent(context, "payment_intent.succeeded", intent);
-  }
+/** The card was declined: the intent waits for another payment method. */
+export function declineIntent(intent: PaymentIntent): void {
   intent.status = "requires_payment_method";
   intent.last_payment_error = {
     type: "card_error",
@@ -145,5 +153,24 @@ export function confirmIntent(
     decline_code: "generic_decline",
     message: "Your card was declined.",
   };
-  return emitEvent(context, "payment_intent.payment_failed", intent);
+}
+
+/**
+ * The customer confirmed a directly created intent on the client: paid (its charge's event is about the
+ * payment underneath the intent), or the card was declined.
+ */
+export function confirmIntent(
+  context: StripeContext,
+  intent: PaymentIntent,
+  outcome: "succeeded" | "declined",
+): EmittedEvent[] {
+  if (outcome === "succeeded") {
+    const charge = createCharge(context, intent);
+    return [
+      ofPayment(emitEvent(context, "charge.succeeded", charge)),
+      emitEvent(context, "payment_intent.succeeded", intent),
+    ];
+  }
+  declineIntent(intent);
+  return [emitEvent(context, "payment_intent.payment_failed", intent)];
 }

@@ -1,12 +1,17 @@
 // Stripe scenario steps that tests drive through `/_control/stripe/*`: a customer pays (at once, by an
-// async method settled then or later, or nothing under a 100 % promotion code), walks away, a session is
-// expired, a merchant refunds, a cardholder disputes. Refusals (no such order, nothing to refund) are
-// values, never exceptions.
+// async method settled then or later, or nothing under a 100 % promotion code; a subscription-mode
+// session subscribes), walks away, a session is expired, a merchant refunds, a cardholder disputes.
+// Refusals (no such order, nothing to refund) are values, never exceptions.
+//
+// A step answers the events about the objects it acts on as `eventIds`, and those about the PaymentIntent
+// and Charge that carry its payment underneath (a Checkout Session's or an invoice's intent, a confirmed
+// intent's charge) as `paymentEventIds`, so a test forwarding the step's deliveries gets the former only.
 import type { QueuedDelivery } from "../http.ts";
 import { completeSession, createSession, expireSession, settleAsyncPayment } from "./checkout.ts";
 import { closeDispute, DISPUTE_OPEN_STATUSES, openDispute, submitEvidence } from "./disputes.ts";
 import { type EmittedEvent, signStripePayload } from "./events.ts";
 import { confirmIntent } from "./intents.ts";
+import { paidIntentOfInvoice } from "./invoice-payments.ts";
 import { createRefund, failSucceededRefund, settleRefund } from "./refunds.ts";
 import type { StripeContext } from "./state.ts";
 import type { CheckoutSession, Metadata } from "./types.ts";
@@ -30,7 +35,14 @@ export interface PayInput {
 
 export type ScenarioResult<T> = ({ ok: true } & T) | { ok: false; status: number; error: string };
 
-export const eventIds = (emitted: EmittedEvent[]): string[] => emitted.map((entry) => entry.event.id);
+export const eventIds = (emitted: EmittedEvent[]): string[] =>
+  emitted.filter((entry) => !entry.ofPayment).map((entry) => entry.event.id);
+
+/** Both lists of a step that may pay through a PaymentIntent. */
+export const stepEvents = (emitted: EmittedEvent[]): { eventIds: string[]; paymentEventIds: string[] } => ({
+  eventIds: eventIds(emitted),
+  paymentEventIds: emitted.filter((entry) => entry.ofPayment).map((entry) => entry.event.id),
+});
 
 const sessionsOf = (context: StripeContext, orderId: string): CheckoutSession[] =>
   [...context.state.sessions.values()].filter((session) => session.client_reference_id === orderId);
@@ -52,28 +64,47 @@ function openSession(context: StripeContext, input: PayInput): CheckoutSession |
   });
 }
 
-export function pay(
-  context: StripeContext,
-  input: PayInput,
-): ScenarioResult<{ sessionId: string; paymentIntentId: string; eventIds: string[] }> {
+type PayAnswer = {
+  sessionId: string;
+  paymentIntentId: string;
+  eventIds: string[];
+  paymentEventIds: string[];
+};
+
+/** What a paid subscription-mode session created, for the answer. */
+function subscribed(context: StripeContext, session: CheckoutSession) {
+  const invoiceId = session.invoice ?? "";
+  return {
+    paymentIntentId: paidIntentOfInvoice(context, invoiceId) ?? "",
+    subscriptionId: session.subscription ?? "",
+    invoiceId,
+    customerId: session.customer ?? "",
+  };
+}
+
+export function pay(context: StripeContext, input: PayInput): ScenarioResult<PayAnswer> {
   const session = openSession(context, input);
   if (!session) return { ok: false, status: 404, error: `no such session ${input.sessionId}` };
   if (session.status !== "open")
     return { ok: false, status: 409, error: `session ${session.id} is ${session.status}` };
+  if (session.mode === "subscription" && (input.async !== undefined || input.discountMinor !== undefined))
+    return { ok: false, status: 400, error: "async and discountMinor apply to mode=payment sessions only" };
   if (input.atExpire) {
     context.state.payAtExpire.add(session.id);
-    return { ok: true, sessionId: session.id, paymentIntentId: "", eventIds: [] };
+    return { ok: true, sessionId: session.id, paymentIntentId: "", eventIds: [], paymentEventIds: [] };
   }
   const completion = { async: input.async !== undefined, discountMinor: input.discountMinor };
-  const emitted = [completeSession(context, session, completion)];
+  const emitted = completeSession(context, session, completion);
   if (input.async === "succeeded" || input.async === "failed")
-    emitted.push(settleAsyncPayment(context, session, input.async));
-  return {
-    ok: true,
+    emitted.push(...settleAsyncPayment(context, session, input.async));
+  const paid = {
     sessionId: session.id,
     paymentIntentId: session.payment_intent ?? "",
-    eventIds: eventIds(emitted),
+    ...stepEvents(emitted),
   };
+  return session.mode === "subscription"
+    ? { ok: true, ...paid, ...subscribed(context, session) }
+    : { ok: true, ...paid };
 }
 
 /** The customer opened Checkout and walked away: the session stays open until it expires by itself. */
@@ -117,41 +148,67 @@ export function finishPayment(
   return {
     ok: true,
     sessionId: session.id,
-    eventIds: eventIds([settleAsyncPayment(context, session, input.status)]),
+    ...stepEvents(settleAsyncPayment(context, session, input.status)),
   };
 }
 
-/** The order's paid PaymentIntent: its paid session's, else one created directly for it (`metadata.order_id`). */
-const paidIntentOf = (context: StripeContext, orderId: string): string | null =>
-  sessionsOf(context, orderId).find((session) => session.payment_status === "paid")?.payment_intent ??
-  [...context.state.paymentIntents.values()].find(
-    (intent) => intent.status === "succeeded" && intent.metadata.order_id === orderId,
-  )?.id ??
-  null;
+/**
+ * The order's paid PaymentIntent: its paid session's (a subscription session's: its first invoice's), else
+ * one created directly for it (`metadata.order_id`).
+ */
+function paidIntentOf(context: StripeContext, orderId: string): string | null {
+  const session = sessionsOf(context, orderId).find((candidate) => candidate.payment_status === "paid");
+  const ofSession =
+    session?.payment_intent ?? (session?.invoice ? paidIntentOfInvoice(context, session.invoice) : null);
+  return (
+    ofSession ??
+    [...context.state.paymentIntents.values()].find(
+      (intent) => intent.status === "succeeded" && intent.metadata.order_id === orderId,
+    )?.id ??
+    null
+  );
+}
+
+/** Which paid payment a refund or dispute step means: an intent, an invoice's, or an order's. */
+export interface PaymentTarget {
+  orderId?: string;
+  paymentIntentId?: string;
+  invoiceId?: string;
+}
+
+const targetIntent = (context: StripeContext, target: PaymentTarget): string | null =>
+  target.paymentIntentId ??
+  (target.invoiceId ? paidIntentOfInvoice(context, target.invoiceId) : null) ??
+  paidIntentOf(context, target.orderId ?? "");
 
 /** The customer confirms a PaymentIntent the app created (Payment Element): paid, or the card declined. */
 export function confirmPaymentIntent(
   context: StripeContext,
   input: { paymentIntentId: string; outcome: "succeeded" | "declined" },
-): ScenarioResult<{ eventIds: string[] }> {
+): ScenarioResult<{ eventIds: string[]; paymentEventIds: string[] }> {
   const intent = context.state.paymentIntents.get(input.paymentIntentId);
   if (!intent) return { ok: false, status: 404, error: `no such payment intent ${input.paymentIntentId}` };
   if (intent.status !== "requires_payment_method")
     return { ok: false, status: 409, error: `payment intent ${intent.id} is ${intent.status}` };
-  return { ok: true, eventIds: eventIds([confirmIntent(context, intent, input.outcome)]) };
+  return { ok: true, ...stepEvents(confirmIntent(context, intent, input.outcome)) };
 }
 
 export function refund(
   context: StripeContext,
-  input: {
-    orderId: string;
+  input: PaymentTarget & {
     amountMinor?: number;
     status?: "succeeded" | "pending";
   },
 ): ScenarioResult<{ refundId: string; eventIds: string[] }> {
-  const paymentIntentId = paidIntentOf(context, input.orderId);
+  const paymentIntentId = targetIntent(context, input);
   if (!paymentIntentId)
-    return { ok: false, status: 404, error: `order ${input.orderId} has no paid session` };
+    return {
+      ok: false,
+      status: 404,
+      error: input.invoiceId
+        ? `invoice ${input.invoiceId} has no paid payment`
+        : `order ${input.orderId} has no paid session`,
+    };
   const result = createRefund(context, {
     paymentIntentId,
     amountMinor: input.amountMinor,
@@ -189,10 +246,9 @@ export function failRefund(
 /** The cardholder disputes the paid charge of an order (or of a PaymentIntent); one dispute per charge. */
 export function dispute(
   context: StripeContext,
-  input: { orderId?: string; paymentIntentId?: string; amountMinor?: number; reason?: string },
+  input: PaymentTarget & { amountMinor?: number; reason?: string },
 ): ScenarioResult<{ disputeId: string; paymentIntentId: string; eventIds: string[] }> {
-  const paymentIntentId = input.paymentIntentId ?? paidIntentOf(context, input.orderId ?? "");
-  const intent = context.state.paymentIntents.get(paymentIntentId ?? "");
+  const intent = context.state.paymentIntents.get(targetIntent(context, input) ?? "");
   const charge = context.state.charges.get(intent?.latest_charge ?? "");
   if (!intent || !charge) return { ok: false, status: 404, error: "no paid charge to dispute" };
   if (charge.disputed) return { ok: false, status: 409, error: `charge ${charge.id} is already disputed` };

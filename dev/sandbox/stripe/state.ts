@@ -2,6 +2,7 @@
 // public URL). Plain maps: the sandbox lives for one test run or one `npm start`.
 import type { Clock, QueuedDelivery } from "../http.ts";
 import { type Random, randomId } from "../rng.ts";
+import type { Customer, Invoice, InvoicePayment, Price, Product, Subscription } from "./billing-types.ts";
 import type {
   Charge,
   CheckoutSession,
@@ -33,14 +34,32 @@ export interface StripeState {
   charges: Map<string, Charge>;
   refunds: Map<string, Refund>;
   disputes: Map<string, Dispute>;
+  products: Map<string, Product>;
+  prices: Map<string, Price>;
+  customers: Map<string, Customer>;
+  /** Subscription-mode sessions: what the customer subscribes to once the session is paid. */
+  sessionPlans: Map<string, SessionPlan>;
+  subscriptions: Map<string, Subscription>;
+  invoices: Map<string, Invoice>;
+  invoicePayments: Map<string, InvoicePayment>;
   /** In creation order; `events.list` serves them newest first. */
   events: StripeEvent[];
+  /** Events no endpoint subscribed to: never delivered, so `delivery_success` lists them under neither value. */
+  unsent: Set<string>;
   endpoints: WebhookEndpointRecord[];
   /** Sessions whose customer pays while the merchant's expire call is in flight (scenario `pay` atExpire). */
   payAtExpire: Set<string>;
   idempotency: Map<string, StoredResponse>;
   /** numbers the `request-id` of each API answer */
   requestCount: number;
+}
+
+export interface SessionPlan {
+  items: Array<{ price: string; quantity: number }>;
+  /** `subscription_data[metadata]`: becomes the subscription's metadata. */
+  metadata: Metadata;
+  /** An existing customer the session was created for (`customer`); else Checkout creates one. */
+  customer: string | null;
 }
 
 export function createStripeState(): StripeState {
@@ -51,7 +70,15 @@ export function createStripeState(): StripeState {
     charges: new Map(),
     refunds: new Map(),
     disputes: new Map(),
+    products: new Map(),
+    prices: new Map(),
+    customers: new Map(),
+    sessionPlans: new Map(),
+    subscriptions: new Map(),
+    invoices: new Map(),
+    invoicePayments: new Map(),
     events: [],
+    unsent: new Set(),
     endpoints: [],
     payAtExpire: new Set(),
     idempotency: new Map(),
@@ -66,7 +93,15 @@ export function clearStripeState(state: StripeState): void {
   state.charges.clear();
   state.refunds.clear();
   state.disputes.clear();
+  state.products.clear();
+  state.prices.clear();
+  state.customers.clear();
+  state.sessionPlans.clear();
+  state.subscriptions.clear();
+  state.invoices.clear();
+  state.invoicePayments.clear();
   state.events.length = 0;
+  state.unsent.clear();
   state.payAtExpire.clear();
   state.idempotency.clear();
 }

@@ -13,16 +13,21 @@ export interface CheckoutSession {
   client_reference_id: string | null;
   created: number;
   currency: string;
+  /** The customer a subscription-mode session subscribed; null in payment mode. */
+  customer: string | null;
   customer_details: { email: string | null; name: string | null } | null;
   customer_email: string | null;
   expires_at: number;
+  /** A subscription-mode session's first invoice, once paid. */
+  invoice: string | null;
   livemode: false;
   metadata: Metadata;
-  mode: "payment";
+  mode: "payment" | "subscription";
   payment_intent: string | null;
   payment_method_types: string[];
   payment_status: "paid" | "unpaid" | "no_payment_required";
   status: "open" | "complete" | "expired";
+  subscription: string | null;
   success_url: string | null;
   /** What a promotion code took off `amount_subtotal`; shipping and tax are always 0 here. */
   total_details: { amount_discount: number; amount_shipping: number; amount_tax: number };
@@ -41,6 +46,8 @@ export interface PaymentIntent {
   client_secret: string;
   created: number;
   currency: string;
+  /** An invoice's intent charges the invoice's customer; other intents here have none. */
+  customer: string | null;
   description: string | null;
   /** Why the last confirmation failed (a declined card); null after a success. */
   last_payment_error: { type: "card_error"; code: string; decline_code: string; message: string } | null;
@@ -81,6 +88,7 @@ export interface Charge {
   captured: true;
   created: number;
   currency: string;
+  customer: string | null;
   disputed: boolean;
   livemode: false;
   metadata: Metadata;

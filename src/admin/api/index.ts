@@ -9,11 +9,13 @@ import { ordersApi } from "./orders.ts";
 import { overviewApi } from "./overview.ts";
 import { repairApi, replayApi, salesApi } from "./runbook.ts";
 import { stripeEventsApi } from "./stripe-events.ts";
+import { usersApi } from "./users.ts";
 
 export const adminApi = new Hono<AdminEnv>()
   .use("*", requireBearer)
   .route("/overview", overviewApi)
   .route("/orders", ordersApi)
+  .route("/users", usersApi)
   .route("/incidents", incidentsApi)
   .route("/jobs", jobsApi)
   .route("/stripe/events", stripeEventsApi)

@@ -20,6 +20,7 @@ import { reportPages } from "./report-routes.tsx";
 import { runbookPages } from "./runbook-actions.tsx";
 import { settingsPages } from "./settings.tsx";
 import { signInPages, signOutPages } from "./sign-in-routes.tsx";
+import { userPages } from "./users/routes.tsx";
 
 const admin = (c: { env: Env }) => getDeps(c.env).admin;
 
@@ -29,6 +30,7 @@ const pages = new Hono<DashboardEnv>()
   .route("/", settingsPages)
   .route("/", overviewPages)
   .route("/", orderPages)
+  .route("/", userPages)
   .route("/", incidentPages)
   .get("/jobs", async (c) => {
     const runs = await admin(c).jobRuns(JOB_RUNS_LIST_MAX);

@@ -31,6 +31,7 @@ export interface PageContext {
  * - `table.stack`: under 640 px each row becomes a card, each cell a line led by its `data-label`
  *   (`<td data-label={t.amount}>`); the header row (a `<thead>`, or a row of `<th>` only) is hidden.
  *   Other tables scroll sideways inside themselves on a phone, never the page.
+ * - `table.kv`: a label / value table whose label goes above its value under 640 px.
  * - `.nowrap`: ids, amounts and dates that must not break across lines.
  */
 const STYLE = `
@@ -75,6 +76,7 @@ a.attn .n{font-size:24px;font-weight:600}a.attn.critical .n{color:#a1261e}a.attn
 svg.chart-plot{display:block;width:100%;height:120px;border-left:1px solid #c3c9d5;border-bottom:1px solid #c3c9d5}svg.bar{display:block;width:100%;min-width:80px;height:12px}
 .chart-x{display:grid;grid-template-columns:repeat(3,1fr);font-size:11px;color:#6b7486}.chart-x span:nth-child(2){text-align:center}.chart-x span:last-child{text-align:right}
 .chart-caption{display:flex;flex-wrap:wrap;gap:4px 12px;margin-top:6px;font-size:12px;color:#6b7486}
+.subscription{background:#fff;border:1px solid #dde1e8;padding:12px 14px;margin-bottom:14px}.subscription h3{margin:0 0 8px;font-size:15px}.subscription h4{margin:14px 0 6px;font-size:14px}
 @media (max-width:640px){
 header{padding:8px 12px;gap:6px 12px}header nav{order:3;width:100%;gap:4px 14px}header .who{display:none}
 main{padding:12px}.login{margin:24px auto;padding:18px}.actions input[name=reason]{width:100%}
@@ -85,6 +87,7 @@ table.stack tr{border-bottom:1px solid #dde1e8;padding:6px 0}table.stack td{bord
 table.stack td[data-label]::before{content:attr(data-label);display:block;font-size:12px;color:#6b7486}
 .money form.inline,.runbook form.inline,.confirm-actions form.inline{flex-direction:column;align-items:stretch}
 :is(.money,.runbook,.confirm-actions) form.inline :is(input:not([type=radio]),select,textarea,button),.amount,.amount input{width:100%}
+table.kv,table.kv tbody,table.kv tr,table.kv th,table.kv td{display:block;width:100%}table.kv th{border:0;padding:4px 10px 0;font-weight:400;font-size:12px;color:#6b7486;background:none}
 }`;
 
 let styleDigest: Promise<string> | null = null;

@@ -14,7 +14,7 @@ const en = {
   resumeSales: "Resume sales",
   repairTitle: "Repair from provider references",
   repairHelp:
-    "Stripe pi_… / cs_…, WeChat Pay transaction_id (digits) or out_trade_no; one per line, at most 100. Each is fetched from the provider and settled through its order's guard; a missing order is rebuilt from the payment's metadata.",
+    "Stripe pi_… / cs_…, a subscription's invoice in_… or the subscription sub_…, WeChat Pay transaction_id (digits) or out_trade_no; one per line, at most 100. Each is fetched from the provider and settled through its order's guard; a missing order is rebuilt from the payment's metadata. An invoice or subscription settles as its webhooks would: a paid invoice grants once.",
   refs: "References",
   dryRun: "Dry run",
   repairNow: "Repair",
@@ -54,7 +54,7 @@ const zh: RunbookWords = {
   resumeSales: "恢复销售",
   repairTitle: "按渠道单号修复",
   repairHelp:
-    "Stripe pi_… / cs_…、微信支付 transaction_id（纯数字）或 out_trade_no，每行一个，最多 100 个。逐个向渠道查询，经订单守卫结算；订单缺失时按支付元数据重建。",
+    "Stripe pi_… / cs_…、订阅账单 in_… 或订阅 sub_…、微信支付 transaction_id（纯数字）或 out_trade_no，每行一个，最多 100 个。逐个向渠道查询，经订单守卫结算；订单缺失时按支付元数据重建。账单或订阅按其回调的方式结算：每张已支付账单只发放一次积分。",
   refs: "单号",
   dryRun: "试运行",
   repairNow: "修复",
@@ -116,6 +116,12 @@ const OUTCOMES_EN = {
   needs_review: "in review",
   held: "held: the order is not stored",
   duplicate: "already applied",
+  would_settle_invoice: "paid invoice not recorded: would settle it",
+  already_recorded: "invoice already recorded",
+  nothing_granted: "recorded; the rule grants nothing",
+  ungranted: "paid, but no rule grants it: incident opened",
+  subscription_synced: "subscription state recorded; no paid invoice to settle",
+  ignored: "nothing to settle",
 };
 
 const OUTCOMES_ZH: { [K in keyof typeof OUTCOMES_EN]: string } = {
@@ -152,6 +158,12 @@ const OUTCOMES_ZH: { [K in keyof typeof OUTCOMES_EN]: string } = {
   needs_review: "待审核",
   held: "已暂存：订单不存在",
   duplicate: "已处理过",
+  would_settle_invoice: "已支付的账单尚未记录：将进行结算",
+  already_recorded: "账单已记录",
+  nothing_granted: "已记录；按规则不发放积分",
+  ungranted: "已支付但没有适用的发放规则：已开告警",
+  subscription_synced: "已记录订阅状态；没有待结算的已支付账单",
+  ignored: "无可结算内容",
 };
 
 const OUTCOMES: Record<Lang, Record<string, string>> = { en: OUTCOMES_EN, zh: OUTCOMES_ZH };

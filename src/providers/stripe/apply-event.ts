@@ -12,6 +12,7 @@ import { sha256Hex } from "../../hex.ts";
 import { type InfraError, retryLater } from "../../ledger/result.ts";
 import { settleEvent } from "../../ledger/settle.ts";
 import type { EventLocator, ProviderEvent, SettleSource } from "../../ledger/types.ts";
+import { applySubscriptionFact } from "./apply-subscription-event.ts";
 import type { OrderLocator, StripeEventInput, UnusableStripeEvent } from "./normalise.ts";
 import { planStripeEvent } from "./normalise.ts";
 
@@ -23,9 +24,11 @@ export type StripeEventOutcome =
 
 /**
  * The order payguard stored for the session / payment intent first, else the one the event names. A
- * session names its order (`client_reference_id`), which the database checks. Refund events name the
- * payment and not always the order (a Refund object carries no metadata): the order is looked up first,
- * so every event about one order meets that order's OrderGuard and runs after its other events.
+ * session names its order (`client_reference_id`), which the database checks; so does an intent payguard
+ * created, which it stored as the order's provider_ref just like a session (the database's `session`
+ * locator matches that column). Refund events name the payment and not always the order (a Refund object
+ * carries no metadata): the order is looked up first, so every event about one order meets that order's
+ * OrderGuard and runs after its other events.
  */
 async function eventLocator(
   deps: Deps,
@@ -33,6 +36,8 @@ async function eventLocator(
 ): Promise<EventLocator | { error: InfraError }> {
   if (locator.by === "session")
     return { by: "session", ref: locator.sessionId, claimedOrderId: locator.claimedOrderId };
+  if (locator.by === "intent")
+    return { by: "session", ref: locator.paymentIntentId, claimedOrderId: locator.claimedOrderId };
   const found = await deps.store.findOrderByPaymentRef("stripe", locator.paymentIntentId);
   if (!found.ok) return { error: found.error };
   return {
@@ -78,29 +83,33 @@ function failed(orderId: string | null, error: InfraError, context: string): Str
   return { status: "failed", orderId, error: { ...retry, message: `${context}${retry.message}` } };
 }
 
-/** Nothing to serialise: the inbox row alone, finished as ignored with its reason in the same call. */
+/**
+ * Nothing to serialise: the inbox row alone, finished as ignored with its reason in the same call, and
+ * filed under the order the event names, if any (it changes nothing there).
+ */
 async function ignore(
   deps: Deps,
-  event: { eventId: string; eventType: string; reason: string },
+  event: { eventId: string; eventType: string; reason: string; claimedOrderId?: string | null },
   source: SettleSource,
   nowMs: number,
 ): Promise<StripeEventOutcome> {
+  const claimedOrderId = event.claimedOrderId ?? null;
   const settled = await settleEvent(
     {
       provider: "stripe",
       eventId: event.eventId,
       eventType: event.eventType,
       source,
-      locator: { by: null, ref: null, claimedOrderId: null },
+      locator: { by: null, ref: null, claimedOrderId },
       facts: [],
       note: event.reason,
     },
     nowMs,
     deps,
   );
-  if (!settled.ok) return { status: "failed", orderId: null, error: settled.error };
-  if (settled.value.status === "duplicate") return { status: "duplicate", orderId: null };
-  return { status: "done", orderId: null, outcome: "ignored" };
+  if (!settled.ok) return { status: "failed", orderId: claimedOrderId, error: settled.error };
+  if (settled.value.status === "duplicate") return { status: "duplicate", orderId: claimedOrderId };
+  return { status: "done", orderId: claimedOrderId, outcome: "ignored" };
 }
 
 /**
@@ -130,8 +139,12 @@ export async function applyStripeEvent(
   nowMs: number,
 ): Promise<StripeEventOutcome> {
   const plan = planStripeEvent(event, deps.config.stripe?.disputePolicy);
-  if (plan.action === "ignore")
-    return ignore(deps, { eventId: event.id, eventType: event.type, reason: plan.reason }, source, nowMs);
+  if (plan.action === "ignore") {
+    const { reason, claimedOrderId } = plan;
+    return ignore(deps, { eventId: event.id, eventType: event.type, reason, claimedOrderId }, source, nowMs);
+  }
+  if (plan.action === "settle_subscription")
+    return applySubscriptionFact(env, deps, event, plan.fact, source, nowMs);
   const locator = await eventLocator(deps, plan.locator);
   if ("error" in locator) return failed(plan.locator.claimedOrderId, locator.error, "locate: ");
   const providerEvent: ProviderEvent = {

@@ -1,7 +1,8 @@
 /**
  * Stripe API access for payguard: the official client over fetch, pointed at api.stripe.com or at a
  * sandbox (`STRIPE_API_BASE`). Exposed to the core only as `ProviderApi`: "what is the truth about
- * this order" and "close it".
+ * this order" and "close it", for an order opened as a Checkout Session (`cs_…`) or as a PaymentIntent
+ * payguard created for the Payment Element (`pi_…`).
  */
 import Stripe from "stripe";
 import type { ProviderApi } from "../../ledger/ports.ts";
@@ -96,14 +97,49 @@ export function sessionFact(session: Stripe.Checkout.Session, nowMs: number) {
   return plan.action === "settle" ? (plan.facts[0] ?? null) : null;
 }
 
+/** An order's provider_ref names a PaymentIntent payguard created (the Payment Element flow). */
+export const isPaymentIntentRef = (ref: string): boolean => ref.startsWith("pi_");
+
+/** What `intentFact` reads beyond the intent, in the same call: its latest charge (when it was paid). */
+export const INTENT_EXPAND = ["latest_charge"];
+
+export const retrieveIntent = (stripe: Stripe, intentId: string) =>
+  stripe.paymentIntents.retrieve(intentId, { expand: INTENT_EXPAND });
+
+/** The event Stripe emitted for the state a retrieved intent is in; null while it awaits the customer. */
+const INTENT_EVENT_TYPES: Partial<Record<Stripe.PaymentIntent.Status, string>> = {
+  succeeded: "payment_intent.succeeded",
+  processing: "payment_intent.processing",
+  canceled: "payment_intent.canceled",
+};
+
+/**
+ * What a retrieved PaymentIntent means, through the webhook's own normaliser (so an intent a Checkout
+ * Session created means nothing here either): paid, an async payment in flight, or canceled; null while it
+ * awaits a payment method, a confirmation or an action. Dated like sessionFact: by its latest charge (when
+ * the payment was made, or an async one began), else by the intent.
+ */
+export function intentFact(intent: Stripe.PaymentIntent) {
+  const type = INTENT_EVENT_TYPES[intent.status];
+  if (!type) return null;
+  const created = expanded(intent.latest_charge)?.created ?? intent.created;
+  const plan = planStripeEvent({ id: "retrieved", type, created, data: { object: intent } });
+  return plan.action === "settle" ? (plan.facts[0] ?? null) : null;
+}
+
+/** The order's provider object, retrieved, as the fact its event would carry (null: nothing decided yet). */
+async function providerRefFact(stripe: Stripe, providerRef: string, nowMs: number) {
+  if (isPaymentIntentRef(providerRef)) return intentFact(await retrieveIntent(stripe, providerRef));
+  return sessionFact(await retrieveSession(stripe, providerRef), nowMs);
+}
+
 export function createStripeProviderApi(stripe: Stripe): ProviderApi {
   return {
     provider: "stripe",
     async queryOrder(order: Order, nowMs: number) {
       if (!order.providerRef) return ok({ kind: "pending", provider: "stripe", orderId: order.id });
       try {
-        const session = await retrieveSession(stripe, order.providerRef);
-        const draft = sessionFact(session, nowMs);
+        const draft = await providerRefFact(stripe, order.providerRef, nowMs);
         return ok(
           draft
             ? { ...draft, orderId: order.id }
@@ -115,13 +151,17 @@ export function createStripeProviderApi(stripe: Stripe): ProviderApi {
     },
     /**
      * Only an open session can be expired: Stripe refuses a complete one (paid, or an async payment in
-     * flight) with 400 checkout_session_not_open, a permanent refusal the reconcile answers with
-     * queryOrder, whose paid / awaiting_payment fact keeps the order from expiring here.
+     * flight) with 400 checkout_session_not_open. Likewise an intent can be canceled only while unpaid:
+     * one that succeeded, and mostly one processing an async payment, is refused with 400
+     * payment_intent_unexpected_state. Both are permanent refusals the reconcile answers with queryOrder,
+     * whose paid / awaiting_payment fact keeps the order from expiring here.
      */
     async closeOrder(order: Order) {
       if (!order.providerRef) return ok(undefined);
       try {
-        await stripe.checkout.sessions.expire(order.providerRef);
+        if (isPaymentIntentRef(order.providerRef))
+          await stripe.paymentIntents.cancel(order.providerRef, { cancellation_reason: "abandoned" });
+        else await stripe.checkout.sessions.expire(order.providerRef);
         return ok(undefined);
       } catch (error) {
         return err(toInfraError(error));

@@ -2,35 +2,41 @@
  * Turns a verified Stripe event into what payguard should do with it. Pure: the event in, a plan out.
  * Shapes are narrowed from `unknown` field by field, so an API-version change shows up as a clear
  * "malformed" instead of a wrong credit; a signed body that is no usable event at all is named as such
- * (`readStripeEvent`), to be recorded as ignored rather than failed again on every retry.
+ * (`readStripeEvent`), to be recorded as ignored rather than failed again on every retry. PaymentIntent
+ * events are planned in intent-plan.ts.
  */
-import type { DisputePolicy, DisputeState, OrderMetadata, PaymentFact } from "../../ledger/types.ts";
+
+import type { DisputePolicy, DisputeState, PaymentFact } from "../../ledger/types.ts";
+import { planPaymentIntent } from "./intent-plan.ts";
+import { ASYNC_PAYMENT_WAIT_MS, idOf, int, isObj, metadataOf, type Obj, str } from "./plan-parts.ts";
+import { planSubscriptionEvent, type SubscriptionPlan } from "./subscription-plan.ts";
+
+export { ASYNC_PAYMENT_WAIT_MS } from "./plan-parts.ts";
 
 /** What a dispute does to credits when the deployment does not say (DISPUTE_POLICY, src/env.ts). */
 export const DISPUTE_POLICY_DEFAULT: DisputePolicy = "claw_back";
 
 /**
- * How long an order keeps its stock after a Checkout Session completed with an async method still in
- * flight (payment_status "unpaid"), counted from the completion. Stripe's slowest documented delayed
- * notification method is SEPA Direct Debit: "up to 14 business days to receive notification on the
- * success or failure" (https://docs.stripe.com/payments/sepa-debit); 14 business days are at most 20
- * calendar days, plus a day for bank holidays.
- */
-export const ASYNC_PAYMENT_WAIT_MS = 21 * 24 * 60 * 60 * 1000;
-
-/**
- * How to find our order. A session is found by the session id payguard stored when it opened it; only
- * when that is unknown does the id the session names (client_reference_id / metadata.order_id) count,
- * and the database checks every claim against the order on record. A refund is found by the payment it
- * refunds; when that payment is not seen yet the database holds the refund.
+ * How to find our order. A session is found by the session id payguard stored when it opened it, and a
+ * PaymentIntent payguard created itself (`intent`) by that intent's id, stored the same way; only when
+ * that is unknown does the id the object names (client_reference_id / metadata.order_id) count, and the
+ * database checks every claim against the order on record. A refund is found by the payment it refunds;
+ * when that payment is not seen yet the database holds the refund.
  */
 export type OrderLocator =
   | { by: "session"; sessionId: string; claimedOrderId: string | null }
+  | { by: "intent"; paymentIntentId: string; claimedOrderId: string | null }
   | { by: "payment_intent"; paymentIntentId: string; claimedOrderId: string | null };
 
+/**
+ * `ignore` changes no order; its `claimedOrderId`, when it names one, only files the event under that
+ * order for the console (a declined attempt of the order's PaymentIntent, say).
+ */
 export type StripeEventPlan =
-  | { action: "ignore"; reason: string }
-  | { action: "settle"; locator: OrderLocator; facts: FactDraft[] };
+  | { action: "ignore"; reason: string; claimedOrderId?: string | null }
+  | { action: "settle"; locator: OrderLocator; facts: FactDraft[] }
+  /** A paid invoice or a subscription's state (./subscription-plan.ts). */
+  | Extract<SubscriptionPlan, { action: "settle_subscription" }>;
 
 /** A fact whose orderId is filled in once the locator is resolved. */
 export type FactDraft = DistributiveOmit<PaymentFact, "orderId">;
@@ -50,25 +56,6 @@ export interface UnusableStripeEvent {
   reason: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (value: unknown): value is Obj =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-const str = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
-const int = (value: unknown): number | null => (Number.isSafeInteger(value) ? (value as number) : null);
-const idOf = (value: unknown): string | null => str(value) ?? (isObj(value) ? str(value.id) : null);
-
-function metadataOf(object: Obj): OrderMetadata | undefined {
-  const metadata = isObj(object.metadata) ? object.metadata : {};
-  const fields: OrderMetadata = {
-    userId: str(metadata.user_id) ?? undefined,
-    packageId: str(metadata.package_id) ?? undefined,
-    orderId: str(metadata.order_id) ?? undefined,
-    clientReferenceId: str(object.client_reference_id) ?? undefined,
-  };
-  const present = Object.entries(fields).filter(([, value]) => value !== undefined);
-  return present.length ? (Object.fromEntries(present) as OrderMetadata) : undefined;
-}
-
 function sessionLocator(session: Obj, sessionId: string): OrderLocator {
   const metadata = isObj(session.metadata) ? session.metadata : {};
   const claimedOrderId = str(session.client_reference_id) ?? str(metadata.order_id);
@@ -78,6 +65,9 @@ function sessionLocator(session: Obj, sessionId: string): OrderLocator {
 function planSession(event: StripeEventInput, session: Obj): StripeEventPlan {
   const sessionId = str(session.id);
   if (!sessionId) return { action: "ignore", reason: "malformed: session without id" };
+  // A subscribe checkout wrote no order: the subscription's invoices grant (invoice.paid).
+  if (session.mode === "subscription")
+    return { action: "ignore", reason: "subscription checkout: its invoices grant" };
   const locator = sessionLocator(session, sessionId);
   switch (event.type) {
     case "checkout.session.completed":
@@ -268,7 +258,10 @@ export function planStripeEvent(
 ): StripeEventPlan {
   const object = event.data.object;
   if (!isObj(object)) return { action: "ignore", reason: "malformed: no data.object" };
+  const subscription = planSubscriptionEvent(event.type, object, event.created);
+  if (subscription) return subscription;
   if (event.type.startsWith("checkout.session.")) return planSession(event, object);
+  if (event.type.startsWith("payment_intent.")) return planPaymentIntent(event, object);
   if (event.type === "charge.refunded") return planCharge(event, object);
   if (REFUND_EVENT_TYPES.has(event.type)) return planRefund(event, object);
   if (DISPUTE_EVENT_TYPES.has(event.type)) return planDispute(object, disputePolicy);

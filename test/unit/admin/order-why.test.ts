@@ -129,6 +129,8 @@ describe("search fallback", () => {
     expect(searchRefKind("pi_3Abc123456")).toBe("stripe_payment_intent");
     expect(searchRefKind("cs_test_a1B2c3D4")).toBe("stripe_session");
     expect(searchRefKind("ch_3Abc123456")).toBe("stripe_charge");
+    expect(searchRefKind("in_1QbZ4nLkdIwHu7ix")).toBe("stripe_invoice");
+    expect(searchRefKind("sub_1QbZ4nLkdIwHu7ix")).toBe("stripe_subscription");
     expect(searchRefKind("4200001234202612061234567890")).toBe("wechat_transaction");
     expect(searchRefKind("ord_0123456789abcdef")).toBe("wechat_out_trade_no");
     expect(searchRefKind("no such thing")).toBeNull();

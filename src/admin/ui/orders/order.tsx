@@ -62,7 +62,12 @@ function Facts({ ctx, order, w }: SectionProps) {
     ],
     [w.package, String(order.package_id ?? "")],
     [t.credits, String(order.credits)],
-    [t.user, monoFact(order.user_id)],
+    [
+      t.user,
+      <a href={`/admin/users/${String(order.user_id)}`} id="order-user">
+        {monoFact(order.user_id)}
+      </a>,
+    ],
     ["provider_ref", monoFact(order.provider_ref)],
     ["payment_ref", monoFact(order.payment_ref)],
     [w.paidAt, <When at={order.paid_at} settings={ctx} />],

@@ -223,6 +223,13 @@ export function OrdersPage(props: { ctx: PageContext; search: OrderSearch; total
     <Page ctx={ctx} title={t.orders}>
       <h1>{t.orders}</h1>
       <Filters ctx={ctx} search={search} w={w} />
+      {search.user && (
+        <p>
+          <a href={`/admin/users/${search.user}`} id="user-page">
+            {w.userPage}
+          </a>
+        </p>
+      )}
       <ActionForm ctx={ctx} action="/admin/orders/sync" id="sync-filtered">
         <input type="hidden" name="provider" value={search.provider ?? ""} />
         <input type="hidden" name="from" value={search.from ?? ""} />

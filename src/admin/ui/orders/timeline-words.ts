@@ -25,6 +25,8 @@ const KINDS_EN: Record<string, string> = {
   failed: "Payment failed",
   review_resolved: "Review decided",
   grant_repaired: "Missing credits granted",
+  created_from_invoice: "Order written for a paid subscription invoice",
+  credits_expired: "Unused credits expired (the period ended)",
 };
 
 const KINDS_ZH: Record<string, string> = {
@@ -48,6 +50,8 @@ const KINDS_ZH: Record<string, string> = {
   failed: "支付失败",
   review_resolved: "审核已处理",
   grant_repaired: "补发积分",
+  created_from_invoice: "根据已支付的订阅账单生成订单",
+  credits_expired: "未用积分已过期（周期结束）",
 };
 
 const ACTIONS_EN: Record<string, string> = {
